@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Kernel API differences between the kernels vireo supports, in one place.
+ * Driver code includes this (through virtio.h) and never tests
+ * LINUX_VERSION_CODE itself.
+ */
+#ifndef _VIREO_COMPAT_H
+#define _VIREO_COMPAT_H
+
+#include <linux/version.h>
+#include <linux/module.h>
+
+#ifdef __BIG_ENDIAN
+/*
+ * Ring and config fields are handled as little-endian, which is what virtio
+ * 1.x specifies and what legacy devices use on x86 guests.
+ */
+#error "vireo supports little-endian guests only"
+#endif
+
+/*
+ * Exported symbols live in the VIREO namespace. Since 6.13 the namespace
+ * argument is a string literal.
+ */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 13, 0)
+#define VIREO_EXPORT(sym)	EXPORT_SYMBOL_NS_GPL(sym, "VIREO")
+#define VIREO_IMPORT_NS()	MODULE_IMPORT_NS("VIREO")
+#else
+#define VIREO_EXPORT(sym)	EXPORT_SYMBOL_NS_GPL(sym, VIREO)
+#define VIREO_IMPORT_NS()	MODULE_IMPORT_NS(VIREO)
+#endif
+
+/* struct bus_type callbacks take a const driver since 6.11. */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 11, 0)
+#define VIREO_BUS_MATCH_DRV_CONST const
+#else
+#define VIREO_BUS_MATCH_DRV_CONST
+#endif
+
+/* ... and a const device for uevent since 6.3. */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 3, 0)
+#define VIREO_BUS_UEVENT_DEV_CONST const
+#else
+#define VIREO_BUS_UEVENT_DEV_CONST
+#endif
+
+/* bus_type.remove returns void since 5.15, fine for both kernels. */
+
+#endif /* _VIREO_COMPAT_H */

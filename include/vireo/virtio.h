@@ -1,0 +1,343 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The vireo API.
+ *
+ * Device drivers (vireo_blk, vireo_rng, ...) see the first half of this file:
+ * the vireo bus, config space access, feature tests and virtqueues.
+ * Transports (vireo_transport) see the second half too: how to register a
+ * device on the bus and how to create the rings behind its queues.
+ *
+ * Everything here is exported by vireo_ring.ko in the VIREO namespace; a
+ * module using it says VIREO_IMPORT_NS().
+ */
+#ifndef _VIREO_VIRTIO_H
+#define _VIREO_VIRTIO_H
+
+#include <linux/device.h>
+#include <linux/interrupt.h>
+#include <linux/mod_devicetable.h>
+#include <linux/scatterlist.h>
+#include <linux/spinlock.h>
+#include <linux/types.h>
+#include <linux/virtio_ids.h>
+#include <linux/virtio_config.h>
+#include <uapi/linux/virtio_ring.h>
+
+#include <vireo/compat.h>
+
+/*
+ * Feature bits and device ids come from the kernel's uapi headers
+ * (<linux/virtio_config.h>, <linux/virtio_ids.h>, <linux/virtio_blk.h>, ...):
+ * they are the specification's numbers, not Linux code.
+ */
+
+/* Transport/ring feature bits vireo_ring implements (virtio 1.x, chapter 6). */
+#define VIREO_RING_FEATURES \
+	(BIT_ULL(VIRTIO_RING_F_INDIRECT_DESC) | \
+	 BIT_ULL(VIRTIO_RING_F_EVENT_IDX) | \
+	 BIT_ULL(VIRTIO_F_VERSION_1) | \
+	 BIT_ULL(VIRTIO_F_ACCESS_PLATFORM) | \
+	 BIT_ULL(VIRTIO_F_RING_PACKED) | \
+	 BIT_ULL(VIRTIO_F_ORDER_PLATFORM))
+
+struct vireo_device;
+struct vireo_vq;
+
+/* ---------------------------------------------------------------------- */
+/* Virtqueues                                                              */
+/* ---------------------------------------------------------------------- */
+
+/*
+ * The part of a virtqueue drivers may look at. The ring module embeds it in
+ * its own private state.
+ */
+struct vireo_vq {
+	struct vireo_device *vdev;
+	unsigned int index;		/* queue number on the device */
+	const char *name;
+	void (*callback)(struct vireo_vq *vq);	/* used buffers; IRQ context */
+	void *priv;			/* the driver's */
+};
+
+/*
+ * Adding buffers. @data is the driver's token for the buffer; it comes back
+ * from vireo_vq_get_buf() and vireo_vq_detach_unused(). It must not be NULL.
+ * The first @out_sgs lists are device-readable, the next @in_sgs
+ * device-writable. Returns 0, -ENOSPC when the ring has no room, -ENOMEM, or
+ * -EIO when the queue is broken.
+ */
+int vireo_vq_add_sgs(struct vireo_vq *vq, struct scatterlist *sgs[],
+		     unsigned int out_sgs, unsigned int in_sgs,
+		     void *data, gfp_t gfp);
+int vireo_vq_add_outbuf(struct vireo_vq *vq, struct scatterlist *sg,
+			unsigned int num, void *data, gfp_t gfp);
+int vireo_vq_add_inbuf(struct vireo_vq *vq, struct scatterlist *sg,
+		       unsigned int num, void *data, gfp_t gfp);
+
+/*
+ * Kicking, in two halves so that a driver can prepare under its queue lock
+ * and notify (a slow MMIO/PIO exit) outside it:
+ *	spin_lock(); add...; need = vireo_vq_kick_prepare(vq); spin_unlock();
+ *	if (need) vireo_vq_notify(vq);
+ * vireo_vq_kick() does both. notify/kick return false if the queue is broken.
+ */
+bool vireo_vq_kick_prepare(struct vireo_vq *vq);
+bool vireo_vq_notify(struct vireo_vq *vq);
+bool vireo_vq_kick(struct vireo_vq *vq);
+
+/*
+ * Returns the token of the next used buffer and the number of bytes the
+ * device wrote into it (validated against the buffer's writable size), or
+ * NULL when none is pending or the queue is broken.
+ */
+void *vireo_vq_get_buf(struct vireo_vq *vq, unsigned int *len);
+
+/*
+ * Callback control. vireo_vq_disable_cb() asks the device not to interrupt
+ * (a hint: callbacks may still come). vireo_vq_enable_cb() re-enables and
+ * returns true if used buffers arrived meanwhile: the caller must then poll
+ * again (and may disable again), since no interrupt is guaranteed for them.
+ * The _prepare/_poll pair splits that for callers that re-check later:
+ * prepare re-enables and returns an opaque position, poll(pos) says whether
+ * buffers were used since. _delayed re-enables but asks for the interrupt
+ * only after most outstanding buffers are used (transmit-side batching).
+ */
+void vireo_vq_disable_cb(struct vireo_vq *vq);
+bool vireo_vq_enable_cb(struct vireo_vq *vq);
+unsigned int vireo_vq_enable_cb_prepare(struct vireo_vq *vq);
+bool vireo_vq_poll(struct vireo_vq *vq, unsigned int pos);
+bool vireo_vq_enable_cb_delayed(struct vireo_vq *vq);
+bool vireo_vq_more_used(struct vireo_vq *vq);
+
+/*
+ * After the device is reset (so it cannot use them any more): returns the
+ * tokens of buffers still in the ring one by one, then NULL.
+ */
+void *vireo_vq_detach_unused(struct vireo_vq *vq);
+
+unsigned int vireo_vq_size(struct vireo_vq *vq);	/* descriptors in the ring */
+unsigned int vireo_vq_num_free(struct vireo_vq *vq);	/* descriptors free now */
+bool vireo_vq_is_broken(struct vireo_vq *vq);
+
+/* ---------------------------------------------------------------------- */
+/* Devices and drivers on the vireo bus                                    */
+/* ---------------------------------------------------------------------- */
+
+/* How a driver asks for its queues (see vireo_find_vqs()). */
+struct vireo_vq_info {
+	const char *name;
+	void (*callback)(struct vireo_vq *vq);	/* NULL: no interrupts wanted */
+	unsigned int size;	/* at most this many descriptors; 0: as offered */
+};
+
+/*
+ * What a transport implements. Called with the device's driver bound (or
+ * during probe/remove); never from IRQ context except config reads.
+ */
+struct vireo_transport_ops {
+	const char *name;		/* "pci-modern", "pci-legacy", "mmio-v1", ... */
+	u8 (*get_status)(struct vireo_device *vd);
+	void (*set_status)(struct vireo_device *vd, u8 status);
+	/* Writes 0 to status and returns once the device reads back 0. */
+	void (*reset)(struct vireo_device *vd);
+	u64 (*get_features)(struct vireo_device *vd);
+	void (*set_features)(struct vireo_device *vd, u64 features);
+	/* Bytes of device-specific config; the bus checks bounds first. */
+	void (*get_config)(struct vireo_device *vd, unsigned int offset,
+			   void *buf, unsigned int len);
+	void (*set_config)(struct vireo_device *vd, unsigned int offset,
+			   const void *buf, unsigned int len);
+	/* Config generation; NULL if the transport has none (legacy). */
+	u32 (*config_generation)(struct vireo_device *vd);
+	/*
+	 * Creates @nvqs queues (info[i].name NULL: queue i is skipped, vqs[i]
+	 * = NULL), sets up their interrupts and tells the device where the
+	 * rings are. Unwinds completely on error.
+	 */
+	int (*find_vqs)(struct vireo_device *vd, unsigned int nvqs,
+			struct vireo_vq *vqs[],
+			const struct vireo_vq_info info[],
+			struct irq_affinity *desc);
+	/* Frees every queue; the device must have been reset. */
+	void (*del_vqs)(struct vireo_device *vd);
+	/* Waits until no queue or config callback is running. */
+	void (*synchronize_cbs)(struct vireo_device *vd);
+	/* CPUs whose interrupt serves queue @index, or NULL if not spread. */
+	const struct cpumask *(*get_vq_affinity)(struct vireo_device *vd,
+						 int index);
+};
+
+struct vireo_device {
+	struct device dev;
+	int index;			/* vireoN */
+	u32 id;				/* device type, VIRTIO_ID_* */
+	u32 vendor;			/* subsystem vendor (PCI) or vendor id */
+	u64 device_features;		/* what the device offers */
+	u64 features;			/* what was negotiated */
+	u64 transport_features;		/* ring/transport bits the transport allows */
+	u32 config_len;			/* bytes of device config space */
+	const struct vireo_transport_ops *ops;
+	/* Config-change callbacks wait while disabled (probe, remove). */
+	spinlock_t config_lock;
+	bool config_enabled;
+	bool config_change_pending;
+	bool failed;			/* the device or the driver gave up */
+	struct list_head vqs;		/* the ring module's */
+	struct dentry *debugfs;		/* /sys/kernel/debug/vireo/vireoN */
+	void *priv;			/* the driver's */
+};
+
+#define to_vireo_device(d) container_of(d, struct vireo_device, dev)
+
+struct vireo_device_id {
+	u32 device;			/* VIRTIO_ID_*; 0 ends the table */
+	u32 vendor;			/* VIREO_DEV_ANY_ID matches all */
+};
+#define VIREO_DEV_ANY_ID 0xffffffff
+
+struct vireo_driver {
+	struct device_driver driver;
+	const struct vireo_device_id *id_table;
+	/* Device-specific feature bits (below 24, or above 41) the driver
+	 * implements; ring/transport bits are the bus's business. */
+	u64 features;
+	/* Optional: may clear bits in vd->features before they are written
+	 * (e.g. on a bad config value); runs after the device's offer is read. */
+	int (*validate)(struct vireo_device *vd);
+	int (*probe)(struct vireo_device *vd);
+	/* Must reset the device (vireo_reset_device), reclaim every buffer and
+	 * free its queues before returning. */
+	void (*remove)(struct vireo_device *vd);
+	void (*config_changed)(struct vireo_device *vd);
+	/* Suspend/resume: freeze quiesces, resets and frees queues; restore
+	 * re-creates them; the bus redoes the handshake in between. */
+	int (*freeze)(struct vireo_device *vd);
+	int (*restore)(struct vireo_device *vd);
+};
+
+#define to_vireo_driver(d) container_of(d, struct vireo_driver, driver)
+
+int __vireo_register_driver(struct vireo_driver *drv, struct module *owner);
+#define vireo_register_driver(drv) __vireo_register_driver(drv, THIS_MODULE)
+void vireo_unregister_driver(struct vireo_driver *drv);
+
+#define module_vireo_driver(__drv) \
+	module_driver(__drv, vireo_register_driver, vireo_unregister_driver)
+
+/*
+ * Module autoloading: the bus sends MODALIAS=vireo:dNNNNNNNNvNNNNNNNN.
+ * modpost knows nothing of the vireo bus, so drivers state their aliases.
+ */
+#define VIREO_MODULE_ALIAS_DEVICE(id) \
+	MODULE_ALIAS("vireo:d" __stringify(id) "v*")
+
+static inline bool vireo_has_feature(const struct vireo_device *vd,
+				     unsigned int bit)
+{
+	return bit < 64 && (vd->features & BIT_ULL(bit));
+}
+
+/* Sets DRIVER_OK; a driver calls it in probe before its first kick. */
+void vireo_device_ready(struct vireo_device *vd);
+/* Resets the device: it stops using every buffer and interrupts stop. */
+void vireo_reset_device(struct vireo_device *vd);
+/*
+ * Marks the device failed (FAILED status where the transport still can) and
+ * every queue broken, so that waiters see errors. For a device that reported
+ * nonsense, or one that is going away under the driver.
+ */
+void vireo_device_fail(struct vireo_device *vd, const char *why);
+
+int vireo_find_vqs(struct vireo_device *vd, unsigned int nvqs,
+		   struct vireo_vq *vqs[], const struct vireo_vq_info info[],
+		   struct irq_affinity *desc);
+void vireo_del_vqs(struct vireo_device *vd);
+
+/*
+ * Device-specific config space. Reads of more than one field are retried
+ * until the device's config generation is stable (virtio 1.x, 2.5.1).
+ * Out-of-range accesses return -EINVAL (and zero-fill @buf) instead of
+ * touching the device.
+ */
+int vireo_config_read(struct vireo_device *vd, unsigned int offset,
+		      void *buf, unsigned int len);
+int vireo_config_write(struct vireo_device *vd, unsigned int offset,
+		       const void *buf, unsigned int len);
+/* Typed reads of little-endian fields; 0 when out of range. */
+u8 vireo_cread8(struct vireo_device *vd, unsigned int offset);
+u16 vireo_cread16(struct vireo_device *vd, unsigned int offset);
+u32 vireo_cread32(struct vireo_device *vd, unsigned int offset);
+u64 vireo_cread64(struct vireo_device *vd, unsigned int offset);
+void vireo_cwrite8(struct vireo_device *vd, unsigned int offset, u8 val);
+void vireo_cwrite32(struct vireo_device *vd, unsigned int offset, u32 val);
+
+/* Reads a field of a device config struct: vireo_cread_field(vd, struct
+ * virtio_blk_config, capacity) -> u64 in CPU order. */
+#define vireo_cread_field(vd, type, field)				\
+	(sizeof_field(type, field) == 1 ?				\
+		vireo_cread8(vd, offsetof(type, field)) :		\
+	 sizeof_field(type, field) == 2 ?				\
+		vireo_cread16(vd, offsetof(type, field)) :		\
+	 sizeof_field(type, field) == 4 ?				\
+		vireo_cread32(vd, offsetof(type, field)) :		\
+		vireo_cread64(vd, offsetof(type, field)))
+
+/* The device the ring memory and buffers are DMA-mapped for. */
+static inline struct device *vireo_dma_dev(struct vireo_device *vd)
+{
+	return vd->dev.parent;
+}
+
+/* ---------------------------------------------------------------------- */
+/* For transports only                                                     */
+/* ---------------------------------------------------------------------- */
+
+/*
+ * Registers @vd (parent, id, vendor, ops, transport_features, config_len
+ * filled in) on the bus: resets it, sets ACKNOWLEDGE and lets a driver bind.
+ * On failure the caller still owns @vd and must put_device(&vd->dev) after
+ * setting vd->dev.release; on success vireo_unregister_device() removes it.
+ */
+int vireo_register_device(struct vireo_device *vd);
+void vireo_unregister_device(struct vireo_device *vd);
+
+/* The transport calls these from its interrupt handlers. */
+void vireo_config_changed(struct vireo_device *vd);
+irqreturn_t vireo_vq_interrupt(struct vireo_vq *vq);
+
+/* PM: transports call these from their dev_pm_ops. */
+int vireo_device_freeze(struct vireo_device *vd);
+int vireo_device_restore(struct vireo_device *vd);
+
+/*
+ * Creates a virtqueue of @num descriptors for queue @index. The layout is
+ * packed if VIRTIO_F_RING_PACKED was negotiated, split otherwise. With
+ * @legacy_align non-zero the split ring is one physically contiguous area
+ * with the used ring aligned to @legacy_align (legacy PCI and MMIO v1, virtio
+ * 1.x 2.7/4.2.4); otherwise the three areas are allocated apart. If memory is
+ * short the ring is made smaller (halving, never below 1/4 of @num; for split
+ * rings @num must be a power of two). @notify tells the device to look at
+ * the queue; it returns false if the device is gone.
+ */
+struct vireo_vq *vireo_vq_new(struct vireo_device *vd, unsigned int index,
+			      unsigned int num, unsigned int legacy_align,
+			      bool (*notify)(struct vireo_vq *vq),
+			      const struct vireo_vq_info *info);
+void vireo_vq_del(struct vireo_vq *vq);
+
+/* Where the rings are, for the transport to tell the device. */
+dma_addr_t vireo_vq_desc_addr(struct vireo_vq *vq);	/* descriptor area */
+dma_addr_t vireo_vq_driver_addr(struct vireo_vq *vq);	/* avail / driver event */
+dma_addr_t vireo_vq_device_addr(struct vireo_vq *vq);	/* used / device event */
+
+/*
+ * Transport-private per-queue pointer (notify address, vector ...). Kept
+ * apart from vireo_vq.priv, which belongs to the driver.
+ */
+void vireo_vq_set_transport_priv(struct vireo_vq *vq, void *p);
+void *vireo_vq_transport_priv(struct vireo_vq *vq);
+
+/* Marks every queue of @vd broken (device gone or failed). */
+void vireo_break_vqs(struct vireo_device *vd);
+
+#endif /* _VIREO_VIRTIO_H */
