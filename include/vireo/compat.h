@@ -44,6 +44,11 @@
 #define VIREO_BUS_UEVENT_DEV_CONST
 #endif
 
-/* bus_type.remove returns void since 5.15, fine for both kernels. */
+/* The driver core takes a const struct bus_type since 6.4. */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 4, 0)
+#define VIREO_BUS_CONST const
+#else
+#define VIREO_BUS_CONST
+#endif
 
 #endif /* _VIREO_COMPAT_H */

@@ -1,0 +1,596 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The vireo bus: devices found by a transport meet the drivers that know
+ * their type. The bus owns the device status handshake and feature
+ * negotiation (virtio 1.2, 3.1 "Device Initialization"), so no driver or
+ * transport does them twice.
+ */
+#include <linux/debugfs.h>
+#include <linux/delay.h>
+#include <linux/idr.h>
+#include <linux/module.h>
+#include <linux/slab.h>
+
+#include <vireo/virtio.h>
+
+static DEFINE_IDA(vireo_index_ida);
+static struct dentry *vireo_debugfs_root;
+
+static struct vireo_driver *bound_driver(struct vireo_device *vd)
+{
+	return vd->dev.driver ? to_vireo_driver(vd->dev.driver) : NULL;
+}
+
+static void add_status(struct vireo_device *vd, u8 bit)
+{
+	vd->ops->set_status(vd, vd->ops->get_status(vd) | bit);
+}
+
+/* ------------------------------------------------------------------ */
+/* sysfs: /sys/bus/vireo/devices/vireoN/                               */
+/* ------------------------------------------------------------------ */
+
+static ssize_t device_show(struct device *d, struct device_attribute *attr,
+			   char *buf)
+{
+	return sysfs_emit(buf, "0x%04x\n", to_vireo_device(d)->id);
+}
+static DEVICE_ATTR_RO(device);
+
+static ssize_t vendor_show(struct device *d, struct device_attribute *attr,
+			   char *buf)
+{
+	return sysfs_emit(buf, "0x%04x\n", to_vireo_device(d)->vendor);
+}
+static DEVICE_ATTR_RO(vendor);
+
+static ssize_t status_show(struct device *d, struct device_attribute *attr,
+			   char *buf)
+{
+	struct vireo_device *vd = to_vireo_device(d);
+
+	return sysfs_emit(buf, "0x%02x\n", vd->ops->get_status(vd));
+}
+static DEVICE_ATTR_RO(status);
+
+static ssize_t emit_bits(char *buf, u64 bits)
+{
+	char s[65];
+	int i;
+
+	/* One character per feature bit, bit 0 first, as the in-tree bus. */
+	for (i = 0; i < 64; i++)
+		s[i] = bits & BIT_ULL(i) ? '1' : '0';
+	s[64] = '\0';
+	return sysfs_emit(buf, "%s\n", s);
+}
+
+static ssize_t features_show(struct device *d, struct device_attribute *attr,
+			     char *buf)
+{
+	return emit_bits(buf, to_vireo_device(d)->features);
+}
+static DEVICE_ATTR_RO(features);
+
+static ssize_t device_features_show(struct device *d,
+				    struct device_attribute *attr, char *buf)
+{
+	return emit_bits(buf, to_vireo_device(d)->device_features);
+}
+static DEVICE_ATTR_RO(device_features);
+
+static ssize_t transport_show(struct device *d, struct device_attribute *attr,
+			      char *buf)
+{
+	return sysfs_emit(buf, "%s\n", to_vireo_device(d)->ops->name);
+}
+static DEVICE_ATTR_RO(transport);
+
+static ssize_t modalias_show(struct device *d, struct device_attribute *attr,
+			     char *buf)
+{
+	struct vireo_device *vd = to_vireo_device(d);
+
+	return sysfs_emit(buf, "vireo:d%uv%08X\n", vd->id, vd->vendor);
+}
+static DEVICE_ATTR_RO(modalias);
+
+static struct attribute *vireo_dev_attrs[] = {
+	&dev_attr_device.attr,
+	&dev_attr_vendor.attr,
+	&dev_attr_status.attr,
+	&dev_attr_features.attr,
+	&dev_attr_device_features.attr,
+	&dev_attr_transport.attr,
+	&dev_attr_modalias.attr,
+	NULL,
+};
+ATTRIBUTE_GROUPS(vireo_dev);
+
+/* ------------------------------------------------------------------ */
+/* Matching and binding                                                */
+/* ------------------------------------------------------------------ */
+
+static bool id_matches(const struct vireo_device_id *id,
+		       const struct vireo_device *vd)
+{
+	return id->device == vd->id &&
+	       (id->vendor == VIREO_DEV_ANY_ID || id->vendor == vd->vendor);
+}
+
+static int vireo_bus_match(struct device *dev,
+			   VIREO_BUS_MATCH_DRV_CONST struct device_driver *drv)
+{
+	const struct vireo_device_id *id = to_vireo_driver(drv)->id_table;
+	struct vireo_device *vd = to_vireo_device(dev);
+
+	for (; id && id->device; id++)
+		if (id_matches(id, vd))
+			return 1;
+	return 0;
+}
+
+static int vireo_bus_uevent(VIREO_BUS_UEVENT_DEV_CONST struct device *dev,
+			    struct kobj_uevent_env *env)
+{
+	const struct vireo_device *vd = to_vireo_device(dev);
+
+	return add_uevent_var(env, "MODALIAS=vireo:d%uv%08X", vd->id,
+			      vd->vendor);
+}
+
+static void enable_config(struct vireo_device *vd)
+{
+	struct vireo_driver *drv = bound_driver(vd);
+	unsigned long flags;
+
+	spin_lock_irqsave(&vd->config_lock, flags);
+	vd->config_enabled = true;
+	if (vd->config_change_pending && drv && drv->config_changed)
+		drv->config_changed(vd);
+	vd->config_change_pending = false;
+	spin_unlock_irqrestore(&vd->config_lock, flags);
+}
+
+static void disable_config(struct vireo_device *vd)
+{
+	unsigned long flags;
+
+	spin_lock_irqsave(&vd->config_lock, flags);
+	vd->config_enabled = false;
+	spin_unlock_irqrestore(&vd->config_lock, flags);
+}
+
+/*
+ * Writes vd->features and, for a virtio 1.x device, has the device accept
+ * them (virtio 1.2, 3.1.1 steps 5-6: the driver MUST re-read the status and
+ * give up if FEATURES_OK did not stick).
+ */
+static int finalize_features(struct vireo_device *vd)
+{
+	vd->ops->set_features(vd, vd->features);
+	if (!vireo_has_feature(vd, VIRTIO_F_VERSION_1))
+		return 0;
+	add_status(vd, VIRTIO_CONFIG_S_FEATURES_OK);
+	if (!(vd->ops->get_status(vd) & VIRTIO_CONFIG_S_FEATURES_OK)) {
+		dev_err(&vd->dev, "device refused features 0x%llx\n",
+			vd->features);
+		return -ENODEV;
+	}
+	return 0;
+}
+
+/* The ring and transport bits this device may have, given the driver. */
+static u64 offerable_features(struct vireo_device *vd,
+			      const struct vireo_driver *drv)
+{
+	u64 ring = VIREO_RING_FEATURES & vd->transport_features;
+	u64 want = drv->features & ~(u64)GENMASK_ULL(41, 24);
+
+	return vd->device_features & (want | ring);
+}
+
+static int vireo_bus_probe(struct device *dev)
+{
+	struct vireo_device *vd = to_vireo_device(dev);
+	struct vireo_driver *drv = to_vireo_driver(dev->driver);
+	u64 before;
+	int err;
+
+	/* Start from a clean device even if an earlier probe failed. */
+	vireo_reset_device(vd);
+	vd->failed = false;
+	add_status(vd, VIRTIO_CONFIG_S_ACKNOWLEDGE);
+	add_status(vd, VIRTIO_CONFIG_S_DRIVER);
+
+	vd->device_features = vd->ops->get_features(vd);
+	vd->features = offerable_features(vd, drv);
+	/*
+	 * virtio 1.2, 6: packed rings and platform access are virtio 1.x only;
+	 * a legacy device gets neither even if it says so.
+	 */
+	if (!vireo_has_feature(vd, VIRTIO_F_VERSION_1))
+		vd->features &= ~(BIT_ULL(VIRTIO_F_RING_PACKED) |
+				  BIT_ULL(VIRTIO_F_ACCESS_PLATFORM) |
+				  BIT_ULL(VIRTIO_F_ORDER_PLATFORM));
+
+	if (drv->validate) {
+		before = vd->features;
+		err = drv->validate(vd);
+		if (err)
+			goto fail;
+		/* validate may only take bits away. */
+		vd->features &= before;
+	}
+
+	err = finalize_features(vd);
+	if (err)
+		goto fail;
+
+	err = drv->probe(vd);
+	if (err)
+		goto fail;
+
+	if (!(vd->ops->get_status(vd) & VIRTIO_CONFIG_S_DRIVER_OK))
+		vireo_device_ready(vd);
+	enable_config(vd);
+	return 0;
+
+fail:
+	add_status(vd, VIRTIO_CONFIG_S_FAILED);
+	return err;
+}
+
+static void vireo_bus_remove(struct device *dev)
+{
+	struct vireo_device *vd = to_vireo_device(dev);
+	struct vireo_driver *drv = to_vireo_driver(dev->driver);
+
+	disable_config(vd);
+	drv->remove(vd);
+
+	/* The driver must have reset the device; make sure it is quiet. */
+	if (vd->ops->get_status(vd)) {
+		dev_err(&vd->dev, "%s left the device running; resetting\n",
+			drv->driver.name);
+		vireo_reset_device(vd);
+	}
+	/* Ready for the next driver to bind. */
+	add_status(vd, VIRTIO_CONFIG_S_ACKNOWLEDGE);
+}
+
+static VIREO_BUS_CONST struct bus_type vireo_bus = {
+	.name = "vireo",
+	.match = vireo_bus_match,
+	.uevent = vireo_bus_uevent,
+	.probe = vireo_bus_probe,
+	.remove = vireo_bus_remove,
+	.dev_groups = vireo_dev_groups,
+};
+
+int __vireo_register_driver(struct vireo_driver *drv, struct module *owner)
+{
+	if (!drv->probe || !drv->remove) {
+		pr_err("vireo: driver %s lacks probe or remove\n", drv->driver.name);
+		return -EINVAL;
+	}
+	drv->driver.bus = &vireo_bus;
+	drv->driver.owner = owner;
+	return driver_register(&drv->driver);
+}
+VIREO_EXPORT(__vireo_register_driver);
+
+void vireo_unregister_driver(struct vireo_driver *drv)
+{
+	driver_unregister(&drv->driver);
+}
+VIREO_EXPORT(vireo_unregister_driver);
+
+/* ------------------------------------------------------------------ */
+/* Device state                                                        */
+/* ------------------------------------------------------------------ */
+
+void vireo_device_ready(struct vireo_device *vd)
+{
+	add_status(vd, VIRTIO_CONFIG_S_DRIVER_OK);
+}
+VIREO_EXPORT(vireo_device_ready);
+
+void vireo_reset_device(struct vireo_device *vd)
+{
+	vd->ops->reset(vd);
+	/* No queue or config callback may still be running on return. */
+	if (vd->ops->synchronize_cbs)
+		vd->ops->synchronize_cbs(vd);
+}
+VIREO_EXPORT(vireo_reset_device);
+
+void vireo_device_fail(struct vireo_device *vd, const char *why)
+{
+	if (!vd->failed)
+		dev_err(&vd->dev, "device failed: %s\n", why);
+	vd->failed = true;
+	vireo_break_vqs(vd);
+	add_status(vd, VIRTIO_CONFIG_S_FAILED);
+}
+VIREO_EXPORT(vireo_device_fail);
+
+int vireo_find_vqs(struct vireo_device *vd, unsigned int nvqs,
+		   struct vireo_vq *vqs[], const struct vireo_vq_info info[],
+		   struct irq_affinity *desc)
+{
+	return vd->ops->find_vqs(vd, nvqs, vqs, info, desc);
+}
+VIREO_EXPORT(vireo_find_vqs);
+
+void vireo_del_vqs(struct vireo_device *vd)
+{
+	vd->ops->del_vqs(vd);
+}
+VIREO_EXPORT(vireo_del_vqs);
+
+void vireo_config_changed(struct vireo_device *vd)
+{
+	struct vireo_driver *drv;
+	unsigned long flags;
+
+	spin_lock_irqsave(&vd->config_lock, flags);
+	drv = bound_driver(vd);
+	if (!vd->config_enabled)
+		vd->config_change_pending = true;
+	else if (drv && drv->config_changed)
+		drv->config_changed(vd);
+	spin_unlock_irqrestore(&vd->config_lock, flags);
+}
+VIREO_EXPORT(vireo_config_changed);
+
+/* ------------------------------------------------------------------ */
+/* Config space                                                        */
+/* ------------------------------------------------------------------ */
+
+/* A device that never settles its config is broken, not slow. */
+#define CONFIG_READ_TRIES 64
+
+static bool config_in_range(struct vireo_device *vd, unsigned int offset,
+			    unsigned int len)
+{
+	if (offset <= vd->config_len && len <= vd->config_len - offset)
+		return true;
+	dev_err_ratelimited(&vd->dev,
+			    "config access %u+%u beyond the %u bytes the device has\n",
+			    offset, len, vd->config_len);
+	return false;
+}
+
+int vireo_config_read(struct vireo_device *vd, unsigned int offset,
+		      void *buf, unsigned int len)
+{
+	u8 check[8];
+	u32 gen, gen2;
+	int tries;
+
+	if (!config_in_range(vd, offset, len)) {
+		memset(buf, 0, len);
+		return -EINVAL;
+	}
+
+	for (tries = 0; tries < CONFIG_READ_TRIES; tries++) {
+		if (vd->ops->config_generation) {
+			/*
+			 * virtio 1.2, 2.5.1: a read spanning several accesses
+			 * is only consistent if the generation did not move.
+			 */
+			gen = vd->ops->config_generation(vd);
+			vd->ops->get_config(vd, offset, buf, len);
+			gen2 = vd->ops->config_generation(vd);
+			if (gen == gen2)
+				return 0;
+		} else {
+			/*
+			 * Legacy devices have no generation: a field wider
+			 * than one access is read until two reads agree.
+			 */
+			vd->ops->get_config(vd, offset, buf, len);
+			if (len <= 4 || len > sizeof(check))
+				return 0;
+			vd->ops->get_config(vd, offset, check, len);
+			if (!memcmp(buf, check, len))
+				return 0;
+		}
+	}
+	dev_err_ratelimited(&vd->dev, "config space never settled\n");
+	return -EIO;
+}
+VIREO_EXPORT(vireo_config_read);
+
+int vireo_config_write(struct vireo_device *vd, unsigned int offset,
+		       const void *buf, unsigned int len)
+{
+	if (!config_in_range(vd, offset, len))
+		return -EINVAL;
+	vd->ops->set_config(vd, offset, buf, len);
+	return 0;
+}
+VIREO_EXPORT(vireo_config_write);
+
+u8 vireo_cread8(struct vireo_device *vd, unsigned int offset)
+{
+	u8 v;
+
+	vireo_config_read(vd, offset, &v, sizeof(v));
+	return v;
+}
+VIREO_EXPORT(vireo_cread8);
+
+u16 vireo_cread16(struct vireo_device *vd, unsigned int offset)
+{
+	__le16 v;
+
+	vireo_config_read(vd, offset, &v, sizeof(v));
+	return le16_to_cpu(v);
+}
+VIREO_EXPORT(vireo_cread16);
+
+u32 vireo_cread32(struct vireo_device *vd, unsigned int offset)
+{
+	__le32 v;
+
+	vireo_config_read(vd, offset, &v, sizeof(v));
+	return le32_to_cpu(v);
+}
+VIREO_EXPORT(vireo_cread32);
+
+u64 vireo_cread64(struct vireo_device *vd, unsigned int offset)
+{
+	__le64 v;
+
+	vireo_config_read(vd, offset, &v, sizeof(v));
+	return le64_to_cpu(v);
+}
+VIREO_EXPORT(vireo_cread64);
+
+void vireo_cwrite8(struct vireo_device *vd, unsigned int offset, u8 val)
+{
+	vireo_config_write(vd, offset, &val, sizeof(val));
+}
+VIREO_EXPORT(vireo_cwrite8);
+
+void vireo_cwrite32(struct vireo_device *vd, unsigned int offset, u32 val)
+{
+	__le32 v = cpu_to_le32(val);
+
+	vireo_config_write(vd, offset, &v, sizeof(v));
+}
+VIREO_EXPORT(vireo_cwrite32);
+
+/* ------------------------------------------------------------------ */
+/* Registration by transports                                          */
+/* ------------------------------------------------------------------ */
+
+int vireo_register_device(struct vireo_device *vd)
+{
+	int err;
+
+	device_initialize(&vd->dev);
+	vd->dev.bus = &vireo_bus;
+	spin_lock_init(&vd->config_lock);
+	INIT_LIST_HEAD(&vd->vqs);
+	vd->config_enabled = false;
+	vd->config_change_pending = false;
+
+	err = ida_alloc(&vireo_index_ida, GFP_KERNEL);
+	if (err < 0)
+		return err;
+	vd->index = err;
+	err = dev_set_name(&vd->dev, "vireo%u", vd->index);
+	if (err)
+		goto free_index;
+
+	/* virtio 1.2, 3.1.1 steps 1-2: reset, then say we saw it. */
+	vireo_reset_device(vd);
+	add_status(vd, VIRTIO_CONFIG_S_ACKNOWLEDGE);
+
+	vd->debugfs = debugfs_create_dir(dev_name(&vd->dev), vireo_debugfs_root);
+
+	err = device_add(&vd->dev);
+	if (err)
+		goto remove_debugfs;
+	return 0;
+
+remove_debugfs:
+	debugfs_remove_recursive(vd->debugfs);
+	vd->debugfs = NULL;
+	add_status(vd, VIRTIO_CONFIG_S_FAILED);
+free_index:
+	ida_free(&vireo_index_ida, vd->index);
+	return err;
+}
+VIREO_EXPORT(vireo_register_device);
+
+void vireo_unregister_device(struct vireo_device *vd)
+{
+	int index = vd->index;
+
+	device_del(&vd->dev);
+	debugfs_remove_recursive(vd->debugfs);
+	vd->debugfs = NULL;
+	put_device(&vd->dev);
+	ida_free(&vireo_index_ida, index);
+}
+VIREO_EXPORT(vireo_unregister_device);
+
+/* ------------------------------------------------------------------ */
+/* Suspend and resume                                                  */
+/* ------------------------------------------------------------------ */
+
+int vireo_device_freeze(struct vireo_device *vd)
+{
+	struct vireo_driver *drv = bound_driver(vd);
+	int err;
+
+	disable_config(vd);
+	if (!drv || !drv->freeze)
+		return 0;
+	err = drv->freeze(vd);
+	if (err)
+		enable_config(vd);
+	return err;
+}
+VIREO_EXPORT(vireo_device_freeze);
+
+int vireo_device_restore(struct vireo_device *vd)
+{
+	struct vireo_driver *drv = bound_driver(vd);
+	int err;
+
+	/* The device may have lost all state: initialise it again. */
+	vireo_reset_device(vd);
+	add_status(vd, VIRTIO_CONFIG_S_ACKNOWLEDGE);
+	if (!drv)
+		return 0;
+	add_status(vd, VIRTIO_CONFIG_S_DRIVER);
+
+	/* Same features as before: the driver's state depends on them. */
+	err = finalize_features(vd);
+	if (err)
+		goto fail;
+	if (drv->restore) {
+		err = drv->restore(vd);
+		if (err)
+			goto fail;
+	}
+	if (!(vd->ops->get_status(vd) & VIRTIO_CONFIG_S_DRIVER_OK))
+		vireo_device_ready(vd);
+	enable_config(vd);
+	return 0;
+
+fail:
+	add_status(vd, VIRTIO_CONFIG_S_FAILED);
+	return err;
+}
+VIREO_EXPORT(vireo_device_restore);
+
+/* ------------------------------------------------------------------ */
+
+static int __init vireo_bus_init(void)
+{
+	int err;
+
+	err = bus_register(&vireo_bus);
+	if (err)
+		return err;
+	vireo_debugfs_root = debugfs_create_dir("vireo", NULL);
+	return 0;
+}
+
+static void __exit vireo_bus_exit(void)
+{
+	debugfs_remove_recursive(vireo_debugfs_root);
+	bus_unregister(&vireo_bus);
+}
+
+module_init(vireo_bus_init);
+module_exit(vireo_bus_exit);
+
+MODULE_DESCRIPTION("vireo virtio bus and virtqueues");
+MODULE_LICENSE("GPL");
