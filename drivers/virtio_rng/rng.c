@@ -1,0 +1,313 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * vireo_rng: the virtio entropy device (virtio 1.2, 5.4) as an hwrng.
+ *
+ * The device fills driver-supplied buffers with random bytes. Several large
+ * buffers stay posted at all times, so that while a reader drains one the
+ * device is already filling the next: a reader waits for the device only
+ * when it reads faster than the host produces.
+ */
+#include <linux/hw_random.h>
+#include <linux/idr.h>
+#include <linux/module.h>
+#include <linux/slab.h>
+#include <linux/wait.h>
+
+#include <vireo/virtio.h>
+
+#define RNG_BUFS	4
+#define RNG_BUF_SIZE	PAGE_SIZE
+
+struct rng_buf {
+	u8 *data;
+	unsigned int len;	/* bytes the device wrote */
+	unsigned int pos;	/* bytes already handed out */
+	bool posted;		/* the device owns it */
+};
+
+struct vireo_rng {
+	struct hwrng hwrng;
+	struct vireo_device *vd;
+	struct vireo_vq *vq;
+
+	spinlock_t lock;	/* vq, bufs, flags; taken in the vq callback */
+	wait_queue_head_t wq;	/* readers waiting for bytes */
+	struct rng_buf bufs[RNG_BUFS];
+	bool gone;		/* removed or broken: readers get errors */
+	bool suspended;		/* between freeze and restore: no queue */
+	bool registered;
+
+	int index;
+	char name[24];
+};
+
+static DEFINE_IDA(rng_index_ida);
+
+/* Posts @b; returns whether the device must be notified. Under vi->lock. */
+static bool post_buf(struct vireo_rng *vi, struct rng_buf *b)
+{
+	struct scatterlist sg;
+	int err;
+
+	sg_init_one(&sg, b->data, RNG_BUF_SIZE);
+	err = vireo_vq_add_inbuf(vi->vq, &sg, 1, b, GFP_ATOMIC);
+	if (err) {
+		/* Only a broken queue refuses: there is a slot per buffer. */
+		dev_err_ratelimited(&vi->vd->dev,
+				    "cannot post entropy buffer: %d\n", err);
+		vi->gone = true;
+		wake_up_all(&vi->wq);
+		return false;
+	}
+	b->posted = true;
+	b->len = 0;
+	b->pos = 0;
+	return vireo_vq_kick_prepare(vi->vq);
+}
+
+static void rng_done(struct vireo_vq *vq)
+{
+	struct vireo_rng *vi = vq->vdev->priv;
+	struct rng_buf *b;
+	unsigned long flags;
+	unsigned int len;
+
+	spin_lock_irqsave(&vi->lock, flags);
+	while ((b = vireo_vq_get_buf(vq, &len))) {
+		b->posted = false;
+		b->len = len;
+		b->pos = 0;
+	}
+	if (vireo_vq_is_broken(vq))
+		vi->gone = true;
+	spin_unlock_irqrestore(&vi->lock, flags);
+	wake_up_all(&vi->wq);
+}
+
+/*
+ * A filled buffer with bytes left, or NULL. A buffer the device returned
+ * empty is posted again straight away. Under vi->lock.
+ */
+static struct rng_buf *filled_buf(struct vireo_rng *vi, bool *kick)
+{
+	struct rng_buf *b;
+	int i;
+
+	for (i = 0; i < RNG_BUFS; i++) {
+		b = &vi->bufs[i];
+		if (b->posted)
+			continue;
+		if (b->pos < b->len)
+			return b;
+		if (!vi->suspended && !vi->gone)
+			*kick |= post_buf(vi, b);
+	}
+	return NULL;
+}
+
+static bool can_read(struct vireo_rng *vi)
+{
+	bool kick = false, ready;
+	unsigned long flags;
+
+	spin_lock_irqsave(&vi->lock, flags);
+	ready = vi->gone || filled_buf(vi, &kick);
+	spin_unlock_irqrestore(&vi->lock, flags);
+	if (kick)
+		vireo_vq_notify(vi->vq);
+	return ready;
+}
+
+static int rng_read(struct hwrng *rng, void *data, size_t max, bool wait)
+{
+	struct vireo_rng *vi = container_of(rng, struct vireo_rng, hwrng);
+	size_t copied = 0;
+	struct rng_buf *b;
+	unsigned int n;
+	bool kick;
+	int err;
+
+	for (;;) {
+		kick = false;
+		spin_lock_irq(&vi->lock);
+		while (copied < max && !vi->gone &&
+		       (b = filled_buf(vi, &kick))) {
+			n = min_t(size_t, max - copied, b->len - b->pos);
+			memcpy(data + copied, b->data + b->pos, n);
+			b->pos += n;
+			copied += n;
+			if (b->pos == b->len && !vi->suspended)
+				kick |= post_buf(vi, b);
+		}
+		err = vi->gone ? -ENODEV : 0;
+		spin_unlock_irq(&vi->lock);
+		if (kick)
+			vireo_vq_notify(vi->vq);
+
+		if (copied || !wait)
+			return copied;
+		if (err)
+			return err;
+		/* Nothing yet: sleep until the device returns a buffer. */
+		err = wait_event_interruptible(vi->wq, can_read(vi));
+		if (err)
+			return err;
+	}
+}
+
+static int rng_setup_vq(struct vireo_rng *vi)
+{
+	struct vireo_vq_info info = { .name = "input", .callback = rng_done };
+	struct vireo_vq *vq;
+	bool kick = false;
+	int err, i;
+
+	err = vireo_find_vqs(vi->vd, 1, &vq, &info, NULL);
+	if (err)
+		return err;
+	vireo_device_ready(vi->vd);
+
+	spin_lock_irq(&vi->lock);
+	vi->vq = vq;
+	vi->suspended = false;
+	for (i = 0; i < RNG_BUFS; i++)
+		if (vi->bufs[i].pos == vi->bufs[i].len)
+			kick |= post_buf(vi, &vi->bufs[i]);
+	spin_unlock_irq(&vi->lock);
+	if (kick)
+		vireo_vq_notify(vq);
+	wake_up_all(&vi->wq);
+	return 0;
+}
+
+/* Stops the device and takes back every buffer; unread bytes are kept. */
+static void rng_teardown_vq(struct vireo_rng *vi)
+{
+	struct rng_buf *b;
+	int i;
+
+	vireo_reset_device(vi->vd);
+	while ((b = vireo_vq_detach_unused(vi->vq)))
+		;
+	spin_lock_irq(&vi->lock);
+	for (i = 0; i < RNG_BUFS; i++)
+		vi->bufs[i].posted = false;
+	spin_unlock_irq(&vi->lock);
+	vireo_del_vqs(vi->vd);
+}
+
+static void rng_free(struct vireo_rng *vi)
+{
+	int i;
+
+	for (i = 0; i < RNG_BUFS; i++)
+		kfree(vi->bufs[i].data);
+	ida_free(&rng_index_ida, vi->index);
+	kfree(vi);
+}
+
+static int rng_probe(struct vireo_device *vd)
+{
+	struct vireo_rng *vi;
+	int err, i;
+
+	vi = kzalloc(sizeof(*vi), GFP_KERNEL);
+	if (!vi)
+		return -ENOMEM;
+	vi->vd = vd;
+	spin_lock_init(&vi->lock);
+	init_waitqueue_head(&vi->wq);
+
+	vi->index = ida_alloc(&rng_index_ida, GFP_KERNEL);
+	if (vi->index < 0) {
+		err = vi->index;
+		kfree(vi);
+		return err;
+	}
+	for (i = 0; i < RNG_BUFS; i++) {
+		vi->bufs[i].data = kmalloc(RNG_BUF_SIZE, GFP_KERNEL);
+		if (!vi->bufs[i].data) {
+			err = -ENOMEM;
+			goto free;
+		}
+	}
+	snprintf(vi->name, sizeof(vi->name), "vireo_rng.%d", vi->index);
+	vi->hwrng.name = vi->name;
+	vi->hwrng.read = rng_read;
+	vd->priv = vi;
+
+	err = rng_setup_vq(vi);
+	if (err)
+		goto free;
+
+	/* The hwrng core may read at once: the device is ready by now. */
+	err = hwrng_register(&vi->hwrng);
+	if (err) {
+		dev_err(&vd->dev, "cannot register hwrng %s: %d\n",
+			vi->name, err);
+		goto teardown;
+	}
+	vi->registered = true;
+	dev_info(&vd->dev, "hwrng %s\n", vi->name);
+	return 0;
+
+teardown:
+	rng_teardown_vq(vi);
+free:
+	vd->priv = NULL;
+	rng_free(vi);
+	return err;
+}
+
+static void rng_remove(struct vireo_device *vd)
+{
+	struct vireo_rng *vi = vd->priv;
+
+	/* Blocked readers return -ENODEV, so unregistering cannot wait on them. */
+	spin_lock_irq(&vi->lock);
+	vi->gone = true;
+	spin_unlock_irq(&vi->lock);
+	wake_up_all(&vi->wq);
+
+	if (vi->registered)
+		hwrng_unregister(&vi->hwrng);
+	rng_teardown_vq(vi);
+	vd->priv = NULL;
+	rng_free(vi);
+}
+
+static int rng_freeze(struct vireo_device *vd)
+{
+	struct vireo_rng *vi = vd->priv;
+
+	spin_lock_irq(&vi->lock);
+	vi->suspended = true;
+	spin_unlock_irq(&vi->lock);
+	rng_teardown_vq(vi);
+	return 0;
+}
+
+static int rng_restore(struct vireo_device *vd)
+{
+	return rng_setup_vq(vd->priv);
+}
+
+static const struct vireo_device_id rng_ids[] = {
+	{ VIRTIO_ID_RNG, VIREO_DEV_ANY_ID },
+	{ 0 },
+};
+
+static struct vireo_driver vireo_rng_driver = {
+	.driver.name = "vireo_rng",
+	.id_table = rng_ids,
+	.probe = rng_probe,
+	.remove = rng_remove,
+	.freeze = rng_freeze,
+	.restore = rng_restore,
+};
+module_vireo_driver(vireo_rng_driver);
+
+VIREO_MODULE_ALIAS_DEVICE(VIRTIO_ID_RNG);
+VIREO_IMPORT_NS();
+MODULE_DESCRIPTION("vireo virtio entropy device");
+MODULE_LICENSE("GPL");
