@@ -278,13 +278,13 @@ int __vireo_register_driver(struct vireo_driver *drv, struct module *owner)
 	drv->driver.owner = owner;
 	return driver_register(&drv->driver);
 }
-VIREO_EXPORT(__vireo_register_driver);
+EXPORT_SYMBOL_NS_GPL(__vireo_register_driver, VIREO_NS);
 
 void vireo_unregister_driver(struct vireo_driver *drv)
 {
 	driver_unregister(&drv->driver);
 }
-VIREO_EXPORT(vireo_unregister_driver);
+EXPORT_SYMBOL_NS_GPL(vireo_unregister_driver, VIREO_NS);
 
 /* ------------------------------------------------------------------ */
 /* Device state                                                        */
@@ -294,7 +294,7 @@ void vireo_device_ready(struct vireo_device *vd)
 {
 	add_status(vd, VIRTIO_CONFIG_S_DRIVER_OK);
 }
-VIREO_EXPORT(vireo_device_ready);
+EXPORT_SYMBOL_NS_GPL(vireo_device_ready, VIREO_NS);
 
 void vireo_reset_device(struct vireo_device *vd)
 {
@@ -303,7 +303,7 @@ void vireo_reset_device(struct vireo_device *vd)
 	if (vd->ops->synchronize_cbs)
 		vd->ops->synchronize_cbs(vd);
 }
-VIREO_EXPORT(vireo_reset_device);
+EXPORT_SYMBOL_NS_GPL(vireo_reset_device, VIREO_NS);
 
 void vireo_device_fail(struct vireo_device *vd, const char *why)
 {
@@ -313,7 +313,7 @@ void vireo_device_fail(struct vireo_device *vd, const char *why)
 	vireo_break_vqs(vd);
 	add_status(vd, VIRTIO_CONFIG_S_FAILED);
 }
-VIREO_EXPORT(vireo_device_fail);
+EXPORT_SYMBOL_NS_GPL(vireo_device_fail, VIREO_NS);
 
 int vireo_find_vqs(struct vireo_device *vd, unsigned int nvqs,
 		   struct vireo_vq *vqs[], const struct vireo_vq_info info[],
@@ -321,13 +321,13 @@ int vireo_find_vqs(struct vireo_device *vd, unsigned int nvqs,
 {
 	return vd->ops->find_vqs(vd, nvqs, vqs, info, desc);
 }
-VIREO_EXPORT(vireo_find_vqs);
+EXPORT_SYMBOL_NS_GPL(vireo_find_vqs, VIREO_NS);
 
 void vireo_del_vqs(struct vireo_device *vd)
 {
 	vd->ops->del_vqs(vd);
 }
-VIREO_EXPORT(vireo_del_vqs);
+EXPORT_SYMBOL_NS_GPL(vireo_del_vqs, VIREO_NS);
 
 void vireo_config_changed(struct vireo_device *vd)
 {
@@ -342,7 +342,7 @@ void vireo_config_changed(struct vireo_device *vd)
 		drv->config_changed(vd);
 	spin_unlock_irqrestore(&vd->config_lock, flags);
 }
-VIREO_EXPORT(vireo_config_changed);
+EXPORT_SYMBOL_NS_GPL(vireo_config_changed, VIREO_NS);
 
 /* ------------------------------------------------------------------ */
 /* Config space                                                        */
@@ -401,7 +401,7 @@ int vireo_config_read(struct vireo_device *vd, unsigned int offset,
 	dev_err_ratelimited(&vd->dev, "config space never settled\n");
 	return -EIO;
 }
-VIREO_EXPORT(vireo_config_read);
+EXPORT_SYMBOL_NS_GPL(vireo_config_read, VIREO_NS);
 
 int vireo_config_write(struct vireo_device *vd, unsigned int offset,
 		       const void *buf, unsigned int len)
@@ -411,7 +411,7 @@ int vireo_config_write(struct vireo_device *vd, unsigned int offset,
 	vd->ops->set_config(vd, offset, buf, len);
 	return 0;
 }
-VIREO_EXPORT(vireo_config_write);
+EXPORT_SYMBOL_NS_GPL(vireo_config_write, VIREO_NS);
 
 u8 vireo_cread8(struct vireo_device *vd, unsigned int offset)
 {
@@ -420,7 +420,7 @@ u8 vireo_cread8(struct vireo_device *vd, unsigned int offset)
 	vireo_config_read(vd, offset, &v, sizeof(v));
 	return v;
 }
-VIREO_EXPORT(vireo_cread8);
+EXPORT_SYMBOL_NS_GPL(vireo_cread8, VIREO_NS);
 
 u16 vireo_cread16(struct vireo_device *vd, unsigned int offset)
 {
@@ -429,7 +429,7 @@ u16 vireo_cread16(struct vireo_device *vd, unsigned int offset)
 	vireo_config_read(vd, offset, &v, sizeof(v));
 	return le16_to_cpu(v);
 }
-VIREO_EXPORT(vireo_cread16);
+EXPORT_SYMBOL_NS_GPL(vireo_cread16, VIREO_NS);
 
 u32 vireo_cread32(struct vireo_device *vd, unsigned int offset)
 {
@@ -438,7 +438,7 @@ u32 vireo_cread32(struct vireo_device *vd, unsigned int offset)
 	vireo_config_read(vd, offset, &v, sizeof(v));
 	return le32_to_cpu(v);
 }
-VIREO_EXPORT(vireo_cread32);
+EXPORT_SYMBOL_NS_GPL(vireo_cread32, VIREO_NS);
 
 u64 vireo_cread64(struct vireo_device *vd, unsigned int offset)
 {
@@ -447,13 +447,13 @@ u64 vireo_cread64(struct vireo_device *vd, unsigned int offset)
 	vireo_config_read(vd, offset, &v, sizeof(v));
 	return le64_to_cpu(v);
 }
-VIREO_EXPORT(vireo_cread64);
+EXPORT_SYMBOL_NS_GPL(vireo_cread64, VIREO_NS);
 
 void vireo_cwrite8(struct vireo_device *vd, unsigned int offset, u8 val)
 {
 	vireo_config_write(vd, offset, &val, sizeof(val));
 }
-VIREO_EXPORT(vireo_cwrite8);
+EXPORT_SYMBOL_NS_GPL(vireo_cwrite8, VIREO_NS);
 
 void vireo_cwrite32(struct vireo_device *vd, unsigned int offset, u32 val)
 {
@@ -461,7 +461,7 @@ void vireo_cwrite32(struct vireo_device *vd, unsigned int offset, u32 val)
 
 	vireo_config_write(vd, offset, &v, sizeof(v));
 }
-VIREO_EXPORT(vireo_cwrite32);
+EXPORT_SYMBOL_NS_GPL(vireo_cwrite32, VIREO_NS);
 
 /* ------------------------------------------------------------------ */
 /* Registration by transports                                          */
@@ -505,7 +505,7 @@ free_index:
 	ida_free(&vireo_index_ida, vd->index);
 	return err;
 }
-VIREO_EXPORT(vireo_register_device);
+EXPORT_SYMBOL_NS_GPL(vireo_register_device, VIREO_NS);
 
 void vireo_unregister_device(struct vireo_device *vd)
 {
@@ -517,7 +517,7 @@ void vireo_unregister_device(struct vireo_device *vd)
 	put_device(&vd->dev);
 	ida_free(&vireo_index_ida, index);
 }
-VIREO_EXPORT(vireo_unregister_device);
+EXPORT_SYMBOL_NS_GPL(vireo_unregister_device, VIREO_NS);
 
 /* ------------------------------------------------------------------ */
 /* Suspend and resume                                                  */
@@ -536,7 +536,7 @@ int vireo_device_freeze(struct vireo_device *vd)
 		enable_config(vd);
 	return err;
 }
-VIREO_EXPORT(vireo_device_freeze);
+EXPORT_SYMBOL_NS_GPL(vireo_device_freeze, VIREO_NS);
 
 int vireo_device_restore(struct vireo_device *vd)
 {
@@ -568,7 +568,7 @@ fail:
 	add_status(vd, VIRTIO_CONFIG_S_FAILED);
 	return err;
 }
-VIREO_EXPORT(vireo_device_restore);
+EXPORT_SYMBOL_NS_GPL(vireo_device_restore, VIREO_NS);
 
 /* ------------------------------------------------------------------ */
 

@@ -23,12 +23,12 @@
  * argument is a string literal.
  */
 #if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 13, 0)
-#define VIREO_EXPORT(sym)	EXPORT_SYMBOL_NS_GPL(sym, "VIREO")
-#define VIREO_IMPORT_NS()	MODULE_IMPORT_NS("VIREO")
+#define VIREO_NS		"VIREO"
 #else
-#define VIREO_EXPORT(sym)	EXPORT_SYMBOL_NS_GPL(sym, VIREO)
-#define VIREO_IMPORT_NS()	MODULE_IMPORT_NS(VIREO)
+#define VIREO_NS		VIREO
 #endif
+#define VIREO_EXPORT(sym)	EXPORT_SYMBOL_NS_GPL(sym, VIREO_NS)
+#define VIREO_IMPORT_NS()	MODULE_IMPORT_NS(VIREO_NS)
 
 /* struct bus_type callbacks take a const driver since 6.11. */
 #if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 11, 0)

@@ -193,24 +193,33 @@ struct vireo_device_id {
 	u32 device;			/* VIRTIO_ID_*; 0 ends the table */
 	u32 vendor;			/* VIREO_DEV_ANY_ID matches all */
 };
+
 #define VIREO_DEV_ANY_ID 0xffffffff
 
 struct vireo_driver {
 	struct device_driver driver;
 	const struct vireo_device_id *id_table;
-	/* Device-specific feature bits (below 24, or above 41) the driver
-	 * implements; ring/transport bits are the bus's business. */
+	/*
+	 * Device-specific feature bits (below 24, or above 41) the driver
+	 * implements; ring/transport bits are the bus's business.
+	 */
 	u64 features;
-	/* Optional: may clear bits in vd->features before they are written
-	 * (e.g. on a bad config value); runs after the device's offer is read. */
+	/*
+	 * Optional: may clear bits in vd->features before they are written
+	 * (e.g. on a bad config value); runs after the device's offer is read.
+	 */
 	int (*validate)(struct vireo_device *vd);
 	int (*probe)(struct vireo_device *vd);
-	/* Must reset the device (vireo_reset_device), reclaim every buffer and
-	 * free its queues before returning. */
+	/*
+	 * Must reset the device (vireo_reset_device), reclaim every buffer and
+	 * free its queues before returning.
+	 */
 	void (*remove)(struct vireo_device *vd);
 	void (*config_changed)(struct vireo_device *vd);
-	/* Suspend/resume: freeze quiesces, resets and frees queues; restore
-	 * re-creates them; the bus redoes the handshake in between. */
+	/*
+	 * Suspend/resume: freeze quiesces, resets and frees queues; restore
+	 * re-creates them; the bus redoes the handshake in between.
+	 */
 	int (*freeze)(struct vireo_device *vd);
 	int (*restore)(struct vireo_device *vd);
 };
@@ -263,24 +272,17 @@ int vireo_config_read(struct vireo_device *vd, unsigned int offset,
 		      void *buf, unsigned int len);
 int vireo_config_write(struct vireo_device *vd, unsigned int offset,
 		       const void *buf, unsigned int len);
-/* Typed reads of little-endian fields; 0 when out of range. */
+/*
+ * Typed reads of little-endian fields, e.g.
+ * vireo_cread64(vd, offsetof(struct virtio_blk_config, capacity));
+ * 0 when out of range.
+ */
 u8 vireo_cread8(struct vireo_device *vd, unsigned int offset);
 u16 vireo_cread16(struct vireo_device *vd, unsigned int offset);
 u32 vireo_cread32(struct vireo_device *vd, unsigned int offset);
 u64 vireo_cread64(struct vireo_device *vd, unsigned int offset);
 void vireo_cwrite8(struct vireo_device *vd, unsigned int offset, u8 val);
 void vireo_cwrite32(struct vireo_device *vd, unsigned int offset, u32 val);
-
-/* Reads a field of a device config struct: vireo_cread_field(vd, struct
- * virtio_blk_config, capacity) -> u64 in CPU order. */
-#define vireo_cread_field(vd, type, field)				\
-	(sizeof_field(type, field) == 1 ?				\
-		vireo_cread8(vd, offsetof(type, field)) :		\
-	 sizeof_field(type, field) == 2 ?				\
-		vireo_cread16(vd, offsetof(type, field)) :		\
-	 sizeof_field(type, field) == 4 ?				\
-		vireo_cread32(vd, offsetof(type, field)) :		\
-		vireo_cread64(vd, offsetof(type, field)))
 
 /* The device the ring memory and buffers are DMA-mapped for. */
 static inline struct device *vireo_dma_dev(struct vireo_device *vd)
