@@ -51,4 +51,26 @@
 #define VIREO_BUS_CONST
 #endif
 
+/* ---- vireo_transport ---------------------------------------------------- */
+
+/* PCI_IRQ_LEGACY was renamed PCI_IRQ_INTX; the old name is gone in 6.10. */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 10, 0)
+#define VIREO_PCI_IRQ_INTX	PCI_IRQ_INTX
+#else
+#define VIREO_PCI_IRQ_INTX	PCI_IRQ_LEGACY
+#endif
+
+/*
+ * platform_driver.remove returns void since 6.11; before that the void
+ * callback is .remove_new (Debian's 6.1 has it). Use as
+ * ".VIREO_PLATFORM_REMOVE = fn," with a void fn.
+ */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 11, 0)
+#define VIREO_PLATFORM_REMOVE	remove
+#else
+#define VIREO_PLATFORM_REMOVE	remove_new
+#endif
+
+/* ---- end vireo_transport ------------------------------------------------ */
+
 #endif /* _VIREO_COMPAT_H */
