@@ -50,6 +50,11 @@ struct vireo_vq;
 /*
  * The part of a virtqueue drivers may look at. The ring module embeds it in
  * its own private state.
+ *
+ * Locking: a driver serialises the calls below on one queue (its queue lock,
+ * or NAPI), like Linux virtqueues; disable_cb may come from the callback.
+ * vireo_vq_notify(), vireo_vq_more_used(), vireo_vq_is_broken() and the
+ * transport's vireo_vq_interrupt() and vireo_break_vqs() need no lock.
  */
 struct vireo_vq {
 	struct vireo_device *vdev;
@@ -64,7 +69,8 @@ struct vireo_vq {
  * from vireo_vq_get_buf() and vireo_vq_detach_unused(). It must not be NULL.
  * The first @out_sgs lists are device-readable, the next @in_sgs
  * device-writable. Returns 0, -ENOSPC when the ring has no room, -ENOMEM, or
- * -EIO when the queue is broken.
+ * -EIO when the queue is broken; -EINVAL for a request no ring can take (no
+ * buffers, a NULL @data, more buffers than vireo_vq_size() or over 4 GiB).
  */
 int vireo_vq_add_sgs(struct vireo_vq *vq, struct scatterlist *sgs[],
 		     unsigned int out_sgs, unsigned int in_sgs,
@@ -111,7 +117,8 @@ bool vireo_vq_more_used(struct vireo_vq *vq);
 
 /*
  * After the device is reset (so it cannot use them any more): returns the
- * tokens of buffers still in the ring one by one, then NULL.
+ * tokens of buffers still in the ring one by one, then NULL. Works on a
+ * broken queue too; the queue is then only good for vireo_vq_del().
  */
 void *vireo_vq_detach_unused(struct vireo_vq *vq);
 
@@ -318,8 +325,13 @@ int vireo_device_restore(struct vireo_device *vd);
  * with the used ring aligned to @legacy_align (legacy PCI and MMIO v1, virtio
  * 1.x 2.7/4.2.4); otherwise the three areas are allocated apart. If memory is
  * short the ring is made smaller (halving, never below 1/4 of @num; for split
- * rings @num must be a power of two). @notify tells the device to look at
- * the queue; it returns false if the device is gone.
+ * rings @num must be a power of two): the transport tells the device
+ * vireo_vq_size(), or fails if the device's size is fixed (legacy PCI).
+ * @legacy_align is a power of two no larger than PAGE_SIZE. @notify tells
+ * the device to look at the queue; it returns false if the device is gone.
+ * Returns the queue or an ERR_PTR() (-EINVAL for a bad size or alignment,
+ * -ENOMEM), never NULL. Queue creation and deletion for one device are
+ * serialised by the caller (probe, remove, freeze, restore).
  */
 struct vireo_vq *vireo_vq_new(struct vireo_device *vd, unsigned int index,
 			      unsigned int num, unsigned int legacy_align,

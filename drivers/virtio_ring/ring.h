@@ -1,0 +1,305 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * vireo_ring private state: the ring layouts of the virtio specification
+ * (virtio 1.2, 2.7 split and 2.8 packed virtqueues) and the driver-side
+ * bookkeeping behind a struct vireo_vq.
+ *
+ * Locking: the caller serialises add, get_buf, kick_prepare, the callback
+ * controls and detach_unused on one queue (its own lock or NAPI), as with
+ * Linux virtqueues. vireo_vq_notify(), vireo_vq_interrupt(),
+ * vireo_vq_more_used() and vireo_break_vqs() run without that lock; they
+ * only read state that is published with WRITE_ONCE (last_used, broken)
+ * and update atomic counters.
+ *
+ * Nothing the device can write is trusted: descriptor chains, lengths and
+ * DMA addresses live in driver-private arrays (struct vireo_desc_extra,
+ * struct vireo_buf) and never come back from ring memory.
+ */
+#ifndef _VIREO_RING_H
+#define _VIREO_RING_H
+
+#include <linux/atomic.h>
+#include <linux/list.h>
+#include <linux/rcupdate.h>
+#include <linux/scatterlist.h>
+#include <linux/types.h>
+#include <asm/barrier.h>
+
+#include <vireo/virtio.h>
+
+/* Largest queue either layout allows (virtio 1.2, 2.7 and 2.8). */
+#define VIREO_RING_MAX		32768U
+
+/* Split ring, virtio 1.2, 2.7.5, 2.7.6 and 2.7.8. */
+struct vireo_split_desc {
+	__le64 addr;
+	__le32 len;
+	__le16 flags;
+	__le16 next;
+};
+
+struct vireo_split_avail {
+	__le16 flags;
+	__le16 idx;
+	__le16 ring[];		/* then used_event (VIRTIO_F_EVENT_IDX) */
+};
+
+struct vireo_split_used_elem {
+	__le32 id;
+	__le32 len;
+};
+
+struct vireo_split_used {
+	__le16 flags;
+	__le16 idx;
+	struct vireo_split_used_elem ring[];	/* then avail_event */
+};
+
+/* Packed ring, virtio 1.2, 2.8.13 and 2.8.14. */
+struct vireo_packed_desc {
+	__le64 addr;
+	__le32 len;
+	__le16 id;
+	__le16 flags;
+};
+
+struct vireo_packed_event {
+	__le16 off_wrap;	/* offset in bits 0-14, wrap counter in bit 15 */
+	__le16 flags;		/* VRING_PACKED_EVENT_FLAG_* */
+};
+
+#define VIREO_PACKED_F_AVAIL	BIT(VRING_PACKED_DESC_F_AVAIL)
+#define VIREO_PACKED_F_USED	BIT(VRING_PACKED_DESC_F_USED)
+#define VIREO_PACKED_WRAP	BIT(VRING_PACKED_EVENT_F_WRAP_CTR)
+
+/*
+ * One per descriptor of the driver's pool: the ring descriptor with the same
+ * index (split), or an entry of the buffer id pool (packed, where ring slots
+ * are reused in ring order while buffers complete out of order). Free
+ * entries and the entries of one chain are linked through @next.
+ */
+struct vireo_desc_extra {
+	dma_addr_t addr;	/* as given to the device; for unmapping */
+	u32 len;
+	u16 flags;		/* VRING_DESC_F_WRITE, VRING_DESC_F_INDIRECT */
+	u16 next;
+};
+
+/* One per buffer in flight, indexed by its head (split) or id (packed). */
+struct vireo_buf {
+	void *token;		/* NULL: not in flight */
+	void *indir;		/* indirect table, or NULL */
+	u32 in_len;		/* device-writable bytes */
+	u16 ndescs;		/* ring descriptors taken (1 when indirect) */
+	u16 nindir;		/* entries in @indir */
+};
+
+/* One physically contiguous piece of ring memory. */
+struct vireo_ring_area {
+	void *va;
+	dma_addr_t addr;	/* what the device is told */
+	size_t size;
+};
+
+struct vireo_ring_stats {
+	/* Under the caller's queue lock. */
+	u64 added;
+	u64 used;
+	u64 kicks_suppressed;
+	/* Updated outside it. */
+	atomic64_t kicks;
+	atomic64_t interrupts;
+	atomic64_t spurious;
+	atomic64_t cb_suppressed;
+};
+
+struct vireo_ring {
+	struct vireo_vq vq;
+	struct list_head node;		/* on vq.vdev->vqs, RCU */
+	struct rcu_head rcu;
+
+	bool is_packed;
+	bool use_dma_api;		/* VIRTIO_F_ACCESS_PLATFORM */
+	bool weak_barriers;		/* no VIRTIO_F_ORDER_PLATFORM */
+	bool indirect;			/* VIRTIO_RING_F_INDIRECT_DESC */
+	bool event_idx;			/* VIRTIO_RING_F_EVENT_IDX */
+	bool broken;			/* READ_ONCE/WRITE_ONCE */
+	unsigned long error_logged;	/* bit 0: the one log line was printed */
+
+	unsigned int num;
+	unsigned int num_free;		/* descriptors (split) / ring slots (packed) */
+	unsigned int inflight;		/* buffers */
+	u16 free_head;			/* first free entry of @extra */
+	u16 num_added;			/* since the last kick_prepare, saturating */
+	/*
+	 * Next used entry to read: the free-running used index (split), or
+	 * the ring slot with the used wrap counter in bit 15 (packed).
+	 */
+	u16 last_used;
+	unsigned int detach_pos;	/* where detach_unused looks next */
+
+	struct vireo_desc_extra *extra;	/* [num] */
+	struct vireo_buf *bufs;		/* [num] */
+
+	union {
+		struct {
+			struct vireo_split_desc *desc;
+			struct vireo_split_avail *avail;
+			struct vireo_split_used *used;
+			u16 avail_idx;		/* what avail->idx was set to */
+			u16 avail_flags;	/* VRING_AVAIL_F_NO_INTERRUPT: callbacks off */
+		} split;
+		struct {
+			struct vireo_packed_desc *desc;
+			struct vireo_packed_event *driver;	/* we write */
+			struct vireo_packed_event *device;	/* the device writes */
+			u16 next_avail;		/* ring slot */
+			bool avail_wrap;	/* driver ring wrap counter */
+			u16 event_flags;	/* what driver->flags was set to */
+		} packed;
+	};
+
+	struct vireo_ring_area area[3];	/* desc, driver, device; legacy: one */
+	dma_addr_t desc_addr, driver_addr, device_addr;
+
+	bool (*notify)(struct vireo_vq *vq);
+	void *transport_priv;
+	struct device *dma_dev;
+	struct dentry *debugfs;
+	struct vireo_ring_stats stats;
+};
+
+static inline struct vireo_ring *to_vireo_ring(struct vireo_vq *vq)
+{
+	return container_of(vq, struct vireo_ring, vq);
+}
+
+/*
+ * The device is another CPU unless VIRTIO_F_ORDER_PLATFORM says it is real
+ * hardware that needs the platform's DMA ordering (virtio 1.2, 6).
+ */
+static inline void vireo_ring_mb(const struct vireo_ring *vr)
+{
+	if (vr->weak_barriers) {
+		/* Full barrier against another CPU; callers say what it orders. */
+		virt_mb();
+	} else {
+		/* Full barrier against hardware; callers say what it orders. */
+		mb();
+	}
+}
+
+static inline void vireo_ring_rmb(const struct vireo_ring *vr)
+{
+	if (vr->weak_barriers) {
+		/* Orders reads against another CPU; callers say which. */
+		virt_rmb();
+	} else {
+		/* Orders reads of coherent DMA memory; callers say which. */
+		dma_rmb();
+	}
+}
+
+static inline void vireo_ring_wmb(const struct vireo_ring *vr)
+{
+	if (vr->weak_barriers) {
+		/* Orders writes against another CPU; callers say which. */
+		virt_wmb();
+	} else {
+		/* Orders writes to coherent DMA memory; callers say which. */
+		dma_wmb();
+	}
+}
+
+/*
+ * True if moving an index from @old to @new passed @event: the test of
+ * virtio 1.2, 2.7.7 and 2.7.10 for used_event/avail_event, in 16 bits.
+ */
+static inline bool vireo_need_event(u16 event, u16 new, u16 old)
+{
+	return (u16)(new - event - 1) < (u16)(new - old);
+}
+
+/* Counts what was made available since the last kick_prepare, saturating. */
+static inline void vireo_ring_count_added(struct vireo_ring *vr, unsigned int n)
+{
+	vr->num_added = min_t(unsigned int, vr->num_added + n, U16_MAX);
+}
+
+/* Walks the scatterlists of one request: @out_lists readable, the rest writable. */
+struct vireo_sg_iter {
+	struct scatterlist **sgs;
+	unsigned int nlists;
+	unsigned int out_lists;
+	unsigned int limit;		/* entries per list at most */
+	unsigned int list;		/* lists started */
+	unsigned int left;
+	struct scatterlist *sg;
+};
+
+static inline void vireo_sg_iter_rewind(struct vireo_sg_iter *it)
+{
+	it->list = 0;
+	it->sg = NULL;
+}
+
+static inline struct scatterlist *vireo_sg_iter_next(struct vireo_sg_iter *it)
+{
+	if (it->sg)
+		it->sg = --it->left ? sg_next(it->sg) : NULL;
+	while (!it->sg && it->list < it->nlists) {
+		it->sg = it->limit ? it->sgs[it->list] : NULL;
+		it->left = it->limit;
+		it->list++;
+	}
+	return it->sg;
+}
+
+static inline bool vireo_sg_iter_writable(const struct vireo_sg_iter *it)
+{
+	return it->list > it->out_lists;
+}
+
+/* vq.c: shared by both layouts. */
+__printf(2, 3)
+void vireo_ring_bad(struct vireo_ring *vr, const char *fmt, ...);
+int vireo_ring_map_chain(struct vireo_ring *vr, struct vireo_sg_iter *it,
+			 unsigned int total, u32 *in_len, u16 *next_free);
+void *vireo_ring_indir_alloc(struct vireo_ring *vr, struct vireo_sg_iter *it,
+			     unsigned int total, gfp_t gfp, u32 *in_len);
+struct vireo_desc_extra *vireo_ring_indir_extra(void *table, unsigned int n);
+int vireo_ring_indir_map(struct vireo_ring *vr, void *table, unsigned int n,
+			 dma_addr_t *addr);
+void vireo_ring_indir_free(struct vireo_ring *vr, void *table,
+			   unsigned int n);
+void vireo_ring_detach(struct vireo_ring *vr, u16 id);
+
+/* split.c */
+void vireo_split_init(struct vireo_ring *vr);
+int vireo_split_add(struct vireo_ring *vr, struct vireo_sg_iter *it,
+		    unsigned int total, void *data, gfp_t gfp);
+bool vireo_split_kick_prepare(struct vireo_ring *vr);
+bool vireo_split_more_used(struct vireo_ring *vr);
+void *vireo_split_get_buf(struct vireo_ring *vr, unsigned int *len);
+void vireo_split_disable_cb(struct vireo_ring *vr);
+unsigned int vireo_split_enable_cb_prepare(struct vireo_ring *vr);
+bool vireo_split_poll(struct vireo_ring *vr, unsigned int pos);
+bool vireo_split_enable_cb_delayed(struct vireo_ring *vr);
+
+/* packed.c */
+void vireo_packed_init(struct vireo_ring *vr);
+int vireo_packed_add(struct vireo_ring *vr, struct vireo_sg_iter *it,
+		     unsigned int total, void *data, gfp_t gfp);
+bool vireo_packed_kick_prepare(struct vireo_ring *vr);
+bool vireo_packed_more_used(struct vireo_ring *vr);
+void *vireo_packed_get_buf(struct vireo_ring *vr, unsigned int *len);
+void vireo_packed_disable_cb(struct vireo_ring *vr);
+unsigned int vireo_packed_enable_cb_prepare(struct vireo_ring *vr);
+bool vireo_packed_poll(struct vireo_ring *vr, unsigned int pos);
+bool vireo_packed_enable_cb_delayed(struct vireo_ring *vr);
+
+/* debugfs.c */
+void vireo_ring_debugfs_add(struct vireo_ring *vr);
+void vireo_ring_debugfs_del(struct vireo_ring *vr);
+
+#endif /* _VIREO_RING_H */

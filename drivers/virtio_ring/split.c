@@ -1,0 +1,280 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Split virtqueues (virtio 1.2, 2.7): a descriptor table and an available
+ * ring the driver writes, a used ring the device writes.
+ */
+#include "ring.h"
+
+/* Far from any used index the device can reach: no notification wanted. */
+#define VIREO_SPLIT_EVENT_OFF	0x8000
+
+/* At the end of the available ring (virtio 1.2, 2.7.6). */
+static __le16 *vireo_split_used_event(struct vireo_ring *vr)
+{
+	return &vr->split.avail->ring[vr->num];
+}
+
+/* At the end of the used ring (virtio 1.2, 2.7.8). */
+static __le16 *vireo_split_avail_event(struct vireo_ring *vr)
+{
+	return (__le16 *)&vr->split.used->ring[vr->num];
+}
+
+static u16 vireo_split_used_idx(struct vireo_ring *vr)
+{
+	return le16_to_cpu(READ_ONCE(vr->split.used->idx));
+}
+
+void vireo_split_init(struct vireo_ring *vr)
+{
+	/* The areas are zeroed: used->flags starts at 0 (virtio 1.2, 2.7.10.1). */
+	vr->split.avail_idx = 0;
+	vr->split.avail_flags = 0;
+	vr->last_used = 0;
+}
+
+static int vireo_split_add_indirect(struct vireo_ring *vr, void *table,
+				    unsigned int total)
+{
+	struct vireo_desc_extra *tex = vireo_ring_indir_extra(table, total);
+	struct vireo_desc_extra *ex = &vr->extra[vr->free_head];
+	struct vireo_split_desc *td = table;
+	struct vireo_split_desc *d;
+	dma_addr_t addr;
+	unsigned int i;
+	int err;
+
+	for (i = 0; i < total; i++) {
+		bool more = i + 1 < total;
+
+		td[i].addr = cpu_to_le64(tex[i].addr);
+		td[i].len = cpu_to_le32(tex[i].len);
+		td[i].flags = cpu_to_le16(tex[i].flags |
+					  (more ? VRING_DESC_F_NEXT : 0));
+		td[i].next = cpu_to_le16(more ? i + 1 : 0);
+	}
+	err = vireo_ring_indir_map(vr, table, total, &addr);
+	if (err)
+		return err;
+
+	/* virtio 1.2, 2.7.5.3.1: INDIRECT never together with NEXT. */
+	ex->addr = addr;
+	ex->len = total * sizeof(*td);
+	ex->flags = VRING_DESC_F_INDIRECT;
+	d = &vr->split.desc[vr->free_head];
+	d->addr = cpu_to_le64(ex->addr);
+	d->len = cpu_to_le32(ex->len);
+	d->flags = cpu_to_le16(ex->flags);
+	d->next = 0;
+	return 0;
+}
+
+static void vireo_split_write_chain(struct vireo_ring *vr, unsigned int total)
+{
+	unsigned int i;
+	u16 idx;
+
+	for (i = 0, idx = vr->free_head; i < total; i++) {
+		const struct vireo_desc_extra *ex = &vr->extra[idx];
+		struct vireo_split_desc *d = &vr->split.desc[idx];
+		bool more = i + 1 < total;
+
+		d->addr = cpu_to_le64(ex->addr);
+		d->len = cpu_to_le32(ex->len);
+		d->flags = cpu_to_le16(ex->flags | (more ? VRING_DESC_F_NEXT : 0));
+		d->next = cpu_to_le16(more ? ex->next : 0);
+		idx = ex->next;
+	}
+}
+
+int vireo_split_add(struct vireo_ring *vr, struct vireo_sg_iter *it,
+		    unsigned int total, void *data, gfp_t gfp)
+{
+	u16 head = vr->free_head, next_free;
+	unsigned int ndescs = total;
+	struct vireo_buf *b;
+	void *table = NULL;
+	u32 in_len;
+	int err;
+
+	if (vr->indirect && total > 1 && vr->num_free) {
+		table = vireo_ring_indir_alloc(vr, it, total, gfp, &in_len);
+		if (IS_ERR(table))
+			return PTR_ERR(table);
+		if (table)
+			ndescs = 1;
+		else
+			vireo_sg_iter_rewind(it);
+	}
+	if (vr->num_free < ndescs)
+		return -ENOSPC;
+
+	if (table) {
+		err = vireo_split_add_indirect(vr, table, total);
+		if (err) {
+			vireo_ring_indir_free(vr, table, total);
+			return err;
+		}
+		next_free = vr->extra[head].next;
+	} else {
+		err = vireo_ring_map_chain(vr, it, total, &in_len, &next_free);
+		if (err)
+			return err;
+		vireo_split_write_chain(vr, total);
+	}
+
+	vr->free_head = next_free;
+	vr->num_free -= ndescs;
+	b = &vr->bufs[head];
+	b->token = data;
+	b->indir = table;
+	b->nindir = table ? total : 0;
+	b->in_len = in_len;
+	b->ndescs = ndescs;
+
+	vr->split.avail->ring[vr->split.avail_idx & (vr->num - 1)] =
+		cpu_to_le16(head);
+	/*
+	 * virtio 1.2, 2.7.13.3.1: the descriptors and the ring entry must be
+	 * visible before the new idx.
+	 */
+	vireo_ring_wmb(vr);
+	vr->split.avail_idx++;
+	WRITE_ONCE(vr->split.avail->idx, cpu_to_le16(vr->split.avail_idx));
+	vireo_ring_count_added(vr, 1);
+	return 0;
+}
+
+bool vireo_split_kick_prepare(struct vireo_ring *vr)
+{
+	u16 new = vr->split.avail_idx, added = vr->num_added;
+	u16 flags;
+
+	vr->num_added = 0;
+	/*
+	 * virtio 1.2, 2.7.13.4.1: the new idx must be visible before we read
+	 * flags or avail_event, or a needed notification can be missed.
+	 */
+	vireo_ring_mb(vr);
+	if (added == U16_MAX)
+		return true;	/* lost count of what the device has seen */
+	if (vr->event_idx)
+		return vireo_need_event(le16_to_cpu(READ_ONCE(*vireo_split_avail_event(vr))),
+					new, new - added);
+	flags = le16_to_cpu(READ_ONCE(vr->split.used->flags));
+	return !(flags & VRING_USED_F_NO_NOTIFY);
+}
+
+bool vireo_split_more_used(struct vireo_ring *vr)
+{
+	return vireo_split_used_idx(vr) != READ_ONCE(vr->last_used);
+}
+
+void *vireo_split_get_buf(struct vireo_ring *vr, unsigned int *len)
+{
+	u16 last = vr->last_used, used_idx = vireo_split_used_idx(vr);
+	const struct vireo_split_used_elem *e;
+	u16 pending = used_idx - last;
+	u32 id, l;
+	void *token;
+
+	if (!pending)
+		return NULL;
+	/*
+	 * Each used entry returns a distinct buffer in flight, so the index
+	 * can never run further ahead than that (and never by more than the
+	 * ring size).
+	 */
+	if (pending > vr->inflight) {
+		vireo_ring_bad(vr, "used idx jumped from %u to %u with %u buffers in flight",
+			       last, used_idx, vr->inflight);
+		return NULL;
+	}
+	/* Read idx before the entry it covers. */
+	vireo_ring_rmb(vr);
+
+	e = &vr->split.used->ring[last & (vr->num - 1)];
+	id = le32_to_cpu(READ_ONCE(e->id));
+	l = le32_to_cpu(READ_ONCE(e->len));
+	if (id >= vr->num || !vr->bufs[id].token) {
+		vireo_ring_bad(vr, "used id %u is not a buffer in flight", id);
+		return NULL;
+	}
+	/* virtio 1.2, 2.7.8.2: len counts bytes written into the buffer. */
+	if (l > vr->bufs[id].in_len) {
+		vireo_ring_bad(vr, "used len %u for id %u exceeds its %u writable bytes",
+			       l, id, vr->bufs[id].in_len);
+		return NULL;
+	}
+
+	token = vr->bufs[id].token;
+	vireo_ring_detach(vr, id);
+	WRITE_ONCE(vr->last_used, last + 1);
+	if (vr->event_idx && !(vr->split.avail_flags & VRING_AVAIL_F_NO_INTERRUPT)) {
+		/* Callbacks on: ask to be told about the next one. */
+		WRITE_ONCE(*vireo_split_used_event(vr), cpu_to_le16(last + 1));
+		vireo_ring_mb(vr);
+	}
+	*len = l;
+	return token;
+}
+
+void vireo_split_disable_cb(struct vireo_ring *vr)
+{
+	if (vr->split.avail_flags & VRING_AVAIL_F_NO_INTERRUPT)
+		return;
+	vr->split.avail_flags |= VRING_AVAIL_F_NO_INTERRUPT;
+	if (vr->event_idx)
+		/* virtio 1.2, 2.7.7.1: flags stays 0; used_event goes far away. */
+		WRITE_ONCE(*vireo_split_used_event(vr),
+			   cpu_to_le16(vr->last_used + VIREO_SPLIT_EVENT_OFF));
+	else
+		WRITE_ONCE(vr->split.avail->flags,
+			   cpu_to_le16(vr->split.avail_flags));
+	atomic64_inc(&vr->stats.cb_suppressed);
+}
+
+static void vireo_split_cb_on(struct vireo_ring *vr)
+{
+	if (!(vr->split.avail_flags & VRING_AVAIL_F_NO_INTERRUPT))
+		return;
+	vr->split.avail_flags &= ~VRING_AVAIL_F_NO_INTERRUPT;
+	if (!vr->event_idx)
+		WRITE_ONCE(vr->split.avail->flags,
+			   cpu_to_le16(vr->split.avail_flags));
+}
+
+unsigned int vireo_split_enable_cb_prepare(struct vireo_ring *vr)
+{
+	u16 last = vr->last_used;
+
+	if (vr->event_idx)
+		WRITE_ONCE(*vireo_split_used_event(vr), cpu_to_le16(last));
+	vireo_split_cb_on(vr);
+	return last;
+}
+
+bool vireo_split_poll(struct vireo_ring *vr, unsigned int pos)
+{
+	/*
+	 * Our used_event/flags write against the device's idx write: one of
+	 * us sees the other's (virtio 1.2, 2.7.14).
+	 */
+	vireo_ring_mb(vr);
+	return vireo_split_used_idx(vr) != (u16)pos;
+}
+
+bool vireo_split_enable_cb_delayed(struct vireo_ring *vr)
+{
+	u16 last = vr->last_used, bufs;
+
+	vireo_split_cb_on(vr);
+	if (!vr->event_idx)
+		return vireo_split_poll(vr, last);
+
+	/* Be told when about three quarters of what is in flight is used. */
+	bufs = (u16)(vr->split.avail_idx - last) * 3 / 4;
+	WRITE_ONCE(*vireo_split_used_event(vr), cpu_to_le16(last + bufs));
+	vireo_ring_mb(vr);
+	return (u16)(vireo_split_used_idx(vr) - last) > bufs;
+}
