@@ -73,4 +73,92 @@
 
 /* ---- end vireo_transport ------------------------------------------------ */
 
+/* ---- vireo_blk ---------------------------------------------------------- */
+
+#include <linux/blk-mq.h>
+#include <linux/blkdev.h>
+
+/*
+ * Allocating a blk-mq disk. Since 6.11 the disk is allocated with its
+ * queue_limits, feature flags (volatile write cache, rotational) included;
+ * up to 6.8 the limits were set one by one on the queue afterwards (6.9 and
+ * 6.10 are in between and not supported). vireo_blk fills the queue_limits
+ * fields both kernels have and passes the features as VIREO_BLK_* flags.
+ */
+#define VIREO_BLK_WRITE_CACHE	BIT(0)	/* volatile write cache: flushes */
+#define VIREO_BLK_ROTATIONAL	BIT(1)
+
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 11, 0)
+static inline struct gendisk *
+vireo_blk_mq_alloc_disk(struct blk_mq_tag_set *set, struct queue_limits *lim,
+			unsigned int flags, void *queuedata)
+{
+	if (flags & VIREO_BLK_WRITE_CACHE)
+		lim->features |= BLK_FEAT_WRITE_CACHE;
+	if (flags & VIREO_BLK_ROTATIONAL)
+		lim->features |= BLK_FEAT_ROTATIONAL;
+	return blk_mq_alloc_disk(set, lim, queuedata);
+}
+
+/* Turns the volatile write cache (and with it flushes) on or off. */
+static inline int vireo_blk_set_write_cache(struct gendisk *disk, bool on)
+{
+	struct queue_limits lim = queue_limits_start_update(disk->queue);
+
+	if (on)
+		lim.features |= BLK_FEAT_WRITE_CACHE;
+	else
+		lim.features &= ~BLK_FEAT_WRITE_CACHE;
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 14, 0)
+	return queue_limits_commit_update_frozen(disk->queue, &lim);
+#else
+	{
+		int err;
+
+		blk_mq_freeze_queue(disk->queue);
+		err = queue_limits_commit_update(disk->queue, &lim);
+		blk_mq_unfreeze_queue(disk->queue);
+		return err;
+	}
+#endif
+}
+#else
+static inline struct gendisk *
+vireo_blk_mq_alloc_disk(struct blk_mq_tag_set *set, struct queue_limits *lim,
+			unsigned int flags, void *queuedata)
+{
+	struct gendisk *disk = blk_mq_alloc_disk(set, queuedata);
+	struct request_queue *q;
+
+	if (IS_ERR(disk))
+		return disk;
+	q = disk->queue;
+	/* In this order: each setter checks against the ones before. */
+	blk_queue_logical_block_size(q, lim->logical_block_size ?: SECTOR_SIZE);
+	blk_queue_physical_block_size(q, lim->physical_block_size);
+	blk_queue_alignment_offset(q, lim->alignment_offset);
+	blk_queue_io_min(q, lim->io_min);
+	blk_queue_io_opt(q, lim->io_opt);
+	blk_queue_max_hw_sectors(q, lim->max_hw_sectors);
+	blk_queue_max_segments(q, lim->max_segments);
+	blk_queue_max_segment_size(q, lim->max_segment_size);
+	blk_queue_max_discard_sectors(q, lim->max_hw_discard_sectors);
+	blk_queue_max_discard_segments(q, lim->max_discard_segments);
+	q->limits.discard_granularity = lim->discard_granularity;
+	blk_queue_max_write_zeroes_sectors(q, lim->max_write_zeroes_sectors);
+	blk_queue_write_cache(q, flags & VIREO_BLK_WRITE_CACHE, false);
+	if (!(flags & VIREO_BLK_ROTATIONAL))
+		blk_queue_flag_set(QUEUE_FLAG_NONROT, q);
+	return disk;
+}
+
+static inline int vireo_blk_set_write_cache(struct gendisk *disk, bool on)
+{
+	blk_queue_write_cache(disk->queue, on, false);
+	return 0;
+}
+#endif
+
+/* ---- end vireo_blk ------------------------------------------------------ */
+
 #endif /* _VIREO_COMPAT_H */
