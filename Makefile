@@ -29,7 +29,8 @@ all: modules
 
 modules:
 ifneq ($(KVER),)
-	@test -d $(KDIR) || scripts/fetch-kernels $(KVER) >/dev/null
+	@test -d $(KDIR) || { if [ "$(KVER)" = debug ]; then scripts/build-debug-kernel; \
+		else scripts/fetch-kernels $(KVER); fi >/dev/null; }
 	@mkdir -p $(OUT)
 	@cp -rsf $(addprefix $(CURDIR)/,$(SRC)) $(OUT)/
 	$(MAKE) -C $(KDIR) M=$(OUT) W=1 modules
@@ -37,7 +38,7 @@ else
 	$(MAKE) -C $(KDIR) M=$(OUT) W=1 modules
 endif
 
-sparse:
+sparse: modules
 	$(MAKE) -C $(KDIR) M=$(OUT) C=2 CF="-D__CHECK_ENDIAN__" modules
 
 clean:
