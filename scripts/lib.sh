@@ -3,7 +3,10 @@
 
 VIREO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 VIREO_CACHE=${VIREO_CACHE:-/var/cache/vireo}
-export VIREO_ROOT VIREO_CACHE
+# Where the modules of each kernel are (VIREO_BUILD/<kernel>/drivers/*/*.ko)
+# and the initramfs images go; scripts/check points it at its own snapshot.
+VIREO_BUILD=${VIREO_BUILD:-$VIREO_ROOT/build}
+export VIREO_ROOT VIREO_CACHE VIREO_BUILD
 
 die() {
 	echo "${0##*/}: $*" >&2
@@ -30,4 +33,20 @@ kernel_builtin() {
 	local d
 	d=$(kernel_dir "$1") || return 1
 	grep -Eq "/${2//_/[_-]}\.ko\$" "$d/modules/modules.builtin" 2>/dev/null
+}
+
+# cell_parse CELL: set KERNEL TRANSPORT RING TAKEOVER from a cell name
+# <kernel>-<transport>-<ring>[-<takeover>] (transport may be pci-legacy).
+# shellcheck disable=SC2034 # set for the caller
+cell_parse() {
+	local c=$1 rest
+	KERNEL=${c%%-*}
+	rest=${c#*-}
+	case $rest in
+	pci-legacy-*) TRANSPORT=pci-legacy rest=${rest#pci-legacy-} ;;
+	*) TRANSPORT=${rest%%-*} rest=${rest#*-} ;;
+	esac
+	RING=${rest%%-*}
+	TAKEOVER=
+	[ "$rest" = "$RING" ] || TAKEOVER=${rest#*-}
 }

@@ -17,24 +17,9 @@
 
 set -uo pipefail
 
-VIREO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-export VIREO_ROOT
+# shellcheck source=scripts/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../scripts/lib.sh"
 TEST=${TEST:-$(basename "$0" .sh)}
-
-# cell_parse CELL: set KERNEL TRANSPORT RING TAKEOVER from a cell name
-# <kernel>-<transport>-<ring>[-<takeover>] (transport may be pci-legacy).
-cell_parse() {
-	local c=$1 rest
-	KERNEL=${c%%-*}
-	rest=${c#*-}
-	case $rest in
-	pci-legacy-*) TRANSPORT=pci-legacy rest=${rest#pci-legacy-} ;;
-	*) TRANSPORT=${rest%%-*} rest=${rest#*-} ;;
-	esac
-	RING=${rest%%-*}
-	TAKEOVER=
-	[ "$rest" = "$RING" ] || TAKEOVER=${rest#*-}
-}
 
 if [ -z "${KERNEL:-}" ]; then
 	CELL=${CELL:-6.12-pci-split}
@@ -44,8 +29,6 @@ CELL=${CELL:-$KERNEL-$TRANSPORT-$RING${TAKEOVER:+-$TAKEOVER}}
 VIREO_LOGDIR=${VIREO_LOGDIR:-$VIREO_ROOT/build/logs/$CELL}
 export CELL KERNEL TRANSPORT RING TAKEOVER VIREO_LOGDIR
 mkdir -p "$VIREO_LOGDIR"
-
-TAP_FAILED=0
 
 # --- TAP ------------------------------------------------------------------------
 
@@ -57,7 +40,6 @@ tap_fail() {
 	local name=$1
 	shift
 	echo "not ok - $name"
-	TAP_FAILED=1
 	[ $# -eq 0 ] || printf '%s\n' "$*" | sed 's/^/#   /'
 }
 
@@ -191,5 +173,5 @@ guest_console_wait() {
 
 # kernel_has_builtin MODULE: is MODULE built into this cell's kernel?
 kernel_has_builtin() {
-	grep -Eq "/${1//_/[_-]}\.ko\$" "${VIREO_CACHE:-/var/cache/vireo}/kernels/$KERNEL/modules/modules.builtin" 2>/dev/null
+	kernel_builtin "$KERNEL" "$1"
 }

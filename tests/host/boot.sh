@@ -6,16 +6,19 @@
 #
 # HARNESS_SELFTEST=1 runs the same boot with the in-tree drivers instead of
 # vireo's (to test the harness itself while the modules are not there).
+# shellcheck source=tests/lib.sh
 . "$(dirname "$0")/../lib.sh"
 
 if [ "${HARNESS_SELFTEST:-0}" = 1 ]; then
 	boot --no-vireo --takeover none --dev rng --cmd '
-		modprobe -a virtio_pci virtio_mmio virtio_rng
+		if ! modprobe virtio_rng; then skip intree-rng "no virtio_rng module"; exit 0; fi
+		modprobe -a virtio_pci virtio_mmio
 		check intree-rng wait_for 10 grep -q virtio_rng /sys/class/misc/hw_random/rng_available
 		check rngtest sh -c "/usr/bin/rngtest -c 2 </dev/hwrng"'
 	exit 0
 fi
 
+# shellcheck disable=SC2016 # guest-side expansions
 boot --dev rng --cmd '
 	check modules-loaded test "$VIREO_LOAD_FAILED" = 0
 	check lsmod-vireo_ring grep -q "^vireo_ring " /proc/modules
