@@ -135,7 +135,7 @@ int vireo_packed_add(struct vireo_ring *vr, struct vireo_sg_iter *it,
 	if (table) {
 		err = vireo_packed_add_indirect(vr, table, total, &head_flags);
 		if (err) {
-			vireo_ring_indir_free(vr, table, total);
+			vireo_ring_indir_free(vr, table, total, total);
 			return err;
 		}
 		next_free = vr->extra[id].next;

@@ -271,7 +271,7 @@ struct vireo_desc_extra *vireo_ring_indir_extra(void *table, unsigned int n);
 int vireo_ring_indir_map(struct vireo_ring *vr, void *table, unsigned int n,
 			 dma_addr_t *addr);
 void vireo_ring_indir_free(struct vireo_ring *vr, void *table,
-			   unsigned int n);
+			   unsigned int total, unsigned int mapped);
 void vireo_ring_detach(struct vireo_ring *vr, u16 id);
 
 /* split.c */

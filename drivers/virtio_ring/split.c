@@ -112,7 +112,7 @@ int vireo_split_add(struct vireo_ring *vr, struct vireo_sg_iter *it,
 	if (table) {
 		err = vireo_split_add_indirect(vr, table, total);
 		if (err) {
-			vireo_ring_indir_free(vr, table, total);
+			vireo_ring_indir_free(vr, table, total, total);
 			return err;
 		}
 		next_free = vr->extra[head].next;

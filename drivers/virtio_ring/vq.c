@@ -147,7 +147,7 @@ void *vireo_ring_indir_alloc(struct vireo_ring *vr, struct vireo_sg_iter *it,
 
 		err = vireo_ring_map_sg(vr, sg, w, &ex[n].addr);
 		if (err) {
-			vireo_ring_indir_free(vr, table, n);
+			vireo_ring_indir_free(vr, table, total, n);
 			return ERR_PTR(err);
 		}
 		ex[n].len = sg->length;
@@ -177,16 +177,17 @@ int vireo_ring_indir_map(struct vireo_ring *vr, void *table, unsigned int n,
 	return 0;
 }
 
-/* Unmaps the first @n buffers recorded in @table and frees it. */
-void vireo_ring_indir_free(struct vireo_ring *vr, void *table, unsigned int n)
+/* Unmaps the first @mapped buffers recorded in @table (of @total) and frees it. */
+void vireo_ring_indir_free(struct vireo_ring *vr, void *table,
+			   unsigned int total, unsigned int mapped)
 {
 	struct vireo_desc_extra *ex;
 	unsigned int i;
 
 	if (!table)
 		return;
-	ex = vireo_ring_indir_extra(table, n);
-	for (i = 0; i < n; i++)
+	ex = vireo_ring_indir_extra(table, total);
+	for (i = 0; i < mapped; i++)
 		vireo_ring_unmap(vr, &ex[i]);
 	kfree(table);
 }
@@ -206,7 +207,7 @@ void vireo_ring_detach(struct vireo_ring *vr, u16 id)
 		last = idx;
 		idx = vr->extra[idx].next;
 	}
-	vireo_ring_indir_free(vr, b->indir, b->nindir);
+	vireo_ring_indir_free(vr, b->indir, b->nindir, b->nindir);
 
 	vr->extra[last].next = vr->free_head;
 	vr->free_head = id;
