@@ -404,7 +404,8 @@ void vblk_vq_done(struct vireo_vq *vq)
 			done = true;
 		}
 		broken = vireo_vq_is_broken(vq);
-	} while (!broken && !vireo_vq_enable_cb(vq));
+		/* true: more were used meanwhile, and no interrupt will say so */
+	} while (!broken && vireo_vq_enable_cb(vq));
 	spin_unlock_irqrestore(&q->lock, flags);
 
 	if (unlikely(broken))
