@@ -35,8 +35,11 @@ void vireo_packed_init(struct vireo_ring *vr)
 	vr->packed.next_avail = 0;
 	vr->packed.avail_wrap = true;
 	vr->last_used = VIREO_PACKED_WRAP;
-	/* The zeroed driver area says RING_EVENT_FLAGS_ENABLE. */
+	/* The zeroed driver area says RING_EVENT_FLAGS_ENABLE ... */
 	vr->packed.event_flags = VRING_PACKED_EVENT_FLAG_ENABLE;
+	/* ... or, with EVENT_IDX, "the next one" as a split ring's used_event. */
+	if (vr->event_idx)
+		vireo_packed_enable_cb_prepare(vr);
 }
 
 static int vireo_packed_add_indirect(struct vireo_ring *vr, void *table,

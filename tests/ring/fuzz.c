@@ -136,6 +136,7 @@ static void fz_add(struct fz *f)
 	struct tbuf *b;
 	unsigned int i;
 	bool broken = vireo_vq_is_broken(f->t->vq);
+	long budget;
 	int err;
 
 	if (!nout && !nin)
@@ -146,8 +147,11 @@ static void fz_add(struct fz *f)
 		return;
 	b = tbuf_new(nout, nin, lens, f->seed++);
 	shim_kmalloc_fail = fz8(f) % 8 == 0;
+	budget = fz8(f) % 16 == 0 ? fz8(f) % 4 : -1;
+	shim_dma_map_budget = budget;
 	err = tbuf_add(f->t, b, fz8(f), GFP_ATOMIC);
 	shim_kmalloc_fail = false;
+	shim_dma_map_budget = -1;
 	if (!err) {
 		if (broken)
 			fz_fail(f, "add succeeded on a broken queue");
@@ -156,7 +160,8 @@ static void fz_add(struct fz *f)
 	}
 	tbuf_free(b);
 	if (broken ? err != -EIO :
-	    !(err == -ENOSPC || (err == -EINVAL && nout + nin > vireo_vq_size(f->t->vq))))
+	    !(err == -ENOSPC || (err == -ENOMEM && budget >= 0) ||
+	      (err == -EINVAL && nout + nin > vireo_vq_size(f->t->vq))))
 		fz_fail(f, "add failed unexpectedly");
 }
 

@@ -119,8 +119,12 @@ static void t_create(const void *arg)
 	if (!vr->is_packed) {
 		CHECK_EQ(sim_split_avail_flags(&t->sim), 0);
 		CHECK_EQ(vr->split.used->flags, 0);
+	} else if (vr->event_idx) {
+		/* Like used_event = 0: notify for the first used buffer. */
+		CHECK_EQ(sim_packed_driver_flags(&t->sim), VRING_PACKED_EVENT_FLAG_DESC);
+		CHECK_EQ(sim_packed_driver_off_wrap(&t->sim), 0x8000);
 	} else {
-		CHECK_EQ(sim_packed_driver_flags(&t->sim), 0);
+		CHECK_EQ(sim_packed_driver_flags(&t->sim), VRING_PACKED_EVENT_FLAG_ENABLE);
 	}
 	th_del(t);
 }

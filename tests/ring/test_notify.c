@@ -349,6 +349,35 @@ static void t_packed_event(const void *arg)
 	nt_fini(&x);
 }
 
+/*
+ * More buffers made available without a kick than the 16-bit arithmetic
+ * can follow: notify whatever the device's suppression says.
+ */
+static void t_lost_count(const void *arg)
+{
+	const struct cfg *c = arg;
+	unsigned int i, n = c->features & F_PACKED ? 4 : 65536;
+	struct nt x;
+
+	nt_init(&x, c->features, 4, 0);
+	if (c->features & F_PACKED)
+		sim_packed_set_event(&x.t->sim, EV_DISABLE, 0, 0);
+	else
+		sim_split_set_no_notify(&x.t->sim, true);
+	for (i = 0; i < n; i++) {
+		nt_add(&x, 0);
+		nt_pop(&x, 0);
+		nt_done(&x, 0);
+		nt_get(&x, 0);
+		if (t_failed)
+			break;
+	}
+	CHECK(vireo_vq_kick_prepare(x.t->vq));
+	nt_add(&x, 0);
+	CHECK(!vireo_vq_kick_prepare(x.t->vq));
+	nt_fini(&x);
+}
+
 /* The interrupt handler: IRQ_NONE without work, the callback with it. */
 static void t_interrupt(const void *arg)
 {
@@ -454,5 +483,9 @@ void t_notify(void)
 			 any[i].name);
 		t_run(name, t_notify_fails, &any[i]);
 	}
+	t_run("suppression: kick after 65536 unkicked buffers (split)",
+	      t_lost_count, &any[0]);
+	t_run("suppression: kick after a whole lap unkicked (packed)",
+	      t_lost_count, &any[2]);
 	t_run("vireo_break_vqs breaks every queue, silently", t_break_vqs, NULL);
 }
