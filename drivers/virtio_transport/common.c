@@ -108,12 +108,12 @@ void vireo_io_write_config(void __iomem *base, unsigned int offset,
 /*
  * virtio 1.2, 4.1.4.3.2 and 2.4.2: after writing 0 to the device status the
  * driver MUST wait for it to read back 0 before using the device again.
- * Bounded: a device that never gets there, or one that has left the bus
- * (@present says so), is given up on with a log line instead of hanging
- * the caller.
+ * Bounded: a device that never gets there (-ETIMEDOUT), or one that has
+ * left the bus (-ENODEV, @present says so), is given up on with a log line
+ * instead of hanging the caller; the bus then must not initialise it again.
  */
-void vireo_wait_for_reset(struct vireo_device *vd,
-			  bool (*present)(struct vireo_device *vd))
+int vireo_wait_for_reset(struct vireo_device *vd,
+			 bool (*present)(struct vireo_device *vd))
 {
 	unsigned long deadline = jiffies + msecs_to_jiffies(VIREO_RESET_TIMEOUT_MS);
 	u8 status;
@@ -121,14 +121,16 @@ void vireo_wait_for_reset(struct vireo_device *vd,
 	for (;;) {
 		status = vd->ops->get_status(vd);
 		if (!status)
-			return;
-		if (present && !present(vd))
-			return;
+			return 0;
+		if (present && !present(vd)) {
+			dev_err(vd->dev.parent, "device is gone; no reset\n");
+			return -ENODEV;
+		}
 		if (time_after(jiffies, deadline)) {
 			dev_err(vd->dev.parent,
 				"device did not reset: status 0x%02x after %u ms; giving up\n",
 				status, VIREO_RESET_TIMEOUT_MS);
-			return;
+			return -ETIMEDOUT;
 		}
 		usleep_range(1000, 2000);
 	}

@@ -22,11 +22,13 @@
 
 #define VIREO_MMIO_MAGIC	0x74726976	/* "virt", little-endian */
 
+/* As for legacy PCI (pci_legacy.c): no 1.x features, but ANY_LAYOUT. */
 #define VIREO_MMIO_LEGACY_FEATURES					\
-	(VIREO_RING_FEATURES & ~(BIT_ULL(VIRTIO_F_VERSION_1) |		\
-				 BIT_ULL(VIRTIO_F_RING_PACKED) |		\
-				 BIT_ULL(VIRTIO_F_ACCESS_PLATFORM) |	\
-				 BIT_ULL(VIRTIO_F_ORDER_PLATFORM)))
+	((VIREO_RING_FEATURES & ~(BIT_ULL(VIRTIO_F_VERSION_1) |	\
+				  BIT_ULL(VIRTIO_F_RING_PACKED) |	\
+				  BIT_ULL(VIRTIO_F_ACCESS_PLATFORM) |	\
+				  BIT_ULL(VIRTIO_F_ORDER_PLATFORM))) |	\
+	 BIT_ULL(VIRTIO_F_ANY_LAYOUT))
 
 /*
  * virtio 1.2, 4.2.2.2: control registers are accessed 32 bits wide and
@@ -52,10 +54,10 @@ static void vireo_mmio_set_status(struct vireo_device *vd, u8 status)
 	vireo_mmio_write(to_vireo_mmio(vd), VIRTIO_MMIO_STATUS, status);
 }
 
-static void vireo_mmio_reset(struct vireo_device *vd)
+static int vireo_mmio_reset(struct vireo_device *vd)
 {
 	vireo_mmio_set_status(vd, 0);
-	vireo_wait_for_reset(vd, NULL);
+	return vireo_wait_for_reset(vd, NULL);
 }
 
 static u64 vireo_mmio_get_features(struct vireo_device *vd)

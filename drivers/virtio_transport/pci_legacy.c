@@ -18,12 +18,17 @@
 
 #include "transport.h"
 
-/* Ring/transport features the legacy interface can carry. */
+/*
+ * Ring/transport features the legacy interface can carry: none of the
+ * virtio 1.x ones, and ANY_LAYOUT, which a transitional driver MUST accept
+ * from a legacy device (virtio 1.2, 6.3).
+ */
 #define VIREO_PCI_LEGACY_FEATURES					\
-	(VIREO_RING_FEATURES & ~(BIT_ULL(VIRTIO_F_VERSION_1) |		\
-				 BIT_ULL(VIRTIO_F_RING_PACKED) |		\
-				 BIT_ULL(VIRTIO_F_ACCESS_PLATFORM) |	\
-				 BIT_ULL(VIRTIO_F_ORDER_PLATFORM)))
+	((VIREO_RING_FEATURES & ~(BIT_ULL(VIRTIO_F_VERSION_1) |	\
+				  BIT_ULL(VIRTIO_F_RING_PACKED) |	\
+				  BIT_ULL(VIRTIO_F_ACCESS_PLATFORM) |	\
+				  BIT_ULL(VIRTIO_F_ORDER_PLATFORM))) |	\
+	 BIT_ULL(VIRTIO_F_ANY_LAYOUT))
 
 /* Where the device-specific config starts right now. */
 static unsigned int vireo_pci_legacy_hdr(struct vireo_pci *vp)
@@ -41,10 +46,10 @@ static void vireo_pci_legacy_set_status(struct vireo_device *vd, u8 status)
 	iowrite8(status, to_vireo_pci(vd)->ioaddr + VIRTIO_PCI_STATUS);
 }
 
-static void vireo_pci_legacy_reset(struct vireo_device *vd)
+static int vireo_pci_legacy_reset(struct vireo_device *vd)
 {
 	vireo_pci_legacy_set_status(vd, 0);
-	vireo_wait_for_reset(vd, vireo_pci_present);
+	return vireo_wait_for_reset(vd, vireo_pci_present);
 }
 
 static u64 vireo_pci_legacy_get_features(struct vireo_device *vd)

@@ -223,10 +223,10 @@ static void vireo_pci_modern_set_status(struct vireo_device *vd, u8 status)
 	iowrite8(status, to_vireo_pci(vd)->common + VIRTIO_PCI_COMMON_STATUS);
 }
 
-static void vireo_pci_modern_reset(struct vireo_device *vd)
+static int vireo_pci_modern_reset(struct vireo_device *vd)
 {
 	vireo_pci_modern_set_status(vd, 0);
-	vireo_wait_for_reset(vd, vireo_pci_present);
+	return vireo_wait_for_reset(vd, vireo_pci_present);
 }
 
 static u64 vireo_pci_read_features(void __iomem *common)

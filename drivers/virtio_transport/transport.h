@@ -177,8 +177,8 @@ void vireo_io_read_config(void __iomem *base, unsigned int offset,
 			  void *buf, unsigned int len);
 void vireo_io_write_config(void __iomem *base, unsigned int offset,
 			   const void *buf, unsigned int len);
-void vireo_wait_for_reset(struct vireo_device *vd,
-			  bool (*present)(struct vireo_device *vd));
+int vireo_wait_for_reset(struct vireo_device *vd,
+			 bool (*present)(struct vireo_device *vd));
 unsigned int vireo_queue_num(unsigned int max, unsigned int want,
 			     bool pow2);
 

@@ -145,11 +145,22 @@ struct vireo_transport_ops {
 	const char *name;		/* "pci-modern", "pci-legacy", "mmio-v1", ... */
 	u8 (*get_status)(struct vireo_device *vd);
 	void (*set_status)(struct vireo_device *vd, u8 status);
-	/* Writes 0 to status and returns once the device reads back 0. */
-	void (*reset)(struct vireo_device *vd);
+	/*
+	 * Writes 0 to status and waits (bounded) until the device reads back
+	 * 0: returns 0, or -ETIMEDOUT / -ENODEV (device gone) when it never
+	 * did. After an error the device MUST NOT be initialised again
+	 * (virtio 1.2, 4.1.4.3.2).
+	 */
+	int (*reset)(struct vireo_device *vd);
 	u64 (*get_features)(struct vireo_device *vd);
 	void (*set_features)(struct vireo_device *vd, u64 features);
-	/* Bytes of device-specific config; the bus checks bounds first. */
+	/*
+	 * Bytes of device-specific config; the bus checks bounds first. The
+	 * transport picks the access width from @len (virtio 1.2, 4.1.3.1 and
+	 * 4.2.2.2): 1, 2, 4 or 8 naturally aligned bytes are taken to be one
+	 * field of that size, anything else is accessed byte by byte. So an
+	 * access covers one field, or a byte array, never several fields.
+	 */
 	void (*get_config)(struct vireo_device *vd, unsigned int offset,
 			   void *buf, unsigned int len);
 	void (*set_config)(struct vireo_device *vd, unsigned int offset,
