@@ -213,6 +213,9 @@ static int vireo_bus_probe(struct device *dev)
 		vd->features &= ~(BIT_ULL(VIRTIO_F_RING_PACKED) |
 				  BIT_ULL(VIRTIO_F_ACCESS_PLATFORM) |
 				  BIT_ULL(VIRTIO_F_ORDER_PLATFORM));
+	else
+		/* ... and ANY_LAYOUT is a legacy bit (virtio 1.2, 6.3). */
+		vd->features &= ~BIT_ULL(VIRTIO_F_ANY_LAYOUT);
 
 	if (drv->validate) {
 		before = vd->features;
@@ -550,7 +553,18 @@ int vireo_device_restore(struct vireo_device *vd)
 		return 0;
 	add_status(vd, VIRTIO_CONFIG_S_DRIVER);
 
-	/* Same features as before: the driver's state depends on them. */
+	/*
+	 * Same features as before: the driver's state depends on them. A
+	 * device that no longer offers one of them cannot be given it
+	 * (virtio 1.2, 2.2.1), so the driver cannot come back.
+	 */
+	vd->device_features = vd->ops->get_features(vd);
+	if (vd->features & ~vd->device_features) {
+		dev_err(&vd->dev, "device lost features 0x%llx over suspend\n",
+			vd->features & ~vd->device_features);
+		err = -ENODEV;
+		goto fail;
+	}
 	err = finalize_features(vd);
 	if (err)
 		goto fail;

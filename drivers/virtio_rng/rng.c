@@ -51,8 +51,11 @@ static bool post_buf(struct vireo_rng *vi, struct rng_buf *b)
 
 	sg_init_one(&sg, b->data, RNG_BUF_SIZE);
 	err = vireo_vq_add_inbuf(vi->vq, &sg, 1, b, GFP_ATOMIC);
+	if (err == -ENOSPC) {
+		/* A queue smaller than RNG_BUFS: this one waits its turn. */
+		return false;
+	}
 	if (err) {
-		/* Only a broken queue refuses: there is a slot per buffer. */
 		dev_err_ratelimited(&vi->vd->dev,
 				    "cannot post entropy buffer: %d\n", err);
 		vi->gone = true;

@@ -31,9 +31,14 @@
  * they are the specification's numbers, not Linux code.
  */
 
-/* Transport/ring feature bits vireo_ring implements (virtio 1.x, chapter 6). */
+/*
+ * Transport/ring feature bits vireo_ring implements (virtio 1.2, chapter 6).
+ * VIRTIO_F_ANY_LAYOUT only means something to legacy devices: vireo never
+ * relies on a particular framing of descriptors, so it accepts it (6.3).
+ */
 #define VIREO_RING_FEATURES \
-	(BIT_ULL(VIRTIO_RING_F_INDIRECT_DESC) | \
+	(BIT_ULL(VIRTIO_F_ANY_LAYOUT) | \
+	 BIT_ULL(VIRTIO_RING_F_INDIRECT_DESC) | \
 	 BIT_ULL(VIRTIO_RING_F_EVENT_IDX) | \
 	 BIT_ULL(VIRTIO_F_VERSION_1) | \
 	 BIT_ULL(VIRTIO_F_ACCESS_PLATFORM) | \
@@ -281,8 +286,11 @@ int vireo_find_vqs(struct vireo_device *vd, unsigned int nvqs,
 void vireo_del_vqs(struct vireo_device *vd);
 
 /*
- * Device-specific config space. Reads of more than one field are retried
- * until the device's config generation is stable (virtio 1.x, 2.5.1).
+ * Device-specific config space, one field per call: the transport accesses
+ * 1, 2 and 4 byte fields at their natural width and 8 byte fields as two
+ * 4 byte halves (virtio 1.2, 4.1.3.1), anything else byte by byte. Reads
+ * wider than one access are retried until the device's config generation
+ * is stable (virtio 1.2, 2.5.1).
  * Out-of-range accesses return -EINVAL (and zero-fill @buf) instead of
  * touching the device.
  */
