@@ -139,6 +139,7 @@ int vireo_split_add(struct vireo_ring *vr, struct vireo_sg_iter *it,
 	 * visible before the new idx.
 	 */
 	vireo_ring_wmb(vr);
+	/* virtio 1.2, 2.7.6.1: idx only ever goes forward. */
 	vr->split.avail_idx++;
 	WRITE_ONCE(vr->split.avail->idx, cpu_to_le16(vr->split.avail_idx));
 	vireo_ring_count_added(vr, 1);
@@ -158,6 +159,10 @@ bool vireo_split_kick_prepare(struct vireo_ring *vr)
 	vireo_ring_mb(vr);
 	if (added == U16_MAX)
 		return true;	/* lost count of what the device has seen */
+	/*
+	 * virtio 1.2, 2.7.10.1: with EVENT_IDX, notify when the new entries
+	 * passed avail_event (flags is ignored); without, unless NO_NOTIFY.
+	 */
 	if (vr->event_idx)
 		return vireo_need_event(le16_to_cpu(READ_ONCE(*vireo_split_avail_event(vr))),
 					new, new - added);

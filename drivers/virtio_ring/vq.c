@@ -47,7 +47,7 @@ static int vireo_ring_map_sg(struct vireo_ring *vr, struct scatterlist *sg,
 			     bool writable, dma_addr_t *addr)
 {
 	if (!vr->use_dma_api) {
-		/* Without ACCESS_PLATFORM the device takes guest physical addresses. */
+		/* virtio 1.2, 6.1: no ACCESS_PLATFORM, guest physical addresses. */
 		*addr = sg_phys(sg);
 		return 0;
 	}
@@ -168,6 +168,7 @@ int vireo_ring_indir_map(struct vireo_ring *vr, void *table, unsigned int n,
 	size_t size = n * sizeof(struct vireo_split_desc);
 
 	if (!vr->use_dma_api) {
+		/* virtio 1.2, 6.1, as in vireo_ring_map_sg(). */
 		*addr = virt_to_phys(table);
 		return 0;
 	}
@@ -193,8 +194,10 @@ void vireo_ring_indir_free(struct vireo_ring *vr, void *table,
 }
 
 /*
- * Takes buffer @id out of flight: unmaps it and gives its descriptors back.
- * Walks only our own links, bounded by the chain length we recorded.
+ * Takes buffer @id out of flight: unmaps it and gives its descriptors back
+ * (for a packed ring, its slots may be reused only now: virtio 1.2,
+ * 2.8.16). Walks only our own links, bounded by the chain length we
+ * recorded.
  */
 void vireo_ring_detach(struct vireo_ring *vr, u16 id)
 {
@@ -469,6 +472,7 @@ irqreturn_t vireo_vq_interrupt(struct vireo_vq *vq)
 	atomic64_inc(&vr->stats.interrupts);
 	if (unlikely(READ_ONCE(vr->broken)))
 		return IRQ_HANDLED;
+	/* virtio 1.2, 2.7.7.1: notifications may be spurious. */
 	if (!vireo_ring_more_used(vr)) {
 		atomic64_inc(&vr->stats.spurious);
 		return IRQ_NONE;
@@ -536,7 +540,7 @@ static int vireo_area_alloc(struct vireo_ring *vr, struct vireo_ring_area *a,
 		a->va = dma_alloc_coherent(vr->dma_dev, size, &a->addr,
 					   GFP_KERNEL | __GFP_NOWARN);
 	} else {
-		/* Without ACCESS_PLATFORM the device wants guest physical addresses. */
+		/* virtio 1.2, 6.1: no ACCESS_PLATFORM, guest physical addresses. */
 		a->va = alloc_pages_exact(size, GFP_KERNEL | __GFP_ZERO |
 					  __GFP_NOWARN);
 		if (a->va)
