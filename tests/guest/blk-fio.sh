@@ -1,0 +1,65 @@
+# Guest side of tests/host/blk-fio.sh (busybox sh, sourced by the --cmd).
+# BLK_DISKS: "SERIAL:QUEUES ..." as the host told QEMU; vireo_blk was loaded
+# with poll_queues=BLK_POLL.
+# shellcheck shell=sh disable=SC2154 # BLK_* come from the host
+. /tests/blk-lib.sh
+
+dbg=/sys/kernel/debug/block
+
+# vq_stat DISK KIND FIELD: FIELD (used, interrupts, ...) of each request
+# queue of KIND (req: with interrupts, req_poll: polled) of DISK, from
+# vireo_ring's debugfs statistics.
+vq_stat() {
+	_vd=$(basename "$(readlink -f "/sys/block/$1/device")")
+	for _f in /sys/kernel/debug/vireo/"$_vd"/vq*-"$2".*; do
+		[ -e "$_f" ] && sed -n "s/^$3: //p" "$_f"
+	done | xargs
+}
+
+# fio_verify NAME DISK JOBS [fio options]: random 4 KiB writes at iodepth
+# 32 from JOBS jobs, each on its own CPU and its own 8 MiB, then a crc32c
+# verify pass.
+fio_verify() {
+	_n=$1 _d=$2 _j=$3
+	shift 3
+	fio --name="$_n" --filename="/dev/$_d" --ioengine=io_uring --direct=1 \
+		--rw=randwrite --bs=4k --iodepth=32 --size=8m --offset_increment=8m \
+		--numjobs="$_j" --cpus_allowed="0-$((BLK_CPUS - 1))" \
+		--cpus_allowed_policy=split --verify=crc32c --verify_fatal=1 \
+		--do_verify=1 --group_reporting --output=/tmp/fio-"$_n".log "$@"
+	_rc=$?
+	grep -E "err=|IOPS|verify" /tmp/fio-"$_n".log | head -n 5
+	return $_rc
+}
+
+for spec in $BLK_DISKS; do
+	serial=${spec%%:*}
+	nq=${spec#*:}
+	d=$(blk_dev "$serial")
+	check "q$nq/disk" test -n "$d" || continue
+	npoll=0
+	[ "$nq" -gt 1 ] && npoll=$BLK_POLL
+	check_eq "q$nq/hw-queues" "$nq" sh -c "ls /sys/block/$d/mq | wc -l"
+	check_eq "q$nq/poll-queues" "$npoll" sh -c "grep -l '^poll\$' $dbg/$d/hctx*/type 2>/dev/null | wc -l"
+	check_eq "q$nq/io_poll" "$([ "$npoll" -gt 0 ] && echo 1 || echo 0)" cat "/sys/block/$d/queue/io_poll"
+
+	# One job per CPU: every CPU's queue gets requests.
+	check "q$nq/fio-verify" fio_verify "q$nq" "$d" "$BLK_CPUS"
+	# Every interrupt-driven queue carried requests.
+	used=$(vq_stat "$d" req used)
+	echo "q$nq requests per queue: $used"
+	check_eq "q$nq/queues-seen" "$((nq - npoll))" sh -c "echo $used | wc -w"
+	check "q$nq/all-queues-used" sh -c "for n in $used; do [ \$n -gt 0 ] || exit 1; done"
+
+	if [ "$npoll" -gt 0 ]; then
+		before=$(vq_stat "$d" req_poll used)
+		check "q$nq/fio-verify-polled" fio_verify "q${nq}p" "$d" 1 --hipri=1
+		after=$(vq_stat "$d" req_poll used)
+		echo "q$nq requests on the poll queue: $before -> $after"
+		check "q$nq/poll-queue-used" test "$after" -ge "$((before + 4096))"
+		# No interrupt for it: every completion there was polled.
+		check_eq "q$nq/poll-queue-no-interrupts" 0 vq_stat "$d" req_poll interrupts
+	fi
+done
+
+check unload vireo_unload

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# matrix: 6.1-pci-split 6.12-pci-packed 6.12-mmio2-split debug-pci-split
+#
+# vireo_blk under fio: random 4 KiB writes at iodepth 32 with crc32c verify
+# on disks of 1, 2 and 4 request queues (QEMU num-queues) in a 4-CPU guest,
+# one job per CPU so that every queue carries I/O (blk-mq debugfs counts per
+# hardware queue); with poll_queues=1, the same through io_uring polled I/O
+# (--hipri) on the queue without interrupts.
+# shellcheck source=tests/lib.sh
+. "$(dirname "$0")/../lib.sh"
+
+"$VIREO_ROOT/scripts/build-fio" >/dev/null || { tap_fail build-fio "scripts/build-fio failed"; exit 0; }
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/vireo-blk-fio.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+args=()
+disks=
+for q in 1 2 4; do
+	truncate -s 64M "$work/q$q.img"
+	args+=(--qemu -drive --qemu "file=$work/q$q.img,if=none,id=dq$q,format=raw,cache=none,aio=threads")
+	args+=(--dev "blk,drive=dq$q,serial=vireo-fio-q$q,num-queues=$q")
+	disks+=" vireo-fio-q$q:$q"
+done
+
+boot --timeout 1200 --smp 4 --fio --modparam "vireo_blk poll_queues=1" "${args[@]}" \
+	--cmd "BLK_DISKS='$disks' BLK_POLL=1 BLK_CPUS=4 . /tests/blk-fio.sh"
+exit 0
