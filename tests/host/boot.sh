@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# matrix: all
+# matrix: 6.1-pci-split 6.12-mmio1-split
 #
-# Boot the cell with one entropy device: vireo's modules load, the vireo bus
+# (The harness's own smoke test; tests/host/rng.sh does the same checks on
+# every cell.) Boot the cell with one entropy device: vireo's modules load, the vireo bus
 # lists the device (virtio id 4) bound to a driver, and the modules unload.
 #
 # HARNESS_SELFTEST=1 runs the same boot with the in-tree drivers instead of

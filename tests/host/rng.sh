@@ -18,6 +18,7 @@ want=$(printf '%s\n' "1 1 $p0" "0 0 $p0" "1 1 $pc" | sort | tr '\n' ,)
 
 # shellcheck disable=SC2016 # guest-side expansions
 boot --dev rng --dev rng,indirect_desc=off,event_idx=off --dev rng,packed=on --cmd '
+	check modules-loaded test "$VIREO_LOAD_FAILED" = 0
 	avail=/sys/class/misc/hw_random/rng_available
 	check three-hwrngs-listed sh -c "grep -qw vireo_rng.0 $avail && grep -qw vireo_rng.1 $avail && grep -qw vireo_rng.2 $avail"
 	check_eq vireo-is-current vireo_rng.0 cat /sys/class/misc/hw_random/rng_current
@@ -52,4 +53,5 @@ boot --dev rng --dev rng,indirect_desc=off,event_idx=off --dev rng,packed=on --c
 	for d in $(vireo_devices 0x0004); do
 		check_eq "$(basename $d)-bound" vireo_rng basename "$(readlink $d/driver)"
 	done
-	check debugfs-queue-stats sh -c "ls /sys/kernel/debug/vireo/vireo0/ | grep -q ."'
+	check debugfs-queue-stats sh -c "ls /sys/kernel/debug/vireo/vireo0/ | grep -q ."
+	check unload-all vireo_unload'
