@@ -1,6 +1,6 @@
 # Guest side of tests/host/blk-fio.sh (busybox sh, sourced by the --cmd).
 # BLK_DISKS: "SERIAL:QUEUES ..." as the host told QEMU; vireo_blk was loaded
-# with poll_queues=BLK_POLL.
+# with poll_queues=BLK_POLL. A disk gets at most one queue per CPU.
 # shellcheck shell=sh disable=SC2154 # BLK_* come from the host
 . /tests/blk-lib.sh
 
@@ -32,33 +32,36 @@ fio_verify() {
 	return $_rc
 }
 
+BLK_CPUS=$(nproc)
 for spec in $BLK_DISKS; do
 	serial=${spec%%:*}
+	n=q${spec#*:}
 	nq=${spec#*:}
+	[ "$nq" -le "$BLK_CPUS" ] || nq=$BLK_CPUS
 	d=$(blk_dev "$serial")
-	check "q$nq/disk" test -n "$d" || continue
+	check "$n/disk" test -n "$d" || continue
 	npoll=0
 	[ "$nq" -gt 1 ] && npoll=$BLK_POLL
-	check_eq "q$nq/hw-queues" "$nq" sh -c "ls /sys/block/$d/mq | wc -l"
-	check_eq "q$nq/poll-queues" "$npoll" sh -c "grep -l '^poll\$' $dbg/$d/hctx*/type 2>/dev/null | wc -l"
-	check_eq "q$nq/io_poll" "$([ "$npoll" -gt 0 ] && echo 1 || echo 0)" cat "/sys/block/$d/queue/io_poll"
+	check_eq "$n/hw-queues" "$nq" sh -c "ls /sys/block/$d/mq | wc -l"
+	check_eq "$n/poll-queues" "$npoll" sh -c "grep -l '^poll\$' $dbg/$d/hctx*/type 2>/dev/null | wc -l"
+	check_eq "$n/io_poll" "$([ "$npoll" -gt 0 ] && echo 1 || echo 0)" cat "/sys/block/$d/queue/io_poll"
 
 	# One job per CPU: every CPU's queue gets requests.
-	check "q$nq/fio-verify" fio_verify "q$nq" "$d" "$BLK_CPUS"
+	check "$n/fio-verify" fio_verify "$n" "$d" "$BLK_CPUS"
 	# Every interrupt-driven queue carried requests.
 	used=$(vq_stat "$d" req used)
-	echo "q$nq requests per queue: $used"
-	check_eq "q$nq/queues-seen" "$((nq - npoll))" sh -c "echo $used | wc -w"
-	check "q$nq/all-queues-used" sh -c "for n in $used; do [ \$n -gt 0 ] || exit 1; done"
+	echo "$n requests per queue: $used"
+	check_eq "$n/queues-seen" "$((nq - npoll))" sh -c "echo $used | wc -w"
+	check "$n/all-queues-used" sh -c "for n in $used; do [ \$n -gt 0 ] || exit 1; done"
 
 	if [ "$npoll" -gt 0 ]; then
 		before=$(vq_stat "$d" req_poll used)
-		check "q$nq/fio-verify-polled" fio_verify "q${nq}p" "$d" 1 --hipri=1
+		check "$n/fio-verify-polled" fio_verify "${n}p" "$d" 1 --hipri=1
 		after=$(vq_stat "$d" req_poll used)
-		echo "q$nq requests on the poll queue: $before -> $after"
-		check "q$nq/poll-queue-used" test "$after" -ge "$((before + 4096))"
+		echo "$n requests on the poll queue: $before -> $after"
+		check "$n/poll-queue-used" test "$after" -ge "$((before + 4096))"
 		# No interrupt for it: every completion there was polled.
-		check_eq "q$nq/poll-queue-no-interrupts" 0 vq_stat "$d" req_poll interrupts
+		check_eq "$n/poll-queue-no-interrupts" 0 vq_stat "$d" req_poll interrupts
 	fi
 done
 
