@@ -23,8 +23,8 @@
 #define VIREO_PCI_MAX_DEVICE_CFG	SZ_4K
 
 struct vireo_pci_cap {
-	bool found;
-	u8 pos;
+	bool seen;		/* one exists, maybe in an unusable BAR */
+	bool found;		/* the first usable one is below */
 	u8 bar;
 	u32 offset;
 	u32 length;
@@ -38,7 +38,16 @@ static const char *const vireo_pci_cap_names[] = {
 	[VIRTIO_PCI_CAP_DEVICE_CFG] = "device config",
 };
 
-/* Collects the first capability of each type we use. */
+static bool vireo_pci_bar_usable(struct pci_dev *pdev, unsigned int bar)
+{
+	unsigned long flags = pci_resource_flags(pdev, bar);
+
+	return pci_resource_len(pdev, bar) &&
+	       (flags & (IORESOURCE_MEM | IORESOURCE_IO)) &&
+	       !(flags & IORESOURCE_UNSET);
+}
+
+/* Collects the first usable capability of each type we use. */
 static int vireo_pci_find_caps(struct pci_dev *pdev,
 			       struct vireo_pci_cap caps[])
 {
@@ -66,6 +75,17 @@ static int vireo_pci_find_caps(struct pci_dev *pdev,
 		cap = &caps[type];
 		if (cap->found)
 			continue;
+		cap->seen = true;
+		/*
+		 * A structure in a BAR the platform left unassigned (say, an
+		 * I/O BAR when I/O space ran out) is one we cannot support:
+		 * a later capability of the type may do (4.1.4, cfg_type).
+		 */
+		if (!vireo_pci_bar_usable(pdev, bar)) {
+			dev_dbg(&pdev->dev, "%s capability at 0x%02x: BAR %u is not usable; skipped\n",
+				vireo_pci_cap_names[type], pos, bar);
+			continue;
+		}
 
 		need = type == VIRTIO_PCI_CAP_NOTIFY_CFG ?
 			sizeof(struct virtio_pci_notify_cap) :
@@ -77,7 +97,6 @@ static int vireo_pci_find_caps(struct pci_dev *pdev,
 		}
 
 		cap->found = true;
-		cap->pos = pos;
 		cap->bar = bar;
 		pci_read_config_dword(pdev, pos + VIRTIO_PCI_CAP_OFFSET,
 				      &cap->offset);
@@ -98,13 +117,7 @@ static int vireo_pci_check_cap(struct pci_dev *pdev, unsigned int type,
 {
 	const char *what = vireo_pci_cap_names[type];
 	resource_size_t bar_len = pci_resource_len(pdev, cap->bar);
-	unsigned long flags = pci_resource_flags(pdev, cap->bar);
 
-	if (!bar_len || !(flags & (IORESOURCE_MEM | IORESOURCE_IO))) {
-		dev_err(&pdev->dev, "%s capability names BAR %u, which the device does not have; refusing the device\n",
-			what, cap->bar);
-		return -EINVAL;
-	}
 	if (cap->length < min_len) {
 		dev_err(&pdev->dev, "%s capability: length %u, need at least %u; refusing the device\n",
 			what, cap->length, min_len);
@@ -132,7 +145,7 @@ static int vireo_pci_check_caps(struct pci_dev *pdev,
 	int err;
 
 	if (!notify->found || !caps[VIRTIO_PCI_CAP_ISR_CFG].found) {
-		dev_err(&pdev->dev, "virtio capabilities incomplete: no %s capability; refusing the device\n",
+		dev_err(&pdev->dev, "virtio capabilities incomplete: no usable %s capability; refusing the device\n",
 			notify->found ? "ISR" : "notify");
 		return -EINVAL;
 	}
@@ -473,8 +486,11 @@ int vireo_pci_modern_probe(struct vireo_pci *vp)
 	err = vireo_pci_find_caps(pdev, caps);
 	if (err)
 		return err;
-	if (!caps[VIRTIO_PCI_CAP_COMMON_CFG].found)
+	if (!caps[VIRTIO_PCI_CAP_COMMON_CFG].found) {
+		if (caps[VIRTIO_PCI_CAP_COMMON_CFG].seen)
+			dev_info(&pdev->dev, "common config capability in an unassigned BAR: no modern interface\n");
 		return -ENODEV;		/* legacy-only, the caller decides */
+	}
 	err = vireo_pci_check_caps(pdev, caps);
 	if (err)
 		return err;
