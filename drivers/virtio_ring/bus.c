@@ -198,8 +198,10 @@ static int vireo_bus_probe(struct device *dev)
 	int err;
 
 	/* Start from a clean device even if an earlier probe failed. */
-	vireo_reset_device(vd);
 	vd->failed = false;
+	err = reset_device(vd);
+	if (err)
+		return err;
 	add_status(vd, VIRTIO_CONFIG_S_ACKNOWLEDGE);
 	add_status(vd, VIRTIO_CONFIG_S_DRIVER);
 
@@ -253,7 +255,7 @@ static void vireo_bus_remove(struct device *dev)
 	drv->remove(vd);
 
 	/* The driver must have reset the device; make sure it is quiet. */
-	if (vd->ops->get_status(vd)) {
+	if (!vd->failed && vd->ops->get_status(vd)) {
 		dev_err(&vd->dev, "%s left the device running; resetting\n",
 			drv->driver.name);
 		vireo_reset_device(vd);
@@ -299,12 +301,30 @@ void vireo_device_ready(struct vireo_device *vd)
 }
 EXPORT_SYMBOL_NS_GPL(vireo_device_ready, VIREO_NS);
 
-void vireo_reset_device(struct vireo_device *vd)
+/*
+ * Resets the device and waits for its callbacks to finish. A device whose
+ * status never reads back 0 must not be initialised again (virtio 1.2,
+ * 4.1.4.3.2 and 2.4.1): it is marked failed and the error returned.
+ */
+static int reset_device(struct vireo_device *vd)
 {
-	vd->ops->reset(vd);
+	int err = vd->ops->reset(vd);
+
 	/* No queue or config callback may still be running on return. */
 	if (vd->ops->synchronize_cbs)
 		vd->ops->synchronize_cbs(vd);
+	if (err) {
+		dev_err(&vd->dev, "device did not reset (%d): giving up on it\n",
+			err);
+		vd->failed = true;
+		vireo_break_vqs(vd);
+	}
+	return err;
+}
+
+void vireo_reset_device(struct vireo_device *vd)
+{
+	reset_device(vd);
 }
 EXPORT_SYMBOL_NS_GPL(vireo_reset_device, VIREO_NS);
 
@@ -490,7 +510,9 @@ int vireo_register_device(struct vireo_device *vd)
 		goto free_index;
 
 	/* virtio 1.2, 3.1.1 steps 1-2: reset, then say we saw it. */
-	vireo_reset_device(vd);
+	err = reset_device(vd);
+	if (err)
+		goto free_index;
 	add_status(vd, VIRTIO_CONFIG_S_ACKNOWLEDGE);
 
 	vd->debugfs = debugfs_create_dir(dev_name(&vd->dev), vireo_debugfs_root);
@@ -547,7 +569,9 @@ int vireo_device_restore(struct vireo_device *vd)
 	int err;
 
 	/* The device may have lost all state: initialise it again. */
-	vireo_reset_device(vd);
+	err = reset_device(vd);
+	if (err)
+		return err;
 	add_status(vd, VIRTIO_CONFIG_S_ACKNOWLEDGE);
 	if (!drv)
 		return 0;
