@@ -26,7 +26,7 @@ fio_verify() {
 		--rw=randwrite --bs=4k --iodepth=32 --size=8m --offset_increment=8m \
 		--numjobs="$_j" --cpus_allowed="0-$((BLK_CPUS - 1))" \
 		--cpus_allowed_policy=split --verify=crc32c --verify_fatal=1 \
-		--do_verify=1 --group_reporting --output=/tmp/fio-"$_n".log "$@"
+		--do_verify=1 --group_reporting --eta=never --output=/tmp/fio-"$_n".log "$@"
 	_rc=$?
 	grep -E "err=|IOPS|verify" /tmp/fio-"$_n".log | head -n 5
 	return $_rc

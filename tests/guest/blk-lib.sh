@@ -91,3 +91,10 @@ blk_mbr() {
 blk_size() {
 	cat "/sys/block/$1/size"
 }
+
+# blk_wait_size NAME SECTORS [SECS]: wait (default 300 s) until disk NAME
+# has SECTORS sectors. The host answers a marker by resizing a disk (QMP
+# block_resize): the one way it can tell a running guest "go on".
+blk_wait_size() {
+	wait_for "${3:-300}" sh -c "test \$(cat /sys/block/$1/size) = $2"
+}

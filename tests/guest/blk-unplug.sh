@@ -12,7 +12,7 @@ vdev=$(basename "$(readlink -f "/sys/block/$gone/device")")
 fio --name=load --filename="/dev/$gone" --ioengine=io_uring --direct=1 \
 	--rw=randrw --bs=4k --iodepth=32 --numjobs=2 --size=16m \
 	--offset_increment=16m --time_based --runtime=600 \
-	--output=/tmp/fio-load.log &
+	--eta=never --output=/tmp/fio-load.log &
 load=$!
 # A reader that holds the disk open across the unplug.
 exec 3<"/dev/$gone"
