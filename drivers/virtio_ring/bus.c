@@ -139,6 +139,27 @@ static int vireo_bus_uevent(VIREO_BUS_UEVENT_DEV_CONST struct device *dev,
 			      vd->vendor);
 }
 
+/*
+ * Resets the device and waits for its callbacks to finish. A device whose
+ * status never reads back 0 must not be initialised again (virtio 1.2,
+ * 4.1.4.3.2 and 2.4.1): it is marked failed and the error returned.
+ */
+static int reset_device(struct vireo_device *vd)
+{
+	int err = vd->ops->reset(vd);
+
+	/* No queue or config callback may still be running on return. */
+	if (vd->ops->synchronize_cbs)
+		vd->ops->synchronize_cbs(vd);
+	if (err) {
+		dev_err(&vd->dev, "device did not reset (%d): giving up on it\n",
+			err);
+		vd->failed = true;
+		vireo_break_vqs(vd);
+	}
+	return err;
+}
+
 static void enable_config(struct vireo_device *vd)
 {
 	struct vireo_driver *drv = bound_driver(vd);
@@ -300,27 +321,6 @@ void vireo_device_ready(struct vireo_device *vd)
 	add_status(vd, VIRTIO_CONFIG_S_DRIVER_OK);
 }
 EXPORT_SYMBOL_NS_GPL(vireo_device_ready, VIREO_NS);
-
-/*
- * Resets the device and waits for its callbacks to finish. A device whose
- * status never reads back 0 must not be initialised again (virtio 1.2,
- * 4.1.4.3.2 and 2.4.1): it is marked failed and the error returned.
- */
-static int reset_device(struct vireo_device *vd)
-{
-	int err = vd->ops->reset(vd);
-
-	/* No queue or config callback may still be running on return. */
-	if (vd->ops->synchronize_cbs)
-		vd->ops->synchronize_cbs(vd);
-	if (err) {
-		dev_err(&vd->dev, "device did not reset (%d): giving up on it\n",
-			err);
-		vd->failed = true;
-		vireo_break_vqs(vd);
-	}
-	return err;
-}
 
 void vireo_reset_device(struct vireo_device *vd)
 {

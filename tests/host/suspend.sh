@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # matrix: 6.1-pci-split 6.12-pci-packed 6.1-pci-legacy-split 6.12-mmio1-split 6.1-mmio2-packed debug-pci-split
 #
-# Suspend and hibernation (freeze/restore) with an entropy device: the PM
-# core runs vireo's callbacks through the device stage (pm_test=devices, so
-# the guest does not really sleep), every callback returns 0, the device
-# comes back DRIVER_OK and /dev/hwrng keeps delivering.
+# Suspend and resume with an entropy device: the PM core runs vireo's
+# callbacks (vireo_device_freeze/restore behind the transport's sleep ops,
+# the same for suspend and hibernation) through the device stage
+# (pm_test=devices, so the guest does not really sleep); every callback
+# returns 0, the queues are set up anew, the device comes back DRIVER_OK and
+# /dev/hwrng keeps delivering. Not hibernation: its pm_test wait is a 5 s
+# busy loop that trips the soft-lockup watchdog under a loaded TCG host.
 # shellcheck source=tests/lib.sh
 . "$(dirname "$0")/../lib.sh"
 
@@ -13,7 +16,7 @@ boot --dev rng --cmd '
 	d=$(vireo_devices 0x0004)
 	before=$(cat $d/status)
 	echo devices >/sys/power/pm_test
-	for state in freeze disk; do
+	for state in freeze; do
 		grep -qw $state /sys/power/state || { skip $state-cycle "not in /sys/power/state"; continue; }
 		dmesg -c >/dev/null
 		check $state-cycle sh -c "echo $state >/sys/power/state"
