@@ -108,6 +108,18 @@ static struct rng_buf *filled_buf(struct vireo_rng *vi, bool *kick)
 	return NULL;
 }
 
+/*
+ * Notifies under vi->lock: freeze and remove take the queue away under the
+ * same lock, so a reader can never notify a queue that is gone. (The cost,
+ * one doorbell write with the lock held, is nothing next to the exit the
+ * write causes.)
+ */
+static void notify_locked(struct vireo_rng *vi, bool kick)
+{
+	if (kick && !vi->suspended && !vi->gone)
+		vireo_vq_notify(vi->vq);
+}
+
 static bool can_read(struct vireo_rng *vi)
 {
 	bool kick = false, ready;
@@ -115,9 +127,8 @@ static bool can_read(struct vireo_rng *vi)
 
 	spin_lock_irqsave(&vi->lock, flags);
 	ready = vi->gone || filled_buf(vi, &kick);
+	notify_locked(vi, kick);
 	spin_unlock_irqrestore(&vi->lock, flags);
-	if (kick)
-		vireo_vq_notify(vi->vq);
 	return ready;
 }
 
@@ -143,9 +154,8 @@ static int rng_read(struct hwrng *rng, void *data, size_t max, bool wait)
 				kick |= post_buf(vi, b);
 		}
 		err = vi->gone ? -ENODEV : 0;
+		notify_locked(vi, kick);
 		spin_unlock_irq(&vi->lock);
-		if (kick)
-			vireo_vq_notify(vi->vq);
 
 		if (copied || !wait)
 			return copied;
@@ -176,9 +186,8 @@ static int rng_setup_vq(struct vireo_rng *vi)
 	for (i = 0; i < RNG_BUFS; i++)
 		if (vi->bufs[i].pos == vi->bufs[i].len)
 			kick |= post_buf(vi, &vi->bufs[i]);
+	notify_locked(vi, kick);
 	spin_unlock_irq(&vi->lock);
-	if (kick)
-		vireo_vq_notify(vq);
 	wake_up_all(&vi->wq);
 	return 0;
 }
