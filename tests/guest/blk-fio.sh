@@ -45,6 +45,13 @@ for spec in $BLK_DISKS; do
 	check_eq "$n/hw-queues" "$nq" sh -c "ls /sys/block/$d/mq | wc -l"
 	check_eq "$n/poll-queues" "$npoll" sh -c "grep -l '^poll\$' $dbg/$d/hctx*/type 2>/dev/null | wc -l"
 	check_eq "$n/io_poll" "$([ "$npoll" -gt 0 ] && echo 1 || echo 0)" cat "/sys/block/$d/queue/io_poll"
+	# Each interrupt-driven queue serves CPUs of its own; together all CPUs.
+	cpus=""
+	for h in "$dbg/$d"/hctx*; do
+		[ "$(cat "$h/type")" = default ] || continue
+		cpus="$cpus $(ls -d "$h"/cpu* | sed 's/.*cpu//' | xargs)"
+	done
+	check_eq "$n/queues-cover-cpus" "$(seq 0 $((BLK_CPUS - 1)) | xargs)" sh -c "echo $cpus | tr ' ' '\n' | sort -n | xargs"
 
 	# One job per CPU: every CPU's queue gets requests.
 	check "$n/fio-verify" fio_verify "$n" "$d" "$BLK_CPUS"
