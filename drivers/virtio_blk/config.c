@@ -236,7 +236,8 @@ void vblk_config_work(struct work_struct *work)
 int vblk_getgeo(struct block_device *bdev, struct hd_geometry *geo)
 {
 	struct vblk *vblk = bdev->bd_disk->private_data;
-	struct virtio_blk_geometry g;
+	u16 cylinders;
+	u8 heads, sectors;
 	int err = 0;
 
 	mutex_lock(&vblk->lock);
@@ -244,13 +245,17 @@ int vblk_getgeo(struct block_device *bdev, struct hd_geometry *geo)
 		err = -ENXIO;
 		goto out;
 	}
-	if (vblk_has(vblk, VIRTIO_BLK_F_GEOMETRY) &&
-	    !vireo_config_read(vblk->vd, CFG(geometry), &g, sizeof(g)) &&
-	    g.heads && g.sectors) {
-		geo->cylinders = le16_to_cpu((__force __le16)g.cylinders);
-		geo->heads = g.heads;
-		geo->sectors = g.sectors;
-		goto out;
+	if (vblk_has(vblk, VIRTIO_BLK_F_GEOMETRY)) {
+		/* Field by field, each at its width (virtio 1.2, 4.1.3.1). */
+		cylinders = vireo_cread16(vblk->vd, CFG(geometry.cylinders));
+		heads = vireo_cread8(vblk->vd, CFG(geometry.heads));
+		sectors = vireo_cread8(vblk->vd, CFG(geometry.sectors));
+		if (heads && sectors) {
+			geo->cylinders = cylinders;
+			geo->heads = heads;
+			geo->sectors = sectors;
+			goto out;
+		}
 	}
 	/* No (usable) geometry from the device: the customary made-up one. */
 	geo->heads = 1 << 6;
