@@ -228,6 +228,52 @@ static int vblk_add(struct vireo_vq *vq, struct request *rq,
 	return vireo_vq_add_sgs(vq, sgs, out, in, vbr, GFP_ATOMIC);
 }
 
+/* Prepares @rq for the device and starts it (its stall clock too). */
+static blk_status_t vblk_start(struct vblk *vblk, struct request *rq,
+			       struct vblk_req *vbr)
+{
+	blk_status_t st;
+
+	st = vblk_prep(vblk, rq, vbr);
+	if (unlikely(st))
+		return st;
+	if (unlikely(vblk_map_data(rq, vbr) < 0)) {
+		vblk_unprep(vbr);
+		return BLK_STS_RESOURCE;
+	}
+	vbr->issued = jiffies;
+	blk_mq_start_request(rq);
+	return BLK_STS_OK;
+}
+
+/*
+ * Puts a started request on its queue's ring. Under q->lock; on failure the
+ * request is unprepared again and the status says what blk-mq should do.
+ */
+static blk_status_t vblk_enqueue(struct vblk *vblk, struct vblk_queue *q,
+				 struct request *rq, struct vblk_req *vbr)
+{
+	int err;
+
+	/* vblk->dead is set before the abort path takes this lock. */
+	if (unlikely(READ_ONCE(vblk->dead) || !q->vq))
+		err = -ENODEV;
+	else
+		err = vblk_add(q->vq, rq, vbr);
+	if (likely(!err))
+		return BLK_STS_OK;
+
+	vblk_unprep(vbr);
+	switch (err) {
+	case -ENOSPC:
+		return BLK_STS_DEV_RESOURCE;
+	case -ENOMEM:
+		return BLK_STS_RESOURCE;
+	default:
+		return BLK_STS_IOERR;
+	}
+}
+
 static blk_status_t vblk_queue_rq(struct blk_mq_hw_ctx *hctx,
 				  const struct blk_mq_queue_data *bd)
 {
@@ -238,42 +284,22 @@ static blk_status_t vblk_queue_rq(struct blk_mq_hw_ctx *hctx,
 	unsigned long flags;
 	blk_status_t st;
 	bool notify;
-	int err;
 
-	st = vblk_prep(vblk, rq, vbr);
+	st = vblk_start(vblk, rq, vbr);
 	if (unlikely(st))
 		return st;
-	err = vblk_map_data(rq, vbr);
-	if (unlikely(err < 0)) {
-		vblk_unprep(vbr);
-		return BLK_STS_RESOURCE;
-	}
-	vbr->issued = jiffies;
-	blk_mq_start_request(rq);
 
 	spin_lock_irqsave(&q->lock, flags);
-	/* vblk->dead is set before the abort path takes this lock. */
-	if (unlikely(READ_ONCE(vblk->dead) || !q->vq))
-		err = -ENODEV;
-	else
-		err = vblk_add(q->vq, rq, vbr);
-	if (unlikely(err)) {
+	st = vblk_enqueue(vblk, q, rq, vbr);
+	if (unlikely(st)) {
 		/* What earlier requests of this batch added must still go. */
-		if (err != -ENODEV)
+		if (st != BLK_STS_IOERR)
 			vireo_vq_kick(q->vq);
 		/* Restarted when the device returns a request. */
-		if (err == -ENOSPC)
+		if (st == BLK_STS_DEV_RESOURCE)
 			blk_mq_stop_hw_queue(hctx);
 		spin_unlock_irqrestore(&q->lock, flags);
-		vblk_unprep(vbr);
-		switch (err) {
-		case -ENOSPC:
-			return BLK_STS_DEV_RESOURCE;
-		case -ENOMEM:
-			return BLK_STS_RESOURCE;
-		default:
-			return BLK_STS_IOERR;
-		}
+		return st;
 	}
 	notify = bd->last && vireo_vq_kick_prepare(q->vq);
 	spin_unlock_irqrestore(&q->lock, flags);
@@ -281,6 +307,65 @@ static blk_status_t vblk_queue_rq(struct blk_mq_hw_ctx *hctx,
 	if (notify)
 		vireo_vq_notify(q->vq);
 	return BLK_STS_OK;
+}
+
+/* Ends a batch on @q: one notification for all it added. Drops q->lock. */
+static void vblk_batch_end(struct vblk_queue *q, unsigned long flags)
+{
+	bool notify = q->vq && vireo_vq_kick_prepare(q->vq);
+
+	spin_unlock_irqrestore(&q->lock, flags);
+	if (notify)
+		vireo_vq_notify(q->vq);
+}
+
+/*
+ * A plugged batch (io_uring, plugged submitters): the requests of one
+ * hardware queue go on its ring under one lock and with one notification.
+ * What cannot go now is handed back to blk-mq (requeued, or failed), so the
+ * list is always consumed.
+ */
+static void vblk_queue_rqs(vireo_rq_list *rqlist)
+{
+	struct request *rq, *back = NULL;
+	struct vblk_queue *q = NULL, *rq_q;
+	unsigned long flags = 0;
+	struct vblk_req *vbr;
+	struct vblk *vblk;
+	blk_status_t st;
+
+	while ((rq = rq_list_pop(rqlist))) {
+		vblk = rq->q->queuedata;
+		vbr = blk_mq_rq_to_pdu(rq);
+		rq_q = &vblk->queues[rq->mq_hctx->queue_num];
+
+		st = vblk_start(vblk, rq, vbr);
+		if (likely(!st)) {
+			if (rq_q != q) {
+				if (q)
+					vblk_batch_end(q, flags);
+				q = rq_q;
+				spin_lock_irqsave(&q->lock, flags);
+			}
+			st = vblk_enqueue(vblk, q, rq, vbr);
+		}
+		if (unlikely(st)) {
+			vbr->result = st;
+			rq->rq_next = back;
+			back = rq;
+		}
+	}
+	if (q)
+		vblk_batch_end(q, flags);
+
+	while ((rq = back)) {
+		back = rq->rq_next;
+		st = ((struct vblk_req *)blk_mq_rq_to_pdu(rq))->result;
+		if (st == BLK_STS_RESOURCE || st == BLK_STS_DEV_RESOURCE)
+			blk_mq_requeue_request(rq, true);
+		else
+			blk_mq_end_request(rq, st);
+	}
 }
 
 static void vblk_commit_rqs(struct blk_mq_hw_ctx *hctx)
@@ -592,6 +677,7 @@ static void vblk_map_queues(struct blk_mq_tag_set *set)
 
 const struct blk_mq_ops vblk_mq_ops = {
 	.queue_rq	= vblk_queue_rq,
+	.queue_rqs	= vblk_queue_rqs,
 	.commit_rqs	= vblk_commit_rqs,
 	.complete	= vblk_complete_rq,
 	.map_queues	= vblk_map_queues,

@@ -159,6 +159,15 @@ static inline int vireo_blk_set_write_cache(struct gendisk *disk, bool on)
 }
 #endif
 
+/*
+ * The request list blk-mq hands to ->queue_rqs: a chain of struct request
+ * until struct rq_list came (6.13, and backported into later 6.12.y, so no
+ * version test is right). The completion batch changed with it: its field's
+ * type names the right one on every kernel. rq_list_pop() takes a pointer
+ * to either.
+ */
+typedef typeof(((struct io_comp_batch *)0)->req_list) vireo_rq_list;
+
 /* ---- end vireo_blk ------------------------------------------------------ */
 
 #endif /* _VIREO_COMPAT_H */
