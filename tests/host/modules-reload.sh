@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# matrix: 6.1-pci-split 6.12-mmio2-packed 6.12-pci-legacy-split debug-pci-split debug-mmio2-packed
+# matrix: 6.1-pci-split 6.12-mmio2-packed debug-pci-split
 #
 # Load and unload every vireo module 50 times with devices present: each
 # time the devices bind again and deliver, and nothing leaks (slab debugging
