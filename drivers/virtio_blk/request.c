@@ -309,54 +309,69 @@ static blk_status_t vblk_queue_rq(struct blk_mq_hw_ctx *hctx,
 	return BLK_STS_OK;
 }
 
-/* Ends a batch on @q: one notification for all it added. Drops q->lock. */
-static void vblk_batch_end(struct vblk_queue *q, unsigned long flags)
+/* The hardware queue @rq was mapped to. */
+static struct vblk_queue *vblk_rq_queue(struct request *rq)
 {
-	bool notify = q->vq && vireo_vq_kick_prepare(q->vq);
+	struct vblk *vblk = rq->q->queuedata;
 
-	spin_unlock_irqrestore(&q->lock, flags);
-	if (notify)
-		vireo_vq_notify(q->vq);
+	return &vblk->queues[rq->mq_hctx->queue_num];
+}
+
+/* Hands @rq back to blk-mq later, with status @st. */
+static void vblk_defer(struct request **back, struct request *rq,
+		       blk_status_t st)
+{
+	((struct vblk_req *)blk_mq_rq_to_pdu(rq))->result = st;
+	rq->rq_next = *back;
+	*back = rq;
 }
 
 /*
- * A plugged batch (io_uring, plugged submitters): the requests of one
- * hardware queue go on its ring under one lock and with one notification.
- * What cannot go now is handed back to blk-mq (requeued, or failed), so the
- * list is always consumed.
+ * A plugged batch (io_uring, plugged submitters): each run of requests for
+ * one hardware queue is prepared outside the lock, then goes on the ring
+ * under one lock and with one notification. What cannot go now is handed
+ * back to blk-mq (requeued, or failed), so the list is always consumed.
  */
 static void vblk_queue_rqs(vireo_rq_list *rqlist)
 {
-	struct request *rq, *back = NULL;
-	struct vblk_queue *q = NULL, *rq_q;
-	unsigned long flags = 0;
-	struct vblk_req *vbr;
+	struct request *rq, *run, *next, **tail, *back = NULL;
+	struct vblk_queue *q;
+	unsigned long flags;
 	struct vblk *vblk;
 	blk_status_t st;
+	bool notify;
 
-	while ((rq = rq_list_pop(rqlist))) {
+	rq = rq_list_pop(rqlist);
+	while (rq) {
+		q = vblk_rq_queue(rq);
 		vblk = rq->q->queuedata;
-		vbr = blk_mq_rq_to_pdu(rq);
-		rq_q = &vblk->queues[rq->mq_hctx->queue_num];
-
-		st = vblk_start(vblk, rq, vbr);
-		if (likely(!st)) {
-			if (rq_q != q) {
-				if (q)
-					vblk_batch_end(q, flags);
-				q = rq_q;
-				spin_lock_irqsave(&q->lock, flags);
+		run = NULL;
+		tail = &run;
+		for (; rq && vblk_rq_queue(rq) == q; rq = rq_list_pop(rqlist)) {
+			st = vblk_start(vblk, rq, blk_mq_rq_to_pdu(rq));
+			if (unlikely(st)) {
+				vblk_defer(&back, rq, st);
+				continue;
 			}
-			st = vblk_enqueue(vblk, q, rq, vbr);
+			*tail = rq;
+			tail = &rq->rq_next;
 		}
-		if (unlikely(st)) {
-			vbr->result = st;
-			rq->rq_next = back;
-			back = rq;
+		*tail = NULL;
+		if (!run)
+			continue;
+
+		spin_lock_irqsave(&q->lock, flags);
+		for (; run; run = next) {
+			next = run->rq_next;
+			st = vblk_enqueue(vblk, q, run, blk_mq_rq_to_pdu(run));
+			if (unlikely(st))
+				vblk_defer(&back, run, st);
 		}
+		notify = q->vq && vireo_vq_kick_prepare(q->vq);
+		spin_unlock_irqrestore(&q->lock, flags);
+		if (notify)
+			vireo_vq_notify(q->vq);
 	}
-	if (q)
-		vblk_batch_end(q, flags);
 
 	while ((rq = back)) {
 		back = rq->rq_next;
