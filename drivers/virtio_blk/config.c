@@ -345,6 +345,10 @@ static ssize_t cache_type_store(struct device *dev,
 	bool want, now;
 	int i, err = 0;
 
+	/* The mode (0444) says so too, but root may write anyway. */
+	if (!vblk_has(vblk, VIRTIO_BLK_F_CONFIG_WCE) ||
+	    !vblk_has(vblk, VIRTIO_BLK_F_FLUSH))
+		return -EPERM;
 	i = sysfs_match_string(vblk_cache_types, buf);
 	if (i < 0)
 		return i;

@@ -329,12 +329,13 @@ static void vblk_remove(struct vireo_device *vd)
 
 	/* Writes back what is dirty, fails new I/O, waits for the rest. */
 	del_gendisk(vblk->disk);
-	cancel_work_sync(&vblk->abort_work);
 
 	mutex_lock(&vblk->lock);
 	vblk_del_vqs(vblk);
 	vblk->vd = NULL;
 	mutex_unlock(&vblk->lock);
+	/* After the reset no callback can queue it again. */
+	cancel_work_sync(&vblk->abort_work);
 	vd->priv = NULL;
 
 	blk_mq_free_tag_set(&vblk->tag_set);

@@ -42,6 +42,8 @@ check_eq queue-write_cache-off "write through" cat "/sys/block/$ro/queue/write_c
 check_eq queue-write_cache-on "write back" cat "/sys/block/$part/queue/write_cache"
 check_eq cache_type-writable 644 stat -c %a "/sys/block/$part/cache_type"
 check_eq cache_type-fixed-without-config-wce 444 stat -c %a "/sys/block/$err/cache_type"
+check cache_type-refused-without-config-wce sh -c "! echo 'write through' 2>/dev/null >/sys/block/$err/cache_type"
+check_eq cache_type-unchanged "write back" cat "/sys/block/$err/cache_type"
 check_eq discard_granularity "$BLK_DISC_GRAN" cat "/sys/block/$disc/queue/discard_granularity"
 check_eq discard_max_hw_bytes "$BLK_DISC_MAX" cat "/sys/block/$disc/queue/discard_max_hw_bytes"
 check_eq write_zeroes_max_bytes "$BLK_WZ_MAX" cat "/sys/block/$disc/queue/write_zeroes_max_bytes"
