@@ -166,7 +166,7 @@ static inline int vireo_blk_set_write_cache(struct gendisk *disk, bool on)
  * type names the right one on every kernel. rq_list_pop() takes a pointer
  * to either.
  */
-typedef typeof(((struct io_comp_batch *)0)->req_list) vireo_rq_list;
+#define vireo_rq_list	typeof(((struct io_comp_batch *)0)->req_list)
 
 /* ---- end vireo_blk ------------------------------------------------------ */
 
