@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
-# matrix: 6.1-pci-split 6.12-pci-packed 6.12-mmio2-split debug-pci-split
+# matrix: 6.1-pci-split 6.12-pci-packed 6.12-mmio2-split
 #
 # vireo_blk under fio: random 4 KiB writes at iodepth 32 with crc32c verify
 # on disks of 1, 2 and 4 request queues (QEMU num-queues) in a 4-CPU guest,
-# one job per CPU so that every queue carries I/O (blk-mq debugfs counts per
-# hardware queue); with poll_queues=1, the same through io_uring polled I/O
-# (--hipri) on the queue without interrupts. (The debug kernel has 2 CPUs:
-# there the 4-queue disk must get 2.)
+# one job per CPU so that every queue carries I/O (vireo_ring debugfs counts
+# per queue) and the queues cover every CPU once; with poll_queues=1, the
+# same through io_uring polled I/O (--hipri) on the queue without
+# interrupts. (A kernel with 2 CPUs, like the debug kernel, must give the
+# 4-queue disk 2 queues.)
 # shellcheck source=tests/lib.sh
 . "$(dirname "$0")/../lib.sh"
 

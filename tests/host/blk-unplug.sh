@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# matrix: 6.1-pci-split 6.12-pci-packed 6.12-pci-legacy-split debug-pci-split
+# matrix: 6.1-pci-split 6.12-pci-packed debug-pci-split
 #
 # Hot-unplug (QMP device_del) of a vireo_blk disk under fio load: the
 # in-flight and new requests fail, fio sees errors, a file descriptor held
