@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * vireo_blk internals, shared by the files of the driver:
- *   main.c     probe, remove, suspend/resume, queues and their CPU mapping
- *   request.c  the blk-mq request path: submission, completion, polling,
- *              status handling and the stall detector
- *   config.c   device config space: queue limits, capacity changes,
- *              geometry, and the sysfs attributes serial and cache_type
+ *   main.c        probe, remove, suspend/resume, queues and their CPUs
+ *   request.c     submission: requests to descriptor chains, queue_rq(s)
+ *   completion.c  what the device returns: status and length checks,
+ *                 interrupts, polling, the stall detector, the abort path
+ *   config.c      device config space: queue limits, capacity changes,
+ *                 geometry, and the sysfs attributes serial and cache_type
  */
 #ifndef _VIREO_BLK_H
 #define _VIREO_BLK_H
@@ -110,14 +111,23 @@ static inline bool vblk_has(const struct vblk *vblk, unsigned int bit)
 }
 
 /* request.c */
-extern const struct blk_mq_ops vblk_mq_ops;
+blk_status_t vblk_queue_rq(struct blk_mq_hw_ctx *hctx,
+			   const struct blk_mq_queue_data *bd);
+void vblk_queue_rqs(vireo_rq_list *rqlist);
+void vblk_commit_rqs(struct blk_mq_hw_ctx *hctx);
+void vblk_unprep(struct vblk_req *vbr);
+int vblk_get_id(struct vblk *vblk, char *buf);
+
+/* completion.c */
 extern unsigned int vblk_stall_timeout;
 void vblk_vq_done(struct vireo_vq *vq);
+void vblk_complete_rq(struct request *rq);
+int vblk_poll(struct blk_mq_hw_ctx *hctx, struct io_comp_batch *iob);
+enum blk_eh_timer_return vblk_timeout(struct request *rq);
 void vblk_reset_reclaim(struct vblk *vblk);
 bool vblk_broken(struct vblk *vblk);
 void vblk_abort_all(struct vblk *vblk, const char *why);
 void vblk_abort_work(struct work_struct *work);
-int vblk_get_id(struct vblk *vblk, char *buf);
 
 /* config.c */
 int vblk_read_limits(struct vblk *vblk, struct queue_limits *lim);

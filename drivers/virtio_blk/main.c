@@ -162,6 +162,51 @@ static int vblk_init_queues(struct vblk *vblk)
 	return vblk_find_vqs(vblk);
 }
 
+/* Each CPU submits to the queue whose interrupt it serves. */
+static void vblk_map_queues(struct blk_mq_tag_set *set)
+{
+	struct vblk *vblk = set->driver_data;
+	const struct cpumask *mask;
+	struct blk_mq_queue_map *map;
+	unsigned int i, qoff = 0, n, cpu;
+
+	for (i = 0; i < set->nr_maps; i++) {
+		map = &set->map[i];
+		map->nr_queues = vblk->io_queues[i];
+		map->queue_offset = qoff;
+		qoff += map->nr_queues;
+		/* A type without queues falls back to the default ones. */
+		if (!map->nr_queues)
+			continue;
+		/* Polled queues have no interrupt to follow. */
+		if (i == HCTX_TYPE_POLL || !vblk->vd->ops->get_vq_affinity) {
+			blk_mq_map_queues(map);
+			continue;
+		}
+		/* Each CPU submits to the queue whose interrupt it serves. */
+		for (n = 0; n < map->nr_queues; n++) {
+			mask = vblk->vd->ops->get_vq_affinity(vblk->vd,
+							      map->queue_offset + n);
+			if (!mask)
+				break;
+			for_each_cpu(cpu, mask)
+				map->mq_map[cpu] = map->queue_offset + n;
+		}
+		if (n < map->nr_queues)
+			blk_mq_map_queues(map);
+	}
+}
+
+static const struct blk_mq_ops vblk_mq_ops = {
+	.queue_rq	= vblk_queue_rq,
+	.queue_rqs	= vblk_queue_rqs,
+	.commit_rqs	= vblk_commit_rqs,
+	.complete	= vblk_complete_rq,
+	.map_queues	= vblk_map_queues,
+	.poll		= vblk_poll,
+	.timeout	= vblk_timeout,
+};
+
 static int vblk_init_tag_set(struct vblk *vblk)
 {
 	struct blk_mq_tag_set *set = &vblk->tag_set;

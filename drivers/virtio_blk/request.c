@@ -7,42 +7,15 @@
  * device-writable for reads) or the ranges of a discard/write zeroes, and
  * a device-writable status byte. The device returns the chain with the
  * number of bytes it wrote; both that length and the status byte are the
- * device's word and are checked before the block layer hears of them.
+ * device's word, checked in completion.c.
  *
- * A request stays the device's until the device returns it or is reset: the
- * stall detector only logs, and the abort path resets the device before it
- * takes anything back.
+ * This file: submission (queue_rq, the batched queue_rqs, commit_rqs) and
+ * the driver's own GET_ID request.
  */
 #include <linux/jiffies.h>
-#include <linux/module.h>
 #include <linux/slab.h>
 
 #include "blk.h"
-
-unsigned int vblk_stall_timeout = 30;
-module_param_named(stall_timeout, vblk_stall_timeout, uint, 0444);
-MODULE_PARM_DESC(stall_timeout,
-		 "Seconds a request may be outstanding before it is logged as stalled (default 30)");
-
-static const char *vblk_op_name(struct request *rq)
-{
-	switch (req_op(rq)) {
-	case REQ_OP_READ:
-		return "read";
-	case REQ_OP_WRITE:
-		return "write";
-	case REQ_OP_FLUSH:
-		return "flush";
-	case REQ_OP_DISCARD:
-		return "discard";
-	case REQ_OP_WRITE_ZEROES:
-		return "write zeroes";
-	case REQ_OP_DRV_IN:
-		return "get id";
-	default:
-		return "request";
-	}
-}
 
 /*
  * virtio 1.2, 5.2.6.1: a driver MUST NOT submit a request which would cause
@@ -114,7 +87,8 @@ bad:
 	return BLK_STS_IOERR;
 }
 
-static void vblk_unprep(struct vblk_req *vbr)
+/* Frees what vblk_prep() and the data mapping took. */
+void vblk_unprep(struct vblk_req *vbr)
 {
 	if (vbr->sgt.orig_nents) {
 		sg_free_table_chained(&vbr->sgt, VBLK_INLINE_SG);
@@ -274,8 +248,8 @@ static blk_status_t vblk_enqueue(struct vblk *vblk, struct vblk_queue *q,
 	}
 }
 
-static blk_status_t vblk_queue_rq(struct blk_mq_hw_ctx *hctx,
-				  const struct blk_mq_queue_data *bd)
+blk_status_t vblk_queue_rq(struct blk_mq_hw_ctx *hctx,
+			   const struct blk_mq_queue_data *bd)
 {
 	struct vblk *vblk = hctx->queue->queuedata;
 	struct vblk_queue *q = &vblk->queues[hctx->queue_num];
@@ -332,7 +306,7 @@ static void vblk_defer(struct request **back, struct request *rq,
  * under one lock and with one notification. What cannot go now is handed
  * back to blk-mq (requeued, or failed), so the list is always consumed.
  */
-static void vblk_queue_rqs(vireo_rq_list *rqlist)
+void vblk_queue_rqs(vireo_rq_list *rqlist)
 {
 	struct request *rq, *run, *next, **tail, *back = NULL;
 	struct vblk_queue *q;
@@ -383,7 +357,7 @@ static void vblk_queue_rqs(vireo_rq_list *rqlist)
 	}
 }
 
-static void vblk_commit_rqs(struct blk_mq_hw_ctx *hctx)
+void vblk_commit_rqs(struct blk_mq_hw_ctx *hctx)
 {
 	struct vblk *vblk = hctx->queue->queuedata;
 	struct vblk_queue *q = &vblk->queues[hctx->queue_num];
@@ -396,241 +370,6 @@ static void vblk_commit_rqs(struct blk_mq_hw_ctx *hctx)
 
 	if (notify)
 		vireo_vq_notify(q->vq);
-}
-
-/*
- * The device's verdict on a request it returned, having written @len bytes.
- * Under the queue's lock.
- */
-static blk_status_t vblk_verdict(struct vblk *vblk, struct request *rq,
-				 struct vblk_req *vbr, unsigned int len)
-{
-	/*
-	 * The status byte is the last byte of the chain, so a device that says
-	 * it wrote less than everything it was offered did not write the status
-	 * (or not all the data read). The ring already refused lengths beyond
-	 * the buffer. Legacy devices put other values there and drivers SHOULD
-	 * ignore them (virtio 1.2, 5.2.6.3).
-	 */
-	if (unlikely(len != vbr->in_len &&
-		     vblk_has(vblk, VIRTIO_F_VERSION_1))) {
-		if (!test_and_set_bit(VBLK_LOGGED_LEN, &vblk->logged))
-			dev_err(&vblk->vd->dev,
-				"%s: device wrote %u bytes of a %u-byte reply to a %s at sector %llu; failing such requests\n",
-				vblk->disk->disk_name, len, vbr->in_len,
-				vblk_op_name(rq),
-				(unsigned long long)blk_rq_pos(rq));
-		return BLK_STS_IOERR;
-	}
-
-	switch (vbr->status) {
-	case VIRTIO_BLK_S_OK:
-		return BLK_STS_OK;
-	case VIRTIO_BLK_S_IOERR:
-		return BLK_STS_IOERR;
-	case VIRTIO_BLK_S_UNSUPP:
-		return BLK_STS_NOTSUPP;
-	default:
-		if (!test_and_set_bit(VBLK_LOGGED_STATUS, &vblk->logged))
-			dev_err(&vblk->vd->dev,
-				"%s: device returned status %u, not a virtio-blk status, for a %s at sector %llu; failing such requests\n",
-				vblk->disk->disk_name, vbr->status,
-				vblk_op_name(rq),
-				(unsigned long long)blk_rq_pos(rq));
-		return BLK_STS_IOERR;
-	}
-}
-
-static void vblk_complete_rq(struct request *rq)
-{
-	struct vblk_req *vbr = blk_mq_rq_to_pdu(rq);
-	blk_status_t st = vbr->result;
-
-	vblk_unprep(vbr);
-	blk_mq_end_request(rq, st);
-}
-
-static void vblk_complete_batch(struct io_comp_batch *iob)
-{
-	struct request *rq;
-
-	rq_list_for_each(&iob->req_list, rq)
-		vblk_unprep(blk_mq_rq_to_pdu(rq));
-	blk_mq_end_request_batch(iob);
-}
-
-/* A queue broke (the ring logged why): take everything back from the device. */
-static void vblk_queue_broken(struct vblk *vblk)
-{
-	if (!test_and_set_bit(VBLK_LOGGED_BROKEN, &vblk->logged))
-		dev_err(&vblk->vd->dev,
-			"%s: a request queue is broken; failing all outstanding and new I/O\n",
-			vblk->disk ? vblk->disk->disk_name : "disk");
-	schedule_work(&vblk->abort_work);
-}
-
-/* The device failed or a queue broke: nothing more will come back. */
-bool vblk_broken(struct vblk *vblk)
-{
-	unsigned int i;
-
-	if (vblk->vd->failed)
-		return true;
-	for (i = 0; i < vblk->nr_queues; i++)
-		if (vblk->queues[i].vq && vireo_vq_is_broken(vblk->queues[i].vq))
-			return true;
-	return false;
-}
-
-/* Interrupt: the device returned requests on @vq. */
-void vblk_vq_done(struct vireo_vq *vq)
-{
-	struct vblk *vblk = vq->vdev->priv;
-	struct vblk_queue *q = &vblk->queues[vq->index];
-	struct vblk_req *vbr;
-	struct request *rq;
-	unsigned long flags;
-	unsigned int len;
-	bool done = false, broken;
-
-	spin_lock_irqsave(&q->lock, flags);
-	do {
-		vireo_vq_disable_cb(vq);
-		while ((vbr = vireo_vq_get_buf(vq, &len))) {
-			rq = blk_mq_rq_from_pdu(vbr);
-			vbr->result = vblk_verdict(vblk, rq, vbr, len);
-			if (likely(!blk_should_fake_timeout(rq->q)))
-				blk_mq_complete_request(rq);
-			done = true;
-		}
-		broken = vireo_vq_is_broken(vq);
-		/* true: more were used meanwhile, and no interrupt will say so */
-	} while (!broken && vireo_vq_enable_cb(vq));
-	spin_unlock_irqrestore(&q->lock, flags);
-
-	if (unlikely(broken))
-		vblk_queue_broken(vblk);
-	if (done)
-		blk_mq_start_stopped_hw_queues(vblk->disk->queue, true);
-}
-
-/* Polled queues (no interrupt): io_uring IOPOLL and RWF_HIPRI reads. */
-static int vblk_poll(struct blk_mq_hw_ctx *hctx, struct io_comp_batch *iob)
-{
-	struct vblk *vblk = hctx->queue->queuedata;
-	struct vblk_queue *q = &vblk->queues[hctx->queue_num];
-	struct vblk_req *vbr;
-	struct request *rq;
-	unsigned long flags;
-	unsigned int len;
-	bool broken = false;
-	int found = 0;
-
-	spin_lock_irqsave(&q->lock, flags);
-	/* No queue between freeze and restore. */
-	if (q->vq) {
-		while ((vbr = vireo_vq_get_buf(q->vq, &len))) {
-			rq = blk_mq_rq_from_pdu(vbr);
-			vbr->result = vblk_verdict(vblk, rq, vbr, len);
-			if (!blk_mq_add_to_batch(rq, iob, vbr->result != BLK_STS_OK,
-						 vblk_complete_batch))
-				blk_mq_complete_request(rq);
-			found++;
-		}
-		broken = vireo_vq_is_broken(q->vq);
-	}
-	spin_unlock_irqrestore(&q->lock, flags);
-
-	if (unlikely(broken))
-		vblk_queue_broken(vblk);
-	if (found)
-		blk_mq_start_stopped_hw_queues(vblk->disk->queue, true);
-	return found;
-}
-
-/*
- * The stall detector: blk-mq calls this when a request has been outstanding
- * for stall_timeout seconds (the queue's io_timeout). The device still owns
- * the request's buffers, so it is only logged, once, and waited for; only a
- * reset (the abort path, remove) takes them back.
- */
-static enum blk_eh_timer_return vblk_timeout(struct request *rq)
-{
-	struct vblk *vblk = rq->q->queuedata;
-	struct vblk_req *vbr = blk_mq_rq_to_pdu(rq);
-
-	if (vblk_broken(vblk) || READ_ONCE(vblk->dead)) {
-		/* It will not come back by itself: the abort path fails it. */
-		schedule_work(&vblk->abort_work);
-		return BLK_EH_RESET_TIMER;
-	}
-	if (!vbr->stall_logged) {
-		vbr->stall_logged = true;
-		dev_warn(&vblk->vd->dev,
-			 "%s: %s of %u sectors at sector %llu outstanding for %u ms; the device has not answered\n",
-			 vblk->disk->disk_name, vblk_op_name(rq),
-			 blk_rq_sectors(rq), (unsigned long long)blk_rq_pos(rq),
-			 jiffies_to_msecs(jiffies - vbr->issued));
-	}
-	return BLK_EH_RESET_TIMER;
-}
-
-/*
- * Resets the device, after which it uses no buffer any more (virtio 1.2,
- * 2.4), then completes what it had returned and fails what it had not.
- * Under vblk->lock.
- */
-void vblk_reset_reclaim(struct vblk *vblk)
-{
-	struct vblk_queue *q;
-	struct vblk_req *vbr;
-	struct request *rq;
-	unsigned int i, len;
-
-	vireo_reset_device(vblk->vd);
-	for (i = 0; i < vblk->nr_queues; i++) {
-		q = &vblk->queues[i];
-		if (!q->vq)
-			continue;
-		spin_lock_irq(&q->lock);
-		while ((vbr = vireo_vq_get_buf(q->vq, &len))) {
-			rq = blk_mq_rq_from_pdu(vbr);
-			vbr->result = vblk_verdict(vblk, rq, vbr, len);
-			blk_mq_complete_request(rq);
-		}
-		while ((vbr = vireo_vq_detach_unused(q->vq))) {
-			vbr->aborted = true;
-			vbr->result = BLK_STS_IOERR;
-			blk_mq_complete_request(blk_mq_rq_from_pdu(vbr));
-		}
-		spin_unlock_irq(&q->lock);
-	}
-}
-
-/*
- * Gives up on the device for good: it is reset, outstanding requests fail
- * and so does every new one. Under vblk->lock.
- */
-void vblk_abort_all(struct vblk *vblk, const char *why)
-{
-	if (READ_ONCE(vblk->dead))
-		return;
-	dev_err(&vblk->vd->dev, "%s: %s: resetting the device and failing its I/O\n",
-		vblk->disk ? vblk->disk->disk_name : "disk", why);
-	WRITE_ONCE(vblk->dead, true);
-	vblk_reset_reclaim(vblk);
-	if (vblk->disk)
-		blk_mq_start_stopped_hw_queues(vblk->disk->queue, true);
-}
-
-void vblk_abort_work(struct work_struct *work)
-{
-	struct vblk *vblk = container_of(work, struct vblk, abort_work);
-
-	mutex_lock(&vblk->lock);
-	if (vblk->vd && !vblk->suspended && vblk_broken(vblk))
-		vblk_abort_all(vblk, "device failed");
-	mutex_unlock(&vblk->lock);
 }
 
 /* Reads the device's ID string (serial) into @buf, 20 bytes. */
@@ -655,47 +394,3 @@ int vblk_get_id(struct vblk *vblk, char *buf)
 	blk_mq_free_request(rq);
 	return err;
 }
-
-static void vblk_map_queues(struct blk_mq_tag_set *set)
-{
-	struct vblk *vblk = set->driver_data;
-	const struct cpumask *mask;
-	struct blk_mq_queue_map *map;
-	unsigned int i, qoff = 0, n, cpu;
-
-	for (i = 0; i < set->nr_maps; i++) {
-		map = &set->map[i];
-		map->nr_queues = vblk->io_queues[i];
-		map->queue_offset = qoff;
-		qoff += map->nr_queues;
-		/* A type without queues falls back to the default ones. */
-		if (!map->nr_queues)
-			continue;
-		/* Polled queues have no interrupt to follow. */
-		if (i == HCTX_TYPE_POLL || !vblk->vd->ops->get_vq_affinity) {
-			blk_mq_map_queues(map);
-			continue;
-		}
-		/* Each CPU submits to the queue whose interrupt it serves. */
-		for (n = 0; n < map->nr_queues; n++) {
-			mask = vblk->vd->ops->get_vq_affinity(vblk->vd,
-							      map->queue_offset + n);
-			if (!mask)
-				break;
-			for_each_cpu(cpu, mask)
-				map->mq_map[cpu] = map->queue_offset + n;
-		}
-		if (n < map->nr_queues)
-			blk_mq_map_queues(map);
-	}
-}
-
-const struct blk_mq_ops vblk_mq_ops = {
-	.queue_rq	= vblk_queue_rq,
-	.queue_rqs	= vblk_queue_rqs,
-	.commit_rqs	= vblk_commit_rqs,
-	.complete	= vblk_complete_rq,
-	.map_queues	= vblk_map_queues,
-	.poll		= vblk_poll,
-	.timeout	= vblk_timeout,
-};
