@@ -116,21 +116,16 @@ int vireo_packed_add(struct vireo_ring *vr, struct vireo_sg_iter *it,
 {
 	u16 id = vr->free_head, head = vr->packed.next_avail;
 	u16 next_free, head_flags;
-	unsigned int ndescs = total, slot;
+	unsigned int ndescs, slot;
 	struct vireo_buf *b;
-	void *table = NULL;
+	void *table;
 	u32 in_len;
 	int err;
 
-	if (vr->indirect && total > 1 && vr->num_free) {
-		table = vireo_ring_indir_alloc(vr, it, total, gfp, &in_len);
-		if (IS_ERR(table))
-			return PTR_ERR(table);
-		if (table)
-			ndescs = 1;
-		else
-			vireo_sg_iter_rewind(it);
-	}
+	err = vireo_ring_choose_layout(vr, it, total, gfp, &table, &in_len);
+	if (err < 0)
+		return err;
+	ndescs = err;
 	/* virtio 1.2, 2.8.17: room for the whole list first. */
 	if (vr->num_free < ndescs)
 		return -ENOSPC;

@@ -265,8 +265,9 @@ __printf(2, 3)
 void vireo_ring_bad(struct vireo_ring *vr, const char *fmt, ...);
 int vireo_ring_map_chain(struct vireo_ring *vr, struct vireo_sg_iter *it,
 			 unsigned int total, u32 *in_len, u16 *next_free);
-void *vireo_ring_indir_alloc(struct vireo_ring *vr, struct vireo_sg_iter *it,
-			     unsigned int total, gfp_t gfp, u32 *in_len);
+int vireo_ring_choose_layout(struct vireo_ring *vr, struct vireo_sg_iter *it,
+			     unsigned int total, gfp_t gfp, void **table,
+			     u32 *in_len);
 struct vireo_desc_extra *vireo_ring_indir_extra(void *table, unsigned int n);
 int vireo_ring_indir_map(struct vireo_ring *vr, void *table, unsigned int n,
 			 dma_addr_t *addr);

@@ -91,21 +91,16 @@ int vireo_split_add(struct vireo_ring *vr, struct vireo_sg_iter *it,
 		    unsigned int total, void *data, gfp_t gfp)
 {
 	u16 head = vr->free_head, next_free;
-	unsigned int ndescs = total;
+	unsigned int ndescs;
 	struct vireo_buf *b;
-	void *table = NULL;
+	void *table;
 	u32 in_len;
 	int err;
 
-	if (vr->indirect && total > 1 && vr->num_free) {
-		table = vireo_ring_indir_alloc(vr, it, total, gfp, &in_len);
-		if (IS_ERR(table))
-			return PTR_ERR(table);
-		if (table)
-			ndescs = 1;
-		else
-			vireo_sg_iter_rewind(it);
-	}
+	err = vireo_ring_choose_layout(vr, it, total, gfp, &table, &in_len);
+	if (err < 0)
+		return err;
+	ndescs = err;
 	if (vr->num_free < ndescs)
 		return -ENOSPC;
 

@@ -124,8 +124,8 @@ struct vireo_desc_extra *vireo_ring_indir_extra(void *table, unsigned int n)
  * caller writes the ring-format entries. NULL: no memory for a table (use
  * a direct chain); ERR_PTR: a buffer could not be mapped.
  */
-void *vireo_ring_indir_alloc(struct vireo_ring *vr, struct vireo_sg_iter *it,
-			     unsigned int total, gfp_t gfp, u32 *in_len)
+static void *indir_alloc(struct vireo_ring *vr, struct vireo_sg_iter *it,
+			 unsigned int total, gfp_t gfp, u32 *in_len)
 {
 	struct vireo_desc_extra *ex;
 	struct scatterlist *sg;
@@ -159,6 +159,33 @@ void *vireo_ring_indir_alloc(struct vireo_ring *vr, struct vireo_sg_iter *it,
 	}
 	*in_len = writable;
 	return table;
+}
+
+/*
+ * How a request of @total buffers goes on the ring: behind one indirect
+ * descriptor when the ring may and a table can be had, else as a chain.
+ * Returns the ring descriptors it needs (*table set, or NULL for a chain)
+ * or a negative error when a buffer could not be mapped.
+ */
+int vireo_ring_choose_layout(struct vireo_ring *vr, struct vireo_sg_iter *it,
+			     unsigned int total, gfp_t gfp, void **table,
+			     u32 *in_len)
+{
+	void *t;
+
+	*table = NULL;
+	if (!vr->indirect || total < 2 || !vr->num_free)
+		return total;
+	t = indir_alloc(vr, it, total, gfp, in_len);
+	if (IS_ERR(t))
+		return PTR_ERR(t);
+	if (!t) {
+		/* No memory for a table: a direct chain, from the start. */
+		vireo_sg_iter_rewind(it);
+		return total;
+	}
+	*table = t;
+	return 1;
 }
 
 /* Maps the table itself, once its entries are written. */
