@@ -201,6 +201,29 @@ static int finalize_features(struct vireo_device *vd)
 	return 0;
 }
 
+/*
+ * The end of the handshake, shared by probe and restore: the device takes
+ * the features, the driver (@start, may be NULL) sets itself up, DRIVER_OK
+ * if the driver did not set it already, then config changes flow.
+ */
+static int start_driver(struct vireo_device *vd,
+			int (*start)(struct vireo_device *vd))
+{
+	int err;
+
+	err = finalize_features(vd);
+	if (!err && start)
+		err = start(vd);
+	if (err) {
+		add_status(vd, VIRTIO_CONFIG_S_FAILED);
+		return err;
+	}
+	if (!(vd->ops->get_status(vd) & VIRTIO_CONFIG_S_DRIVER_OK))
+		vireo_device_ready(vd);
+	enable_config(vd);
+	return 0;
+}
+
 /* The ring and transport bits this device may have, given the driver. */
 static u64 offerable_features(struct vireo_device *vd,
 			      const struct vireo_driver *drv)
@@ -249,18 +272,7 @@ static int vireo_bus_probe(struct device *dev)
 		vd->features &= before;
 	}
 
-	err = finalize_features(vd);
-	if (err)
-		goto fail;
-
-	err = drv->probe(vd);
-	if (err)
-		goto fail;
-
-	if (!(vd->ops->get_status(vd) & VIRTIO_CONFIG_S_DRIVER_OK))
-		vireo_device_ready(vd);
-	enable_config(vd);
-	return 0;
+	return start_driver(vd, drv->probe);
 
 fail:
 	add_status(vd, VIRTIO_CONFIG_S_FAILED);
@@ -589,18 +601,7 @@ int vireo_device_restore(struct vireo_device *vd)
 		err = -ENODEV;
 		goto fail;
 	}
-	err = finalize_features(vd);
-	if (err)
-		goto fail;
-	if (drv->restore) {
-		err = drv->restore(vd);
-		if (err)
-			goto fail;
-	}
-	if (!(vd->ops->get_status(vd) & VIRTIO_CONFIG_S_DRIVER_OK))
-		vireo_device_ready(vd);
-	enable_config(vd);
-	return 0;
+	return start_driver(vd, drv->restore);
 
 fail:
 	add_status(vd, VIRTIO_CONFIG_S_FAILED);
