@@ -124,36 +124,59 @@ bool vblk_broken(struct vblk *vblk)
 	return false;
 }
 
+/*
+ * Completes every request the device returned on @q, into @iob when the
+ * poll path batches them (NULL: one by one). Under q->lock. Returns how many.
+ */
+static int vblk_reap(struct vblk *vblk, struct vblk_queue *q,
+		     struct io_comp_batch *iob)
+{
+	struct vblk_req *vbr;
+	struct request *rq;
+	unsigned int len;
+	int found = 0;
+
+	while ((vbr = vireo_vq_get_buf(q->vq, &len))) {
+		rq = blk_mq_rq_from_pdu(vbr);
+		vbr->result = vblk_verdict(vblk, rq, vbr, len);
+		found++;
+		if (unlikely(blk_should_fake_timeout(rq->q)))
+			continue;
+		if (!blk_mq_add_to_batch(rq, iob, vbr->result != BLK_STS_OK,
+					 vblk_complete_batch))
+			blk_mq_complete_request(rq);
+	}
+	return found;
+}
+
+/* After a reap, outside q->lock: a broken queue fails the disk; room restarts it. */
+static void vblk_reaped(struct vblk *vblk, bool broken, int found)
+{
+	if (unlikely(broken))
+		vblk_queue_broken(vblk);
+	if (found)
+		blk_mq_start_stopped_hw_queues(vblk->disk->queue, true);
+}
+
 /* Interrupt: the device returned requests on @vq. */
 void vblk_vq_done(struct vireo_vq *vq)
 {
 	struct vblk *vblk = vq->vdev->priv;
 	struct vblk_queue *q = &vblk->queues[vq->index];
-	struct vblk_req *vbr;
-	struct request *rq;
 	unsigned long flags;
-	unsigned int len;
-	bool done = false, broken;
+	int found = 0;
+	bool broken;
 
 	spin_lock_irqsave(&q->lock, flags);
 	do {
 		vireo_vq_disable_cb(vq);
-		while ((vbr = vireo_vq_get_buf(vq, &len))) {
-			rq = blk_mq_rq_from_pdu(vbr);
-			vbr->result = vblk_verdict(vblk, rq, vbr, len);
-			if (likely(!blk_should_fake_timeout(rq->q)))
-				blk_mq_complete_request(rq);
-			done = true;
-		}
+		found += vblk_reap(vblk, q, NULL);
 		broken = vireo_vq_is_broken(vq);
 		/* true: more were used meanwhile, and no interrupt will say so */
 	} while (!broken && vireo_vq_enable_cb(vq));
 	spin_unlock_irqrestore(&q->lock, flags);
 
-	if (unlikely(broken))
-		vblk_queue_broken(vblk);
-	if (done)
-		blk_mq_start_stopped_hw_queues(vblk->disk->queue, true);
+	vblk_reaped(vblk, broken, found);
 }
 
 /* Polled queues (no interrupt): io_uring IOPOLL and RWF_HIPRI reads. */
@@ -161,32 +184,19 @@ int vblk_poll(struct blk_mq_hw_ctx *hctx, struct io_comp_batch *iob)
 {
 	struct vblk *vblk = hctx->queue->queuedata;
 	struct vblk_queue *q = &vblk->queues[hctx->queue_num];
-	struct vblk_req *vbr;
-	struct request *rq;
 	unsigned long flags;
-	unsigned int len;
 	bool broken = false;
 	int found = 0;
 
 	spin_lock_irqsave(&q->lock, flags);
 	/* No queue between freeze and restore. */
 	if (q->vq) {
-		while ((vbr = vireo_vq_get_buf(q->vq, &len))) {
-			rq = blk_mq_rq_from_pdu(vbr);
-			vbr->result = vblk_verdict(vblk, rq, vbr, len);
-			if (!blk_mq_add_to_batch(rq, iob, vbr->result != BLK_STS_OK,
-						 vblk_complete_batch))
-				blk_mq_complete_request(rq);
-			found++;
-		}
+		found = vblk_reap(vblk, q, iob);
 		broken = vireo_vq_is_broken(q->vq);
 	}
 	spin_unlock_irqrestore(&q->lock, flags);
 
-	if (unlikely(broken))
-		vblk_queue_broken(vblk);
-	if (found)
-		blk_mq_start_stopped_hw_queues(vblk->disk->queue, true);
+	vblk_reaped(vblk, broken, found);
 	return found;
 }
 
