@@ -42,38 +42,24 @@ void vireo_packed_init(struct vireo_ring *vr)
 		vireo_packed_enable_cb_prepare(vr);
 }
 
-static int vireo_packed_add_indirect(struct vireo_ring *vr, void *table,
-				     unsigned int total, u16 *head_flags)
+/*
+ * The one ring descriptor of a request behind an indirect table, all but
+ * its flags, which it returns.
+ */
+static u16 vireo_packed_add_indirect(struct vireo_ring *vr, dma_addr_t addr,
+				     unsigned int total)
 {
-	struct vireo_desc_extra *tex = vireo_ring_indir_extra(table, total);
 	struct vireo_desc_extra *ex = &vr->extra[vr->free_head];
-	struct vireo_packed_desc *td = table;
-	struct vireo_packed_desc *d;
-	dma_addr_t addr;
-	unsigned int i;
-	int err;
-
-	/* virtio 1.2, 2.8.19: WRITE is the only flag inside the table. */
-	for (i = 0; i < total; i++) {
-		td[i].addr = cpu_to_le64(tex[i].addr);
-		td[i].len = cpu_to_le32(tex[i].len);
-		td[i].id = 0;
-		td[i].flags = cpu_to_le16(tex[i].flags);
-	}
-	err = vireo_ring_indir_map(vr, table, total, &addr);
-	if (err)
-		return err;
+	struct vireo_packed_desc *d = &vr->packed.desc[vr->packed.next_avail];
 
 	ex->addr = addr;
-	ex->len = total * sizeof(*td);
+	ex->len = total * sizeof(*d);
 	ex->flags = VRING_DESC_F_INDIRECT;
-	d = &vr->packed.desc[vr->packed.next_avail];
 	d->addr = cpu_to_le64(ex->addr);
 	d->len = cpu_to_le32(ex->len);
 	d->id = cpu_to_le16(vr->free_head);
-	*head_flags = VRING_DESC_F_INDIRECT |
+	return VRING_DESC_F_INDIRECT |
 		vireo_packed_avail_bits(vr->packed.avail_wrap);
-	return 0;
 }
 
 /*
@@ -117,12 +103,14 @@ int vireo_packed_add(struct vireo_ring *vr, struct vireo_sg_iter *it,
 	u16 id = vr->free_head, head = vr->packed.next_avail;
 	u16 next_free, head_flags;
 	unsigned int ndescs, slot;
+	dma_addr_t table_addr;
 	struct vireo_buf *b;
 	void *table;
 	u32 in_len;
 	int err;
 
-	err = vireo_ring_choose_layout(vr, it, total, gfp, &table, &in_len);
+	err = vireo_ring_choose_layout(vr, it, total, gfp, &table, &table_addr,
+				       &in_len);
 	if (err < 0)
 		return err;
 	ndescs = err;
@@ -131,11 +119,7 @@ int vireo_packed_add(struct vireo_ring *vr, struct vireo_sg_iter *it,
 		return -ENOSPC;
 
 	if (table) {
-		err = vireo_packed_add_indirect(vr, table, total, &head_flags);
-		if (err) {
-			vireo_ring_indir_free(vr, table, total, total);
-			return err;
-		}
+		head_flags = vireo_packed_add_indirect(vr, table_addr, total);
 		next_free = vr->extra[id].next;
 	} else {
 		err = vireo_ring_map_chain(vr, it, total, &in_len, &next_free);

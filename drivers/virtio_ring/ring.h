@@ -29,6 +29,8 @@
 
 /* Largest queue either layout allows (virtio 1.2, 2.7 and 2.8). */
 #define VIREO_RING_MAX		32768U
+/* Longest request put straight into a ring that has room (vq.c). */
+#define VIREO_RING_DIRECT_MAX	4U
 
 /* Split ring, virtio 1.2, 2.7.5, 2.7.6 and 2.7.8. */
 struct vireo_split_desc {
@@ -267,10 +269,7 @@ int vireo_ring_map_chain(struct vireo_ring *vr, struct vireo_sg_iter *it,
 			 unsigned int total, u32 *in_len, u16 *next_free);
 int vireo_ring_choose_layout(struct vireo_ring *vr, struct vireo_sg_iter *it,
 			     unsigned int total, gfp_t gfp, void **table,
-			     u32 *in_len);
-struct vireo_desc_extra *vireo_ring_indir_extra(void *table, unsigned int n);
-int vireo_ring_indir_map(struct vireo_ring *vr, void *table, unsigned int n,
-			 dma_addr_t *addr);
+			     dma_addr_t *table_addr, u32 *in_len);
 void vireo_ring_indir_free(struct vireo_ring *vr, void *table,
 			   unsigned int total, unsigned int mapped);
 void vireo_ring_detach(struct vireo_ring *vr, u16 id);

@@ -33,40 +33,21 @@ void vireo_split_init(struct vireo_ring *vr)
 	vr->last_used = 0;
 }
 
-static int vireo_split_add_indirect(struct vireo_ring *vr, void *table,
-				    unsigned int total)
+/* The one ring descriptor of a request behind an indirect table. */
+static void vireo_split_add_indirect(struct vireo_ring *vr, dma_addr_t addr,
+				     unsigned int total)
 {
-	struct vireo_desc_extra *tex = vireo_ring_indir_extra(table, total);
 	struct vireo_desc_extra *ex = &vr->extra[vr->free_head];
-	struct vireo_split_desc *td = table;
-	struct vireo_split_desc *d;
-	dma_addr_t addr;
-	unsigned int i;
-	int err;
-
-	for (i = 0; i < total; i++) {
-		bool more = i + 1 < total;
-
-		td[i].addr = cpu_to_le64(tex[i].addr);
-		td[i].len = cpu_to_le32(tex[i].len);
-		td[i].flags = cpu_to_le16(tex[i].flags |
-					  (more ? VRING_DESC_F_NEXT : 0));
-		td[i].next = cpu_to_le16(more ? i + 1 : 0);
-	}
-	err = vireo_ring_indir_map(vr, table, total, &addr);
-	if (err)
-		return err;
+	struct vireo_split_desc *d = &vr->split.desc[vr->free_head];
 
 	/* virtio 1.2, 2.7.5.3.1: INDIRECT never together with NEXT. */
 	ex->addr = addr;
-	ex->len = total * sizeof(*td);
+	ex->len = total * sizeof(*d);
 	ex->flags = VRING_DESC_F_INDIRECT;
-	d = &vr->split.desc[vr->free_head];
 	d->addr = cpu_to_le64(ex->addr);
 	d->len = cpu_to_le32(ex->len);
 	d->flags = cpu_to_le16(ex->flags);
 	d->next = 0;
-	return 0;
 }
 
 static void vireo_split_write_chain(struct vireo_ring *vr, unsigned int total)
@@ -92,24 +73,23 @@ int vireo_split_add(struct vireo_ring *vr, struct vireo_sg_iter *it,
 {
 	u16 head = vr->free_head, next_free;
 	unsigned int ndescs;
+	dma_addr_t table_addr;
 	struct vireo_buf *b;
 	void *table;
 	u32 in_len;
 	int err;
 
-	err = vireo_ring_choose_layout(vr, it, total, gfp, &table, &in_len);
+	err = vireo_ring_choose_layout(vr, it, total, gfp, &table, &table_addr,
+				       &in_len);
 	if (err < 0)
 		return err;
 	ndescs = err;
+	/* With a table, choose_layout saw a free descriptor for it. */
 	if (vr->num_free < ndescs)
 		return -ENOSPC;
 
 	if (table) {
-		err = vireo_split_add_indirect(vr, table, total);
-		if (err) {
-			vireo_ring_indir_free(vr, table, total, total);
-			return err;
-		}
+		vireo_split_add_indirect(vr, table_addr, total);
 		next_free = vr->extra[head].next;
 	} else {
 		err = vireo_ring_map_chain(vr, it, total, &in_len, &next_free);

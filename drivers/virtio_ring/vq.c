@@ -111,50 +111,83 @@ unmap:
 }
 
 /*
- * An indirect table is one allocation: @n ring-format descriptors (16 bytes
- * each, the only part the device sees) followed by our own records of them.
+ * An indirect table is one allocation: @n ring-format descriptors, the
+ * only part the device sees and only ever reads. With the DMA API, our own
+ * records of what was mapped follow them, so that unmapping trusts nothing
+ * in memory the device was given; without it there is nothing to unmap and
+ * the table is all there is (half the memory, one pass to build).
  */
-struct vireo_desc_extra *vireo_ring_indir_extra(void *table, unsigned int n)
+static size_t vireo_ring_indir_entry_size(const struct vireo_ring *vr)
+{
+	BUILD_BUG_ON(sizeof(struct vireo_split_desc) !=
+		     sizeof(struct vireo_packed_desc));
+	return sizeof(struct vireo_split_desc) +
+		(vr->use_dma_api ? sizeof(struct vireo_desc_extra) : 0);
+}
+
+static struct vireo_desc_extra *vireo_ring_indir_extra(void *table,
+							unsigned int n)
 {
 	return table + n * sizeof(struct vireo_split_desc);
 }
 
 /*
- * Allocates a table for @total buffers and maps them into its records; the
- * caller writes the ring-format entries. NULL: no memory for a table (use
- * a direct chain); ERR_PTR: a buffer could not be mapped.
+ * Allocates a table for @total buffers, maps them and writes its entries in
+ * the ring's layout, in one pass. NULL: no memory for a table (use a direct
+ * chain); ERR_PTR: a buffer could not be mapped.
  */
-static void *indir_alloc(struct vireo_ring *vr, struct vireo_sg_iter *it,
+static void *indir_build(struct vireo_ring *vr, struct vireo_sg_iter *it,
 			 unsigned int total, gfp_t gfp, u32 *in_len)
 {
+	struct vireo_split_desc *sd;
+	struct vireo_packed_desc *pd;
 	struct vireo_desc_extra *ex;
 	struct scatterlist *sg;
 	unsigned int n = 0;
 	u32 writable = 0;
+	dma_addr_t addr;
 	void *table;
 	int err;
 
-	BUILD_BUG_ON(sizeof(struct vireo_split_desc) !=
-		     sizeof(struct vireo_packed_desc));
-	table = kmalloc_array(total, sizeof(struct vireo_split_desc) +
-			      sizeof(*ex), gfp | __GFP_NOWARN);
+	table = kmalloc_array(total, vireo_ring_indir_entry_size(vr),
+			      gfp | __GFP_NOWARN);
 	if (!table)
 		return NULL;
+	sd = table;
+	pd = table;
 	ex = vireo_ring_indir_extra(table, total);
 
 	while (n < total && (sg = vireo_sg_iter_next(it))) {
 		bool w = vireo_sg_iter_writable(it);
+		u16 flags = w ? VRING_DESC_F_WRITE : 0;
 
-		err = vireo_ring_map_sg(vr, sg, w, &ex[n].addr);
+		err = vireo_ring_map_sg(vr, sg, w, &addr);
 		if (err) {
 			vireo_ring_indir_free(vr, table, total, n);
 			return ERR_PTR(err);
 		}
-		ex[n].len = sg->length;
-		ex[n].flags = w ? VRING_DESC_F_WRITE : 0;
-		ex[n].next = n + 1;
+		if (vr->use_dma_api) {
+			ex[n].addr = addr;
+			ex[n].len = sg->length;
+			ex[n].flags = flags;
+		}
 		if (w)
 			writable += sg->length;
+		if (vr->is_packed) {
+			/* virtio 1.2, 2.8.19: WRITE is the only flag in a table. */
+			pd[n].addr = cpu_to_le64(addr);
+			pd[n].len = cpu_to_le32(sg->length);
+			pd[n].id = 0;
+			pd[n].flags = cpu_to_le16(flags);
+		} else {
+			bool more = n + 1 < total;
+
+			sd[n].addr = cpu_to_le64(addr);
+			sd[n].len = cpu_to_le32(sg->length);
+			sd[n].flags = cpu_to_le16(flags |
+						  (more ? VRING_DESC_F_NEXT : 0));
+			sd[n].next = cpu_to_le16(more ? n + 1 : 0);
+		}
 		n++;
 	}
 	*in_len = writable;
@@ -163,20 +196,31 @@ static void *indir_alloc(struct vireo_ring *vr, struct vireo_sg_iter *it,
 
 /*
  * How a request of @total buffers goes on the ring: behind one indirect
- * descriptor when the ring may and a table can be had, else as a chain.
- * Returns the ring descriptors it needs (*table set, or NULL for a chain)
- * or a negative error when a buffer could not be mapped.
+ * descriptor when the ring may and a table can be had (*table set, its
+ * entries written and the table mapped at *table_addr), else as a chain
+ * (*table NULL). Returns the ring descriptors it needs, or a negative error
+ * when something could not be mapped.
+ *
+ * A short request goes straight into the ring while more than half of it
+ * stays free: no table to allocate and free, and the device reads it
+ * through the ring mapping it already has instead of looking up a new
+ * one. Past that, tables keep the ring from running out of descriptors
+ * before it runs out of buffers.
  */
 int vireo_ring_choose_layout(struct vireo_ring *vr, struct vireo_sg_iter *it,
 			     unsigned int total, gfp_t gfp, void **table,
-			     u32 *in_len)
+			     dma_addr_t *table_addr, u32 *in_len)
 {
+	size_t size = total * sizeof(struct vireo_split_desc);
 	void *t;
 
 	*table = NULL;
 	if (!vr->indirect || total < 2 || !vr->num_free)
 		return total;
-	t = indir_alloc(vr, it, total, gfp, in_len);
+	if (total <= VIREO_RING_DIRECT_MAX &&
+	    vr->num_free >= total + vr->num / 2)
+		return total;
+	t = indir_build(vr, it, total, gfp, in_len);
 	if (IS_ERR(t))
 		return PTR_ERR(t);
 	if (!t) {
@@ -184,25 +228,19 @@ int vireo_ring_choose_layout(struct vireo_ring *vr, struct vireo_sg_iter *it,
 		vireo_sg_iter_rewind(it);
 		return total;
 	}
-	*table = t;
-	return 1;
-}
-
-/* Maps the table itself, once its entries are written. */
-int vireo_ring_indir_map(struct vireo_ring *vr, void *table, unsigned int n,
-			 dma_addr_t *addr)
-{
-	size_t size = n * sizeof(struct vireo_split_desc);
 
 	if (!vr->use_dma_api) {
 		/* virtio 1.2, 6.1, as in vireo_ring_map_sg(). */
-		*addr = virt_to_phys(table);
-		return 0;
+		*table_addr = virt_to_phys(t);
+	} else {
+		*table_addr = dma_map_single(vr->dma_dev, t, size, DMA_TO_DEVICE);
+		if (dma_mapping_error(vr->dma_dev, *table_addr)) {
+			vireo_ring_indir_free(vr, t, total, total);
+			return -ENOMEM;
+		}
 	}
-	*addr = dma_map_single(vr->dma_dev, table, size, DMA_TO_DEVICE);
-	if (dma_mapping_error(vr->dma_dev, *addr))
-		return -ENOMEM;
-	return 0;
+	*table = t;
+	return 1;
 }
 
 /* Unmaps the first @mapped buffers recorded in @table (of @total) and frees it. */
@@ -214,9 +252,11 @@ void vireo_ring_indir_free(struct vireo_ring *vr, void *table,
 
 	if (!table)
 		return;
-	ex = vireo_ring_indir_extra(table, total);
-	for (i = 0; i < mapped; i++)
-		vireo_ring_unmap(vr, &ex[i]);
+	if (vr->use_dma_api) {
+		ex = vireo_ring_indir_extra(table, total);
+		for (i = 0; i < mapped; i++)
+			vireo_ring_unmap(vr, &ex[i]);
+	}
 	kfree(table);
 }
 

@@ -381,9 +381,10 @@ static void t_nospc(const void *arg)
 	for (i = 0; i < 5; i++)
 		tbuf_free(b[i]);
 
+	/* Five buffers: past VIREO_RING_DIRECT_MAX, always behind a table. */
 	t = th_new(F_V1 | F_PACKED | F_INDIRECT | F_DMA, 8, 0);
 	for (i = 0; i < 8; i++) {
-		b[i] = t_simple_buf(2, 2, (u8)i);
+		b[i] = t_simple_buf(3, 2, (u8)i);
 		CHECK_EQ(tbuf_add(t, b[i], i, GFP_KERNEL), 0);
 	}
 	CHECK_EQ(vireo_vq_num_free(t->vq), 0);
@@ -400,6 +401,48 @@ static void t_nospc(const void *arg)
 		CHECK(t_get(t, b[i], 0));
 	th_del(t);
 	for (i = 0; i < 9; i++)
+		tbuf_free(b[i]);
+}
+
+/*
+ * Short requests go straight into the ring while more than half of it stays
+ * free, then behind tables; long ones always behind a table.
+ */
+static void t_direct_short(const void *arg)
+{
+	const struct cfg *c = arg;
+	struct th *t = th_new(c->features | F_INDIRECT, 16, 0);
+	static const struct {
+		unsigned int nout, nin, free_after;
+		bool indirect;
+	} step[] = {
+		{ 2, 1, 13, false },	/* 16 free >= 3 + 8 */
+		{ 1, 1, 11, false },	/* 13 >= 2 + 8 */
+		{ 2, 2, 10, true },	/* 11 < 4 + 8 */
+		{ 1, 0, 9, false },	/* one buffer: never a table */
+		{ 3, 2, 8, true },	/* five buffers: always a table */
+	};
+	struct tbuf *b[ARRAY_SIZE(step)];
+	struct sim_elem e;
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(step); i++) {
+		b[i] = t_simple_buf(step[i].nout, step[i].nin, (u8)i);
+		CHECK_EQ(tbuf_add(t, b[i], i, GFP_KERNEL), 0);
+		CHECK_EQ(vireo_vq_num_free(t->vq), step[i].free_after);
+	}
+	CHECK(vireo_vq_kick(t->vq));
+	for (i = 0; i < ARRAY_SIZE(step); i++) {
+		CHECK(t_dev_pop(t, &e, b[i]));
+		CHECK_EQ(e.indirect, step[i].indirect);
+		t_dev_complete(t, &e, step[i].nin ? 1 : 0, 2);
+	}
+	for (i = 0; i < ARRAY_SIZE(step); i++)
+		CHECK(t_get(t, b[i], step[i].nin ? 1 : 0));
+	CHECK_EQ(vireo_vq_num_free(t->vq), 16);
+	CHECK_EQ(shim_dma_live(), 0);
+	th_del(t);
+	for (i = 0; i < ARRAY_SIZE(step); i++)
 		tbuf_free(b[i]);
 }
 
@@ -426,13 +469,13 @@ static void t_indirect_fallback(const void *arg)
 {
 	const struct cfg *c = arg;
 	struct th *t = th_new(c->features | F_INDIRECT, 8, 0);
-	struct tbuf *b = t_simple_buf(2, 1, 4);
+	struct tbuf *b = t_simple_buf(3, 2, 4);
 	struct sim_elem e;
 
 	shim_kmalloc_fail = true;
 	CHECK_EQ(tbuf_add(t, b, 1, GFP_ATOMIC), 0);
 	shim_kmalloc_fail = false;
-	CHECK_EQ(vireo_vq_num_free(t->vq), 5);
+	CHECK_EQ(vireo_vq_num_free(t->vq), 3);
 	CHECK(t_dev_pop(t, &e, b));
 	CHECK(!e.indirect);
 	t_dev_complete(t, &e, 3, 7);
@@ -455,18 +498,18 @@ static void t_dma_unwind(const void *arg)
 {
 	const struct cfg *c = arg;
 	struct th *t = th_new(c->features, 8, 0);
-	struct tbuf *b = t_simple_buf(2, 2, 5);
+	struct tbuf *b = t_simple_buf(3, 2, 5);
 	struct sim_elem e;
 	long budget;
 
-	for (budget = 0; budget < 5; budget++) {
+	for (budget = 0; budget < 6; budget++) {
 		shim_dma_map_budget = budget;
 		CHECK_EQ(tbuf_add(t, b, 0, GFP_KERNEL), -ENOMEM);
 		CHECK_EQ(shim_dma_live(), 0);
 		CHECK_EQ(vireo_vq_num_free(t->vq), 8);
 		CHECK_EQ(sim_pop(&t->sim, &e), 0);
-		if (!(c->features & F_INDIRECT) && budget == 3)
-			break;		/* four maps are enough for a chain */
+		if (!(c->features & F_INDIRECT) && budget == 4)
+			break;		/* five maps are enough for a chain */
 	}
 	shim_dma_map_budget = -1;
 	CHECK_EQ(tbuf_add(t, b, 0, GFP_KERNEL), 0);
@@ -613,6 +656,9 @@ void t_basic(void)
 		snprintf(name, sizeof(name), "indirect falls back to a chain %s",
 			 t_cfgs[i].name);
 		t_run(name, t_indirect_fallback, &t_cfgs[i]);
+		snprintf(name, sizeof(name), "short requests direct while the ring has room %s",
+			 t_cfgs[i].name);
+		t_run(name, t_direct_short, &t_cfgs[i]);
 		snprintf(name, sizeof(name), "detach_unused %s", t_cfgs[i].name);
 		t_run(name, t_detach, &t_cfgs[i]);
 		snprintf(name, sizeof(name), "del with buffers in flight %s",
