@@ -18,6 +18,9 @@ blk_is_vireo "$vireo" && ! blk_is_vireo "$intree" || exit 1
 echo "BENCH-SETUP in-tree $intree ($(cat /sys/block/$intree/queue/nr_requests) tags, $(ls /sys/block/$intree/mq | wc -l) queues)," \
 	"vireo $vireo ($(cat /sys/block/$vireo/queue/nr_requests) tags, $(ls /sys/block/$vireo/mq | wc -l) queues)"
 
+# Job N runs on CPU N: runs do not differ by where the scheduler put fio.
+last_cpu=$(($(grep -c ^processor /proc/cpuinfo) - 1))
+
 echo "$BENCH_JOBS" | tr ';' '\n' | while IFS=: read -r name opts; do
 	[ -n "$name" ] || continue
 	i=0
@@ -28,6 +31,7 @@ echo "$BENCH_JOBS" | tr ';' '\n' | while IFS=: read -r name opts; do
 			line=$(fio --name="$name" --filename="/dev/$d" --ioengine=io_uring \
 				--direct=1 --time_based --runtime="$BENCH_RUNTIME" \
 				--ramp_time=1 --group_reporting --output-format=terse \
+				--cpus_allowed="0-$last_cpu" --cpus_allowed_policy=split \
 				--terse-version=3 $opts 2>&1 | grep "^3;")
 			echo "BENCH $name $who $line"
 		done
