@@ -125,8 +125,9 @@ bool vblk_broken(struct vblk *vblk)
 }
 
 /*
- * Completes every request the device returned on @q, into @iob when the
- * poll path batches them (NULL: one by one). Under q->lock. Returns how many.
+ * Completes every request the device returned on @q: into @iob where
+ * blk-mq lets a request be batched, else one by one. Under q->lock.
+ * Returns how many.
  */
 static int vblk_reap(struct vblk *vblk, struct vblk_queue *q,
 		     struct io_comp_batch *iob)
@@ -158,11 +159,17 @@ static void vblk_reaped(struct vblk *vblk, bool broken, int found)
 		blk_mq_start_stopped_hw_queues(vblk->disk->queue, true);
 }
 
-/* Interrupt: the device returned requests on @vq. */
+/*
+ * Interrupt: the device returned requests on @vq. Successful ones are
+ * ended as one batch once the queue's lock is dropped (tags, accounting
+ * and the submitters' wake-ups in one go, as blk-mq polling does); the
+ * rest one by one.
+ */
 void vblk_vq_done(struct vireo_vq *vq)
 {
 	struct vblk *vblk = vq->vdev->priv;
 	struct vblk_queue *q = &vblk->queues[vq->index];
+	DEFINE_IO_COMP_BATCH(iob);
 	unsigned long flags;
 	int found = 0;
 	bool broken;
@@ -170,12 +177,15 @@ void vblk_vq_done(struct vireo_vq *vq)
 	spin_lock_irqsave(&q->lock, flags);
 	do {
 		vireo_vq_disable_cb(vq);
-		found += vblk_reap(vblk, q, NULL);
+		found += vblk_reap(vblk, q, &iob);
 		broken = vireo_vq_is_broken(vq);
 		/* true: more were used meanwhile, and no interrupt will say so */
 	} while (!broken && vireo_vq_enable_cb(vq));
 	spin_unlock_irqrestore(&q->lock, flags);
 
+	/* Set by the first request blk_mq_add_to_batch() took. */
+	if (iob.complete)
+		iob.complete(&iob);
 	vblk_reaped(vblk, broken, found);
 }
 

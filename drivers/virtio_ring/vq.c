@@ -125,8 +125,7 @@ static size_t vireo_ring_indir_entry_size(const struct vireo_ring *vr)
 		(vr->use_dma_api ? sizeof(struct vireo_desc_extra) : 0);
 }
 
-static struct vireo_desc_extra *vireo_ring_indir_extra(void *table,
-							unsigned int n)
+static struct vireo_desc_extra *indir_extra(void *table, unsigned int n)
 {
 	return table + n * sizeof(struct vireo_split_desc);
 }
@@ -155,7 +154,7 @@ static void *indir_build(struct vireo_ring *vr, struct vireo_sg_iter *it,
 		return NULL;
 	sd = table;
 	pd = table;
-	ex = vireo_ring_indir_extra(table, total);
+	ex = indir_extra(table, total);
 
 	while (n < total && (sg = vireo_sg_iter_next(it))) {
 		bool w = vireo_sg_iter_writable(it);
@@ -253,7 +252,7 @@ void vireo_ring_indir_free(struct vireo_ring *vr, void *table,
 	if (!table)
 		return;
 	if (vr->use_dma_api) {
-		ex = vireo_ring_indir_extra(table, total);
+		ex = indir_extra(table, total);
 		for (i = 0; i < mapped; i++)
 			vireo_ring_unmap(vr, &ex[i]);
 	}
