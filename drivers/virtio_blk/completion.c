@@ -161,31 +161,38 @@ static void vblk_reaped(struct vblk *vblk, bool broken, int found)
 
 /*
  * Interrupt: the device returned requests on @vq. Successful ones are
- * ended as one batch once the queue's lock is dropped (tags, accounting
- * and the submitters' wake-ups in one go, as blk-mq polling does); the
- * rest one by one.
+ * ended as one batch (tags, accounting and the submitters' wake-ups in one
+ * go, as blk-mq polling does), the rest one by one. The batch is ended
+ * outside the queue's lock but before callbacks are enabled again: what
+ * the device returns meanwhile is picked up by the next round of the loop
+ * instead of raising an interrupt of its own.
  */
 void vblk_vq_done(struct vireo_vq *vq)
 {
 	struct vblk *vblk = vq->vdev->priv;
 	struct vblk_queue *q = &vblk->queues[vq->index];
-	DEFINE_IO_COMP_BATCH(iob);
 	unsigned long flags;
+	bool broken, more;
 	int found = 0;
-	bool broken;
 
 	spin_lock_irqsave(&q->lock, flags);
 	do {
+		DEFINE_IO_COMP_BATCH(iob);
+
 		vireo_vq_disable_cb(vq);
 		found += vblk_reap(vblk, q, &iob);
 		broken = vireo_vq_is_broken(vq);
+		/* Set by the first request blk_mq_add_to_batch() took. */
+		if (iob.complete) {
+			spin_unlock_irqrestore(&q->lock, flags);
+			iob.complete(&iob);
+			spin_lock_irqsave(&q->lock, flags);
+		}
 		/* true: more were used meanwhile, and no interrupt will say so */
-	} while (!broken && vireo_vq_enable_cb(vq));
+		more = !broken && vireo_vq_enable_cb(vq);
+	} while (more);
 	spin_unlock_irqrestore(&q->lock, flags);
 
-	/* Set by the first request blk_mq_add_to_batch() took. */
-	if (iob.complete)
-		iob.complete(&iob);
 	vblk_reaped(vblk, broken, found);
 }
 
