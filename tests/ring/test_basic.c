@@ -187,11 +187,23 @@ static void t_shrink(const void *arg)
 
 /* ---- add, kick, get_buf with an honest device ----------------------------- */
 
+/* The layout vq.c chooses for @total buffers on an empty ring of @c. */
+static bool t_expect_indirect(const struct cfg *c, unsigned int total)
+{
+	if (!(c->features & F_INDIRECT) || total < 2)
+		return false;
+	return total > VIREO_RING_DIRECT_MAX || c->num < total + c->num / 2;
+}
+
 static void t_roundtrip(const void *arg)
 {
 	const struct cfg *c = arg;
 	struct th *t = th_new(c->features, c->num, c->legacy_align);
-	struct tbuf *b = t_simple_buf(c->num >= 3 ? 2 : 0, 1, 3);
+	/*
+	 * Five buffers where the ring holds them: more than
+	 * VIREO_RING_DIRECT_MAX, so rings with INDIRECT_DESC use a table.
+	 */
+	struct tbuf *b = t_simple_buf(c->num >= 5 ? 4 : c->num >= 3 ? 2 : 0, 1, 3);
 	struct sim_elem e;
 	unsigned int i;
 
@@ -199,6 +211,7 @@ static void t_roundtrip(const void *arg)
 		CHECK_EQ(tbuf_add(t, b, i, GFP_KERNEL), 0);
 		CHECK(vireo_vq_kick(t->vq));
 		CHECK(t_dev_pop(t, &e, b));
+		CHECK_EQ(e.indirect, t_expect_indirect(c, b->nout + b->nin));
 		CHECK(!vireo_vq_more_used(t->vq));
 		t_dev_complete(t, &e, 5, (u8)i);
 		CHECK(vireo_vq_more_used(t->vq));
