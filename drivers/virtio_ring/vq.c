@@ -210,7 +210,6 @@ int vireo_ring_choose_layout(struct vireo_ring *vr, struct vireo_sg_iter *it,
 			     unsigned int total, gfp_t gfp, void **table,
 			     dma_addr_t *table_addr, u32 *in_len)
 {
-	size_t size = total * sizeof(struct vireo_split_desc);
 	void *t;
 
 	*table = NULL;
@@ -232,7 +231,9 @@ int vireo_ring_choose_layout(struct vireo_ring *vr, struct vireo_sg_iter *it,
 		/* virtio 1.2, 6.1, as in vireo_ring_map_sg(). */
 		*table_addr = virt_to_phys(t);
 	} else {
-		*table_addr = dma_map_single(vr->dma_dev, t, size, DMA_TO_DEVICE);
+		*table_addr = dma_map_single(vr->dma_dev, t,
+					     total * sizeof(struct vireo_split_desc),
+					     DMA_TO_DEVICE);
 		if (dma_mapping_error(vr->dma_dev, *table_addr)) {
 			vireo_ring_indir_free(vr, t, total, total);
 			return -ENOMEM;
