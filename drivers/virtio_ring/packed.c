@@ -63,72 +63,92 @@ static u16 vireo_packed_add_indirect(struct vireo_ring *vr, dma_addr_t addr,
 }
 
 /*
- * Writes the mapped chain into the ring from next_avail on, every flag but
- * the first descriptor's, which it returns.
+ * Maps the request into ring slots from next_avail on, one pool entry each
+ * from free_head on, and writes every descriptor but the first one's flags,
+ * which it returns in *@head_flags. Returns the last pool entry; on failure
+ * nothing stays mapped.
  */
-static u16 vireo_packed_write_chain(struct vireo_ring *vr, unsigned int total)
+static int vireo_packed_add_chain(struct vireo_ring *vr,
+				  const struct vireo_sgs *r, unsigned int total,
+				  u16 *head_flags, u32 *in_len)
 {
-	u16 slot = vr->packed.next_avail, id = vr->free_head, idx = id;
+	u16 slot = vr->packed.next_avail, id = vr->free_head, idx = id, last = id;
 	bool wrap = vr->packed.avail_wrap;
-	u16 head_flags = 0;
-	unsigned int i;
+	struct vireo_sg_pos pos = {};
+	struct scatterlist *sg;
+	unsigned int n = 0;
+	u32 writable = 0;
+	dma_addr_t addr;
 
-	for (i = 0; i < total; i++) {
-		const struct vireo_desc_extra *ex = &vr->extra[idx];
+	for (sg = vireo_sgs_next(r, &pos, NULL); sg;
+	     sg = vireo_sgs_next(r, &pos, sg)) {
 		struct vireo_packed_desc *d = &vr->packed.desc[slot];
-		u16 flags = ex->flags | vireo_packed_avail_bits(wrap);
+		bool w = vireo_sgs_writable(r, &pos);
+		u16 flags;
 
-		if (i + 1 < total)
+		if (unlikely(vireo_ring_map(vr, sg, w, &vr->extra[idx], &addr))) {
+			vireo_ring_unmap_pool(vr, id, n);
+			return -ENOMEM;
+		}
+		flags = (w ? VRING_DESC_F_WRITE : 0) |
+			vireo_packed_avail_bits(wrap);
+		if (w)
+			writable += sg->length;
+		if (n + 1 < total)
 			flags |= VRING_DESC_F_NEXT;
-		d->addr = cpu_to_le64(ex->addr);
-		d->len = cpu_to_le32(ex->len);
+		d->addr = cpu_to_le64(addr);
+		d->len = cpu_to_le32(sg->length);
 		/* virtio 1.2, 2.8.6: the id belongs in the last; all carry it. */
 		d->id = cpu_to_le16(id);
-		if (i)
+		if (n)
 			d->flags = cpu_to_le16(flags);
 		else
-			head_flags = flags;
-		idx = ex->next;
+			*head_flags = flags;
+		last = idx;
+		idx = vr->extra[idx].next;
 		if (++slot == vr->num) {
 			slot = 0;
 			wrap = !wrap;
 		}
+		n++;
 	}
-	return head_flags;
+	*in_len = writable;
+	return last;
 }
 
-int vireo_packed_add(struct vireo_ring *vr, struct vireo_sg_iter *it,
+int vireo_packed_add(struct vireo_ring *vr, const struct vireo_sgs *r,
 		     unsigned int total, void *data, gfp_t gfp)
 {
-	u16 id = vr->free_head, head = vr->packed.next_avail;
-	u16 next_free, head_flags;
-	unsigned int ndescs, slot;
+	u16 id = vr->free_head, head = vr->packed.next_avail, head_flags = 0;
+	unsigned int ndescs = 1, slot;
 	dma_addr_t table_addr;
+	void *table = NULL;
 	struct vireo_buf *b;
-	void *table;
 	u32 in_len;
-	int err;
+	int last;
 
-	err = vireo_ring_choose_layout(vr, it, total, gfp, &table, &table_addr,
-				       &in_len);
-	if (err < 0)
-		return err;
-	ndescs = err;
-	/* virtio 1.2, 2.8.17: room for the whole list first. */
-	if (vr->num_free < ndescs)
-		return -ENOSPC;
-
+	if (vireo_ring_want_table(vr, total)) {
+		table = vireo_ring_indir_build(vr, r, total, gfp, &in_len,
+					       &table_addr);
+		if (IS_ERR(table))
+			return PTR_ERR(table);
+	}
 	if (table) {
+		/* want_table saw a free slot. */
 		head_flags = vireo_packed_add_indirect(vr, table_addr, total);
-		next_free = vr->extra[id].next;
+		last = id;
 	} else {
-		err = vireo_ring_map_chain(vr, it, total, &in_len, &next_free);
-		if (err)
-			return err;
-		head_flags = vireo_packed_write_chain(vr, total);
+		/* virtio 1.2, 2.8.17: room for the whole list first. */
+		if (vr->num_free < total)
+			return -ENOSPC;
+		last = vireo_packed_add_chain(vr, r, total, &head_flags,
+					      &in_len);
+		if (last < 0)
+			return last;
+		ndescs = total;
 	}
 
-	vr->free_head = next_free;
+	vr->free_head = vr->extra[last].next;
 	vr->num_free -= ndescs;
 	b = &vr->bufs[id];
 	b->token = data;
@@ -136,6 +156,7 @@ int vireo_packed_add(struct vireo_ring *vr, struct vireo_sg_iter *it,
 	b->nindir = table ? total : 0;
 	b->in_len = in_len;
 	b->ndescs = ndescs;
+	b->last = last;
 
 	slot = head + ndescs;
 	if (slot >= vr->num) {

@@ -94,6 +94,7 @@ struct vireo_buf {
 	u32 in_len;		/* device-writable bytes */
 	u16 ndescs;		/* ring descriptors taken (1 when indirect) */
 	u16 nindir;		/* entries in @indir */
+	u16 last;		/* the last entry of @extra the buffer took */
 };
 
 /* One physically contiguous piece of ring memory. */
@@ -228,55 +229,123 @@ static inline void vireo_ring_count_added(struct vireo_ring *vr, unsigned int n)
 	vr->num_added = min_t(unsigned int, vr->num_added + n, U16_MAX);
 }
 
-/* Walks the scatterlists of one request: @out_lists readable, the rest writable. */
-struct vireo_sg_iter {
+/*
+ * The buffers of one request: @nlists scatterlists, the first @out_lists
+ * device-readable and the rest device-writable, at most @limit entries of
+ * each.
+ */
+struct vireo_sgs {
 	struct scatterlist **sgs;
 	unsigned int nlists;
 	unsigned int out_lists;
-	unsigned int limit;		/* entries per list at most */
-	unsigned int list;		/* lists started */
-	unsigned int left;
-	struct scatterlist *sg;
+	unsigned int limit;
 };
 
-static inline void vireo_sg_iter_rewind(struct vireo_sg_iter *it)
+/* sg_next(), inline: it runs for every buffer of every request, twice. */
+static inline struct scatterlist *vireo_sg_next(struct scatterlist *sg)
 {
-	it->list = 0;
-	it->sg = NULL;
+	if (sg_is_last(sg))
+		return NULL;
+	sg++;
+	if (unlikely(sg_is_chain(sg)))
+		sg = sg_chain_ptr(sg);
+	return sg;
 }
 
-static inline struct scatterlist *vireo_sg_iter_next(struct vireo_sg_iter *it)
+/* Where a walk over the entries of a struct vireo_sgs is. */
+struct vireo_sg_pos {
+	unsigned int list;	/* lists started */
+	unsigned int left;	/* entries the current list may still have */
+};
+
+/*
+ * The entry after @sg (NULL: the first) of @r, or NULL after the last.
+ * Walk with: for (sg = vireo_sgs_next(r, &pos, NULL); sg;
+ * sg = vireo_sgs_next(r, &pos, sg)), @pos zeroed first.
+ */
+static inline struct scatterlist *vireo_sgs_next(const struct vireo_sgs *r,
+						 struct vireo_sg_pos *pos,
+						 struct scatterlist *sg)
 {
-	if (it->sg)
-		it->sg = --it->left ? sg_next(it->sg) : NULL;
-	while (!it->sg && it->list < it->nlists) {
-		it->sg = it->limit ? it->sgs[it->list] : NULL;
-		it->left = it->limit;
-		it->list++;
+	if (sg && --pos->left) {
+		sg = vireo_sg_next(sg);
+		if (sg)
+			return sg;
 	}
-	return it->sg;
+	while (pos->list < r->nlists) {
+		sg = r->sgs[pos->list++];
+		pos->left = r->limit;
+		if (sg && pos->left)
+			return sg;
+	}
+	return NULL;
 }
 
-static inline bool vireo_sg_iter_writable(const struct vireo_sg_iter *it)
+/* Is the entry vireo_sgs_next() just returned device-writable? */
+static inline bool vireo_sgs_writable(const struct vireo_sgs *r,
+				      const struct vireo_sg_pos *pos)
 {
-	return it->list > it->out_lists;
+	return pos->list > r->out_lists;
+}
+
+/*
+ * Should a request of @total buffers go behind an indirect table? A short
+ * request goes straight into the ring while more than half of it stays
+ * free: no table to allocate and free, and the device reads it through the
+ * ring mapping it already has instead of looking up a new one. Past that,
+ * tables keep the ring from running out of descriptors before it runs out
+ * of buffers.
+ */
+static inline bool vireo_ring_want_table(const struct vireo_ring *vr,
+					 unsigned int total)
+{
+	if (!vr->indirect || total < 2 || !vr->num_free)
+		return false;
+	return total > VIREO_RING_DIRECT_MAX ||
+		vr->num_free < total + vr->num / 2;
+}
+
+int vireo_ring_map_dma(struct vireo_ring *vr, struct scatterlist *sg,
+		       bool writable, dma_addr_t *addr);
+
+/*
+ * The address the device is given for @sg. Only with the DMA API is there a
+ * mapping to record (in @ex) and to undo later.
+ */
+static inline int vireo_ring_map(struct vireo_ring *vr, struct scatterlist *sg,
+				 bool writable, struct vireo_desc_extra *ex,
+				 dma_addr_t *addr)
+{
+	int err;
+
+	if (likely(!vr->use_dma_api)) {
+		/* virtio 1.2, 6.1: no ACCESS_PLATFORM, guest physical addresses. */
+		*addr = sg_phys(sg);
+		return 0;
+	}
+	err = vireo_ring_map_dma(vr, sg, writable, addr);
+	if (!err) {
+		ex->addr = *addr;
+		ex->len = sg->length;
+		ex->flags = writable ? VRING_DESC_F_WRITE : 0;
+	}
+	return err;
 }
 
 /* vq.c: shared by both layouts. */
 __printf(2, 3)
 void vireo_ring_bad(struct vireo_ring *vr, const char *fmt, ...);
-int vireo_ring_map_chain(struct vireo_ring *vr, struct vireo_sg_iter *it,
-			 unsigned int total, u32 *in_len, u16 *next_free);
-int vireo_ring_choose_layout(struct vireo_ring *vr, struct vireo_sg_iter *it,
-			     unsigned int total, gfp_t gfp, void **table,
-			     dma_addr_t *table_addr, u32 *in_len);
+void vireo_ring_unmap_pool(struct vireo_ring *vr, u16 first, unsigned int n);
+void *vireo_ring_indir_build(struct vireo_ring *vr, const struct vireo_sgs *r,
+			     unsigned int total, gfp_t gfp, u32 *in_len,
+			     dma_addr_t *table_addr);
 void vireo_ring_indir_free(struct vireo_ring *vr, void *table,
 			   unsigned int total, unsigned int mapped);
 void vireo_ring_detach(struct vireo_ring *vr, u16 id);
 
 /* split.c */
 void vireo_split_init(struct vireo_ring *vr);
-int vireo_split_add(struct vireo_ring *vr, struct vireo_sg_iter *it,
+int vireo_split_add(struct vireo_ring *vr, const struct vireo_sgs *r,
 		    unsigned int total, void *data, gfp_t gfp);
 bool vireo_split_kick_prepare(struct vireo_ring *vr);
 bool vireo_split_more_used(struct vireo_ring *vr);
@@ -288,7 +357,7 @@ bool vireo_split_enable_cb_delayed(struct vireo_ring *vr);
 
 /* packed.c */
 void vireo_packed_init(struct vireo_ring *vr);
-int vireo_packed_add(struct vireo_ring *vr, struct vireo_sg_iter *it,
+int vireo_packed_add(struct vireo_ring *vr, const struct vireo_sgs *r,
 		     unsigned int total, void *data, gfp_t gfp);
 bool vireo_packed_kick_prepare(struct vireo_ring *vr);
 bool vireo_packed_more_used(struct vireo_ring *vr);

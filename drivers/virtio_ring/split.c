@@ -50,55 +50,82 @@ static void vireo_split_add_indirect(struct vireo_ring *vr, dma_addr_t addr,
 	d->next = 0;
 }
 
-static void vireo_split_write_chain(struct vireo_ring *vr, unsigned int total)
+/*
+ * Maps the request into a chain of ring descriptors from free_head on,
+ * following our own links, and writes each one as it goes. Returns the
+ * chain's last descriptor; on failure nothing stays mapped.
+ */
+static int vireo_split_add_chain(struct vireo_ring *vr,
+				 const struct vireo_sgs *r, u32 *in_len)
 {
-	unsigned int i;
-	u16 idx;
+	struct vireo_split_desc *d = NULL;
+	u16 idx = vr->free_head, last = idx;
+	struct vireo_sg_pos pos = {};
+	struct scatterlist *sg;
+	unsigned int n = 0;
+	u32 writable = 0;
+	dma_addr_t addr;
+	u16 flags = 0;
 
-	for (i = 0, idx = vr->free_head; i < total; i++) {
-		const struct vireo_desc_extra *ex = &vr->extra[idx];
-		struct vireo_split_desc *d = &vr->split.desc[idx];
-		bool more = i + 1 < total;
+	for (sg = vireo_sgs_next(r, &pos, NULL); sg;
+	     sg = vireo_sgs_next(r, &pos, sg)) {
+		bool w = vireo_sgs_writable(r, &pos);
 
-		d->addr = cpu_to_le64(ex->addr);
-		d->len = cpu_to_le32(ex->len);
-		d->flags = cpu_to_le16(ex->flags | (more ? VRING_DESC_F_NEXT : 0));
-		d->next = cpu_to_le16(more ? ex->next : 0);
-		idx = ex->next;
+		if (unlikely(vireo_ring_map(vr, sg, w, &vr->extra[idx], &addr))) {
+			vireo_ring_unmap_pool(vr, vr->free_head, n);
+			return -ENOMEM;
+		}
+		flags = w ? VRING_DESC_F_WRITE : 0;
+		if (w)
+			writable += sg->length;
+		d = &vr->split.desc[idx];
+		d->addr = cpu_to_le64(addr);
+		d->len = cpu_to_le32(sg->length);
+		d->flags = cpu_to_le16(flags | VRING_DESC_F_NEXT);
+		d->next = cpu_to_le16(vr->extra[idx].next);
+		last = idx;
+		idx = vr->extra[idx].next;
+		n++;
 	}
+	/* The chain ends here (virtio 1.2, 2.7.5). */
+	d->flags = cpu_to_le16(flags);
+	d->next = 0;
+	*in_len = writable;
+	return last;
 }
 
-int vireo_split_add(struct vireo_ring *vr, struct vireo_sg_iter *it,
+int vireo_split_add(struct vireo_ring *vr, const struct vireo_sgs *r,
 		    unsigned int total, void *data, gfp_t gfp)
 {
-	u16 head = vr->free_head, next_free;
-	unsigned int ndescs;
+	u16 head = vr->free_head;
+	unsigned int ndescs = 1;
 	dma_addr_t table_addr;
+	void *table = NULL;
 	struct vireo_buf *b;
-	void *table;
 	u32 in_len;
-	int err;
+	int last;
 
-	err = vireo_ring_choose_layout(vr, it, total, gfp, &table, &table_addr,
-				       &in_len);
-	if (err < 0)
-		return err;
-	ndescs = err;
-	/* With a table, choose_layout saw a free descriptor for it. */
-	if (vr->num_free < ndescs)
-		return -ENOSPC;
-
+	if (vireo_ring_want_table(vr, total)) {
+		table = vireo_ring_indir_build(vr, r, total, gfp, &in_len,
+					       &table_addr);
+		if (IS_ERR(table))
+			return PTR_ERR(table);
+	}
 	if (table) {
+		/* want_table saw a free descriptor. */
 		vireo_split_add_indirect(vr, table_addr, total);
-		next_free = vr->extra[head].next;
+		last = head;
 	} else {
-		err = vireo_ring_map_chain(vr, it, total, &in_len, &next_free);
-		if (err)
-			return err;
-		vireo_split_write_chain(vr, total);
+		/* virtio 1.2, 2.7.13.1: room for the whole chain first. */
+		if (vr->num_free < total)
+			return -ENOSPC;
+		last = vireo_split_add_chain(vr, r, &in_len);
+		if (last < 0)
+			return last;
+		ndescs = total;
 	}
 
-	vr->free_head = next_free;
+	vr->free_head = vr->extra[last].next;
 	vr->num_free -= ndescs;
 	b = &vr->bufs[head];
 	b->token = data;
@@ -106,6 +133,7 @@ int vireo_split_add(struct vireo_ring *vr, struct vireo_sg_iter *it,
 	b->nindir = table ? total : 0;
 	b->in_len = in_len;
 	b->ndescs = ndescs;
+	b->last = last;
 
 	vr->split.avail->ring[vr->split.avail_idx & (vr->num - 1)] =
 		cpu_to_le16(head);

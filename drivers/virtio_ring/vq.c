@@ -43,14 +43,10 @@ void vireo_ring_bad(struct vireo_ring *vr, const char *fmt, ...)
 /* Buffers and DMA                                                         */
 /* ---------------------------------------------------------------------- */
 
-static int vireo_ring_map_sg(struct vireo_ring *vr, struct scatterlist *sg,
-			     bool writable, dma_addr_t *addr)
+/* vireo_ring_map() with the DMA API (VIRTIO_F_ACCESS_PLATFORM). */
+int vireo_ring_map_dma(struct vireo_ring *vr, struct scatterlist *sg,
+		       bool writable, dma_addr_t *addr)
 {
-	if (!vr->use_dma_api) {
-		/* virtio 1.2, 6.1: no ACCESS_PLATFORM, guest physical addresses. */
-		*addr = sg_phys(sg);
-		return 0;
-	}
 	*addr = dma_map_page(vr->dma_dev, sg_page(sg), sg->offset, sg->length,
 			     writable ? DMA_FROM_DEVICE : DMA_TO_DEVICE);
 	if (dma_mapping_error(vr->dma_dev, *addr))
@@ -72,42 +68,15 @@ static void vireo_ring_unmap(struct vireo_ring *vr,
 }
 
 /*
- * Maps the request's @total buffers into the pool entries from free_head on
- * (following our own links). On success *@next_free is the entry after the
- * chain; on failure nothing stays mapped.
+ * Undoes the mappings recorded in @n pool entries from @first on, following
+ * our own links: a chain whose adding failed half way.
  */
-int vireo_ring_map_chain(struct vireo_ring *vr, struct vireo_sg_iter *it,
-			 unsigned int total, u32 *in_len, u16 *next_free)
+void vireo_ring_unmap_pool(struct vireo_ring *vr, u16 first, unsigned int n)
 {
-	struct vireo_desc_extra *ex;
-	struct scatterlist *sg;
-	unsigned int n = 0, i;
-	u16 idx = vr->free_head;
-	u32 writable = 0;
-	int err;
+	unsigned int i;
 
-	while (n < total && (sg = vireo_sg_iter_next(it))) {
-		bool w = vireo_sg_iter_writable(it);
-
-		ex = &vr->extra[idx];
-		err = vireo_ring_map_sg(vr, sg, w, &ex->addr);
-		if (err)
-			goto unmap;
-		ex->len = sg->length;
-		ex->flags = w ? VRING_DESC_F_WRITE : 0;
-		if (w)
-			writable += sg->length;
-		idx = ex->next;
-		n++;
-	}
-	*in_len = writable;
-	*next_free = idx;
-	return 0;
-
-unmap:
-	for (i = 0, idx = vr->free_head; i < n; i++, idx = vr->extra[idx].next)
-		vireo_ring_unmap(vr, &vr->extra[idx]);
-	return err;
+	for (i = 0; i < n; i++, first = vr->extra[first].next)
+		vireo_ring_unmap(vr, &vr->extra[first]);
 }
 
 /*
@@ -132,21 +101,23 @@ static struct vireo_desc_extra *indir_extra(void *table, unsigned int n)
 
 /*
  * Allocates a table for @total buffers, maps them and writes its entries in
- * the ring's layout, in one pass. NULL: no memory for a table (use a direct
- * chain); ERR_PTR: a buffer could not be mapped.
+ * the ring's layout, in one pass, and maps the table (*@table_addr). NULL:
+ * no memory for a table (the caller makes a chain instead); ERR_PTR: a
+ * buffer or the table could not be mapped.
  */
-static void *indir_build(struct vireo_ring *vr, struct vireo_sg_iter *it,
-			 unsigned int total, gfp_t gfp, u32 *in_len)
+void *vireo_ring_indir_build(struct vireo_ring *vr, const struct vireo_sgs *r,
+			     unsigned int total, gfp_t gfp, u32 *in_len,
+			     dma_addr_t *table_addr)
 {
 	struct vireo_split_desc *sd;
 	struct vireo_packed_desc *pd;
+	struct vireo_sg_pos pos = {};
 	struct vireo_desc_extra *ex;
 	struct scatterlist *sg;
 	unsigned int n = 0;
 	u32 writable = 0;
 	dma_addr_t addr;
 	void *table;
-	int err;
 
 	table = kmalloc_array(total, vireo_ring_indir_entry_size(vr),
 			      gfp | __GFP_NOWARN);
@@ -156,20 +127,13 @@ static void *indir_build(struct vireo_ring *vr, struct vireo_sg_iter *it,
 	pd = table;
 	ex = indir_extra(table, total);
 
-	while (n < total && (sg = vireo_sg_iter_next(it))) {
-		bool w = vireo_sg_iter_writable(it);
+	for (sg = vireo_sgs_next(r, &pos, NULL); sg;
+	     sg = vireo_sgs_next(r, &pos, sg)) {
+		bool w = vireo_sgs_writable(r, &pos);
 		u16 flags = w ? VRING_DESC_F_WRITE : 0;
 
-		err = vireo_ring_map_sg(vr, sg, w, &addr);
-		if (err) {
-			vireo_ring_indir_free(vr, table, total, n);
-			return ERR_PTR(err);
-		}
-		if (vr->use_dma_api) {
-			ex[n].addr = addr;
-			ex[n].len = sg->length;
-			ex[n].flags = flags;
-		}
+		if (vireo_ring_map(vr, sg, w, &ex[n], &addr))
+			goto unmap;
 		if (w)
 			writable += sg->length;
 		if (vr->is_packed) {
@@ -189,58 +153,23 @@ static void *indir_build(struct vireo_ring *vr, struct vireo_sg_iter *it,
 		}
 		n++;
 	}
-	*in_len = writable;
-	return table;
-}
-
-/*
- * How a request of @total buffers goes on the ring: behind one indirect
- * descriptor when the ring may and a table can be had (*table set, its
- * entries written and the table mapped at *table_addr), else as a chain
- * (*table NULL). Returns the ring descriptors it needs, or a negative error
- * when something could not be mapped.
- *
- * A short request goes straight into the ring while more than half of it
- * stays free: no table to allocate and free, and the device reads it
- * through the ring mapping it already has instead of looking up a new
- * one. Past that, tables keep the ring from running out of descriptors
- * before it runs out of buffers.
- */
-int vireo_ring_choose_layout(struct vireo_ring *vr, struct vireo_sg_iter *it,
-			     unsigned int total, gfp_t gfp, void **table,
-			     dma_addr_t *table_addr, u32 *in_len)
-{
-	void *t;
-
-	*table = NULL;
-	if (!vr->indirect || total < 2 || !vr->num_free)
-		return total;
-	if (total <= VIREO_RING_DIRECT_MAX &&
-	    vr->num_free >= total + vr->num / 2)
-		return total;
-	t = indir_build(vr, it, total, gfp, in_len);
-	if (IS_ERR(t))
-		return PTR_ERR(t);
-	if (!t) {
-		/* No memory for a table: a direct chain, from the start. */
-		vireo_sg_iter_rewind(it);
-		return total;
-	}
 
 	if (!vr->use_dma_api) {
-		/* virtio 1.2, 6.1, as in vireo_ring_map_sg(). */
-		*table_addr = virt_to_phys(t);
+		/* virtio 1.2, 6.1, as in vireo_ring_map(). */
+		*table_addr = virt_to_phys(table);
 	} else {
-		*table_addr = dma_map_single(vr->dma_dev, t,
+		*table_addr = dma_map_single(vr->dma_dev, table,
 					     total * sizeof(struct vireo_split_desc),
 					     DMA_TO_DEVICE);
-		if (dma_mapping_error(vr->dma_dev, *table_addr)) {
-			vireo_ring_indir_free(vr, t, total, total);
-			return -ENOMEM;
-		}
+		if (dma_mapping_error(vr->dma_dev, *table_addr))
+			goto unmap;
 	}
-	*table = t;
-	return 1;
+	*in_len = writable;
+	return table;
+
+unmap:
+	vireo_ring_indir_free(vr, table, total, n);
+	return ERR_PTR(-ENOMEM);
 }
 
 /* Unmaps the first @mapped buffers recorded in @table (of @total) and frees it. */
@@ -261,31 +190,28 @@ void vireo_ring_indir_free(struct vireo_ring *vr, void *table,
 }
 
 /*
- * Takes buffer @id out of flight: unmaps it and gives its descriptors back
+ * Takes buffer @id out of flight: unmaps it and gives its pool entries back
  * (for a packed ring, its slots may be reused only now: virtio 1.2,
- * 2.8.16). Walks only our own links, bounded by the chain length we
- * recorded.
+ * 2.8.16). Only our own records are used: the chain's length and last
+ * entry, and with the DMA API the links between.
  */
 void vireo_ring_detach(struct vireo_ring *vr, u16 id)
 {
 	struct vireo_buf *b = &vr->bufs[id];
-	u16 idx = id, last = id;
-	unsigned int i;
 
-	for (i = 0; i < b->ndescs; i++) {
-		vireo_ring_unmap(vr, &vr->extra[idx]);
-		last = idx;
-		idx = vr->extra[idx].next;
+	if (unlikely(vr->use_dma_api))
+		vireo_ring_unmap_pool(vr, id, b->ndescs);
+	if (b->indir) {
+		vireo_ring_indir_free(vr, b->indir, b->nindir, b->nindir);
+		b->indir = NULL;
+		b->nindir = 0;
 	}
-	vireo_ring_indir_free(vr, b->indir, b->nindir, b->nindir);
 
-	vr->extra[last].next = vr->free_head;
+	vr->extra[b->last].next = vr->free_head;
 	vr->free_head = id;
 	vr->num_free += b->ndescs;
 	vr->inflight--;
 	b->token = NULL;
-	b->indir = NULL;
-	b->nindir = 0;
 	b->ndescs = 0;
 }
 
@@ -298,12 +224,13 @@ static int vireo_ring_add(struct vireo_vq *vq, struct scatterlist *sgs[],
 			  unsigned int in_sgs, void *data, gfp_t gfp)
 {
 	struct vireo_ring *vr = to_vireo_ring(vq);
-	struct vireo_sg_iter it = {
+	const struct vireo_sgs r = {
 		.sgs = sgs,
 		.nlists = out_sgs + in_sgs,
 		.out_lists = out_sgs,
 		.limit = limit,
 	};
+	struct vireo_sg_pos pos = {};
 	struct scatterlist *sg;
 	unsigned int total = 0;
 	u64 bytes = 0;
@@ -319,21 +246,20 @@ static int vireo_ring_add(struct vireo_vq *vq, struct scatterlist *sgs[],
 	 * size; 2.7.5.2: no more than 2^32 bytes. Counting stops there, which
 	 * also bounds a scatterlist that loops.
 	 */
-	vireo_sg_iter_rewind(&it);
-	while ((sg = vireo_sg_iter_next(&it))) {
+	for (sg = vireo_sgs_next(&r, &pos, NULL); sg;
+	     sg = vireo_sgs_next(&r, &pos, sg)) {
 		bytes += sg->length;
-		if (++total > vr->num)
+		if (unlikely(++total > vr->num))
 			return -EINVAL;
 	}
-	if (!total || bytes > U32_MAX)
+	if (unlikely(!total || bytes > U32_MAX))
 		return -EINVAL;
 
-	vireo_sg_iter_rewind(&it);
 	if (vr->is_packed)
-		err = vireo_packed_add(vr, &it, total, data, gfp);
+		err = vireo_packed_add(vr, &r, total, data, gfp);
 	else
-		err = vireo_split_add(vr, &it, total, data, gfp);
-	if (!err) {
+		err = vireo_split_add(vr, &r, total, data, gfp);
+	if (likely(!err)) {
 		vr->inflight++;
 		vr->stats.added++;
 	}

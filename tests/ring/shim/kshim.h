@@ -226,21 +226,44 @@ typedef enum { IRQ_NONE = 0, IRQ_HANDLED = 1 } irqreturn_t;
 struct irq_affinity;
 struct cpumask;
 
-/* Scatterlists: page_link is the buffer's page; bit 1 ends the list. */
+/*
+ * Scatterlists: page_link is the buffer's page; bit 1 ends the list, bit 0
+ * makes the entry a link to the next array (sg_chain), as in the kernel.
+ */
 struct page;
 struct scatterlist {
 	unsigned long page_link;
 	unsigned int offset;
 	unsigned int length;
 };
+#define SG_CHAIN		0x1UL
 #define SG_END			0x2UL
 static inline bool sg_is_last(const struct scatterlist *sg)
 {
 	return sg->page_link & SG_END;
 }
+static inline bool sg_is_chain(const struct scatterlist *sg)
+{
+	return sg->page_link & SG_CHAIN;
+}
+static inline struct scatterlist *sg_chain_ptr(const struct scatterlist *sg)
+{
+	return (struct scatterlist *)(sg->page_link & ~(SG_CHAIN | SG_END));
+}
 static inline struct scatterlist *sg_next(struct scatterlist *sg)
 {
-	return sg_is_last(sg) ? NULL : sg + 1;
+	if (sg_is_last(sg))
+		return NULL;
+	sg++;
+	return sg_is_chain(sg) ? sg_chain_ptr(sg) : sg;
+}
+/* Makes entry @n - 1 of @prv a link to @next (which has its own end). */
+static inline void sg_chain(struct scatterlist *prv, unsigned int n,
+			    struct scatterlist *next)
+{
+	prv[n - 1].offset = 0;
+	prv[n - 1].length = 0;
+	prv[n - 1].page_link = (uintptr_t)next | SG_CHAIN;
 }
 static inline struct page *sg_page(const struct scatterlist *sg)
 {
