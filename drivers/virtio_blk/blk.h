@@ -57,6 +57,9 @@ struct vblk_req {
 	struct vblk_range *ranges;	/* discard/write zeroes payload or NULL */
 	unsigned int nr_ranges;
 	struct vblk_range inline_range[VBLK_INLINE_RANGES];
+	/* One-entry lists of @hdr and @status, made once in init_request. */
+	struct scatterlist hdr_sg;
+	struct scatterlist status_sg;
 	struct sg_table sgt;		/* data, if any */
 	struct scatterlist sg[];	/* VBLK_INLINE_SG entries */
 };
@@ -65,6 +68,8 @@ struct vblk_req {
 struct vblk_queue {
 	spinlock_t lock;		/* the vq; taken in its callback */
 	struct vireo_vq *vq;
+	/* Stopped on a full ring, under @lock; started by the next completion. */
+	struct blk_mq_hw_ctx *stopped;
 	char name[20];			/* req.N, req_poll.N */
 } ____cacheline_aligned_in_smp;
 
@@ -115,6 +120,8 @@ blk_status_t vblk_queue_rq(struct blk_mq_hw_ctx *hctx,
 			   const struct blk_mq_queue_data *bd);
 void vblk_queue_rqs(vireo_rq_list *rqlist);
 void vblk_commit_rqs(struct blk_mq_hw_ctx *hctx);
+int vblk_init_request(struct blk_mq_tag_set *set, struct request *rq,
+		      unsigned int hctx_idx, unsigned int numa_node);
 void vblk_unprep(struct vblk_req *vbr);
 int vblk_get_id(struct vblk *vblk, char *buf);
 

@@ -150,13 +150,29 @@ static int vblk_reap(struct vblk *vblk, struct vblk_queue *q,
 	return found;
 }
 
+/*
+ * After a reap that found something, under q->lock: the hardware queue that
+ * a full ring stopped, now that there is room, or NULL. Only that one is
+ * started again: looking at every hardware queue of the disk on every
+ * interrupt walks blk-mq's table of them each time, for nothing almost
+ * always.
+ */
+static struct blk_mq_hw_ctx *vblk_take_stopped(struct vblk_queue *q)
+{
+	struct blk_mq_hw_ctx *hctx = q->stopped;
+
+	q->stopped = NULL;
+	return hctx;
+}
+
 /* After a reap, outside q->lock: a broken queue fails the disk; room restarts it. */
-static void vblk_reaped(struct vblk *vblk, bool broken, int found)
+static void vblk_reaped(struct vblk *vblk, bool broken,
+			struct blk_mq_hw_ctx *stopped)
 {
 	if (unlikely(broken))
 		vblk_queue_broken(vblk);
-	if (found)
-		blk_mq_start_stopped_hw_queues(vblk->disk->queue, true);
+	if (unlikely(stopped))
+		blk_mq_start_stopped_hw_queue(stopped, true);
 }
 
 /*
@@ -171,16 +187,17 @@ void vblk_vq_done(struct vireo_vq *vq)
 {
 	struct vblk *vblk = vq->vdev->priv;
 	struct vblk_queue *q = &vblk->queues[vq->index];
+	struct blk_mq_hw_ctx *stopped = NULL;
 	unsigned long flags;
 	bool broken, more;
-	int found = 0;
 
 	spin_lock_irqsave(&q->lock, flags);
 	do {
 		DEFINE_IO_COMP_BATCH(iob);
 
 		vireo_vq_disable_cb(vq);
-		found += vblk_reap(vblk, q, &iob);
+		if (vblk_reap(vblk, q, &iob) && !stopped)
+			stopped = vblk_take_stopped(q);
 		broken = vireo_vq_is_broken(vq);
 		/* Set by the first request blk_mq_add_to_batch() took. */
 		if (iob.complete) {
@@ -193,7 +210,7 @@ void vblk_vq_done(struct vireo_vq *vq)
 	} while (more);
 	spin_unlock_irqrestore(&q->lock, flags);
 
-	vblk_reaped(vblk, broken, found);
+	vblk_reaped(vblk, broken, stopped);
 }
 
 /* Polled queues (no interrupt): io_uring IOPOLL and RWF_HIPRI reads. */
@@ -201,6 +218,7 @@ int vblk_poll(struct blk_mq_hw_ctx *hctx, struct io_comp_batch *iob)
 {
 	struct vblk *vblk = hctx->queue->queuedata;
 	struct vblk_queue *q = &vblk->queues[hctx->queue_num];
+	struct blk_mq_hw_ctx *stopped = NULL;
 	unsigned long flags;
 	bool broken = false;
 	int found = 0;
@@ -210,10 +228,12 @@ int vblk_poll(struct blk_mq_hw_ctx *hctx, struct io_comp_batch *iob)
 	if (q->vq) {
 		found = vblk_reap(vblk, q, iob);
 		broken = vireo_vq_is_broken(q->vq);
+		if (found)
+			stopped = vblk_take_stopped(q);
 	}
 	spin_unlock_irqrestore(&q->lock, flags);
 
-	vblk_reaped(vblk, broken, found);
+	vblk_reaped(vblk, broken, stopped);
 	return found;
 }
 

@@ -201,6 +201,7 @@ static const struct blk_mq_ops vblk_mq_ops = {
 	.queue_rq	= vblk_queue_rq,
 	.queue_rqs	= vblk_queue_rqs,
 	.commit_rqs	= vblk_commit_rqs,
+	.init_request	= vblk_init_request,
 	.complete	= vblk_complete_rq,
 	.map_queues	= vblk_map_queues,
 	.poll		= vblk_poll,

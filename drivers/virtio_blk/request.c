@@ -178,15 +178,29 @@ static int vblk_map_data(struct request *rq, struct vblk_req *vbr)
 	return vbr->sgt.nents;
 }
 
+/*
+ * The header and the status byte sit at fixed places in the request's PDU
+ * for the life of the tag set: their one-entry lists are made once, here,
+ * not on every request.
+ */
+int vblk_init_request(struct blk_mq_tag_set *set, struct request *rq,
+		      unsigned int hctx_idx, unsigned int numa_node)
+{
+	struct vblk_req *vbr = blk_mq_rq_to_pdu(rq);
+
+	sg_init_one(&vbr->hdr_sg, &vbr->hdr, sizeof(vbr->hdr));
+	sg_init_one(&vbr->status_sg, &vbr->status, sizeof(vbr->status));
+	return 0;
+}
+
 /* Puts the chain of @vbr on @vq. Under the queue's lock. */
 static int vblk_add(struct vireo_vq *vq, struct request *rq,
 		    struct vblk_req *vbr)
 {
-	struct scatterlist hdr, payload, status, *sgs[3];
+	struct scatterlist payload, *sgs[3];
 	unsigned int out = 0, in = 0;
 
-	sg_init_one(&hdr, &vbr->hdr, sizeof(vbr->hdr));
-	sgs[out++] = &hdr;
+	sgs[out++] = &vbr->hdr_sg;
 	if (vbr->ranges) {
 		sg_init_one(&payload, vbr->ranges,
 			    vbr->nr_ranges * sizeof(*vbr->ranges));
@@ -196,8 +210,7 @@ static int vblk_add(struct vireo_vq *vq, struct request *rq,
 	}
 	if (vbr->sgt.nents && rq_data_dir(rq) == READ)
 		sgs[out + in++] = vbr->sgt.sgl;
-	sg_init_one(&status, &vbr->status, sizeof(vbr->status));
-	sgs[out + in++] = &status;
+	sgs[out + in++] = &vbr->status_sg;
 
 	return vireo_vq_add_sgs(vq, sgs, out, in, vbr, GFP_ATOMIC);
 }
@@ -270,8 +283,10 @@ blk_status_t vblk_queue_rq(struct blk_mq_hw_ctx *hctx,
 		if (st != BLK_STS_IOERR)
 			vireo_vq_kick(q->vq);
 		/* Restarted when the device returns a request. */
-		if (st == BLK_STS_DEV_RESOURCE)
+		if (st == BLK_STS_DEV_RESOURCE) {
 			blk_mq_stop_hw_queue(hctx);
+			q->stopped = hctx;
+		}
 		spin_unlock_irqrestore(&q->lock, flags);
 		return st;
 	}

@@ -36,6 +36,7 @@ BLK_CPUS=$(nproc)
 for spec in $BLK_DISKS; do
 	serial=${spec%%:*}
 	n=q${spec#*:}
+	[ "$serial" != vireo-fio-full ] || n=full
 	nq=${spec#*:}
 	[ "$nq" -le "$BLK_CPUS" ] || nq=$BLK_CPUS
 	d=$(blk_dev "$serial")
@@ -53,6 +54,12 @@ for spec in $BLK_DISKS; do
 	done
 	check_eq "$n/queues-cover-cpus" "$(seq 0 $((BLK_CPUS - 1)) | xargs)" sh -c "echo $cpus | tr ' ' '\n' | sort -n | xargs"
 
+	if [ "$n" = full ]; then
+		# The premise: 16 tags, no indirect tables (feature bit 28).
+		vd=$(basename "$(readlink -f "/sys/block/$d/device")")
+		check_eq "$n/tags" 16 cat "/sys/block/$d/mq/0/nr_tags"
+		check_eq "$n/no-indirect" 0 sh -c "cut -c29 /sys/bus/vireo/devices/$vd/features"
+	fi
 	# One job per CPU: every CPU's queue gets requests.
 	check "$n/fio-verify" fio_verify "$n" "$d" "$BLK_CPUS"
 	# Every interrupt-driven queue carried requests.

@@ -6,7 +6,8 @@
 # one job per CPU so that every queue carries I/O (vireo_ring debugfs counts
 # per queue) and the queues cover every CPU once; with poll_queues=1, the
 # same through io_uring polled I/O (--hipri) on the queue without
-# interrupts. (A kernel with 2 CPUs, like the debug kernel, must give the
+# interrupts; and on a 16-entry ring without indirect tables, which fills
+# over and over. (A kernel with 2 CPUs, like the debug kernel, must give the
 # 4-queue disk 2 queues.)
 # shellcheck source=tests/lib.sh
 . "$(dirname "$0")/../lib.sh"
@@ -23,6 +24,13 @@ for q in 1 2 4; do
 	args+=(--dev "blk,drive=dq$q,serial=vireo-fio-q$q,num-queues=$q")
 	disks+=" vireo-fio-q$q:$q"
 done
+# A ring that fills: 16 descriptors, no indirect tables, 3 per request, so
+# at most 5 of fio's 128 requests fit; the rest wait for room (the stopped
+# hardware queue and its restart).
+truncate -s 64M "$work/full.img"
+args+=(--qemu -drive --qemu "file=$work/full.img,if=none,id=dfull,format=raw,cache=none,aio=threads")
+args+=(--dev "blk,drive=dfull,serial=vireo-fio-full,num-queues=1,queue-size=16,indirect_desc=off")
+disks+=" vireo-fio-full:1"
 
 boot --timeout 1200 --smp 4 --fio --modparam "vireo_blk poll_queues=1" "${args[@]}" \
 	--cmd "BLK_DISKS='$disks' BLK_POLL=1 . /tests/blk-fio.sh"
