@@ -7,9 +7,11 @@
  *
  * The guest marks the edges of a measurement by executing a marker
  * instruction (tests/guest-src/insn-mark.c): an 8-byte NOP whose
- * displacement is MARK_MAGIC. Each time a marker runs, the counts so far go
- * to OUT.N (N = 0, 1, ...) as "address instructions" lines and start again
- * from zero.
+ * displacement is MARK_MAGIC. Each time a marker runs, the counts since
+ * boot go to OUT.N (N = 0, 1, ...) as "address instructions" lines; what
+ * ran between two marks is the difference of their files. (The counters
+ * are never reset: the other vCPU's inline adds are plain read-modify-write
+ * and could write a count from before a reset back over it.)
  *
  * usage: qemu-system-x86_64 -plugin insn-count.so,out=PREFIX ...
  *
@@ -117,7 +119,7 @@ static struct counter *counter_for(uint64_t vaddr)
 	return NULL;
 }
 
-/* A marker ran: write what was counted since the last one, start again. */
+/* A marker ran: write the counts so far. */
 static void on_mark(unsigned int vcpu, void *udata)
 {
 	char path[4200];
@@ -137,7 +139,6 @@ static void on_mark(unsigned int vcpu, void *udata)
 		if (f)
 			fprintf(f, "%" PRIx64 " %" PRIu64 "\n", c->vaddr,
 				c->insns);
-		c->insns = 0;
 	}
 	if (f)
 		fclose(f);

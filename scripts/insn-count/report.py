@@ -63,11 +63,17 @@ def main():
         i = bisect.bisect_right(addrs, addr) - 1
         return (syms[i][2], syms[i][1]) if i >= 0 else ("vmlinux", "?")
 
-    def counts(n):
+    def cumulative(n):
         c = collections.Counter()
         for line in open("%s.%d" % (prefix, n)):
             addr, insns = line.split()
             c[where(int(addr, 16))] += int(insns)
+        return c
+
+    def counts(n):
+        # What ran between the mark that wrote file n - 1 and the one that wrote n.
+        c = cumulative(n)
+        c.subtract(cumulative(n - 1))
         return c
 
     per = collections.OrderedDict()

@@ -4,8 +4,10 @@
 # insn-mark ends one measurement. For every workload and driver, fio runs
 # BENCH_IOS/4 and then BENCH_IOS I/Os, each between two marks: the host
 # subtracts the first from the second, which leaves what the extra I/Os
-# cost and cancels fio's start and exit. Lines for the host:
-#   INSN-RUN <workload> <intree|vireo> <first mark> <second mark> <extra I/Os>
+# cost and cancels fio's start and exit. The plugin writes counts file N,
+# the counts since boot, at the (N+1)th mark. Lines for the host:
+#   INSN-RUN <workload> <intree|vireo> <file after the short run>
+#            <file after the long run> <extra I/Os>
 # and the kernel's text symbols between KSYMS-BEGIN and KSYMS-END.
 # BENCH_JOBS ("name:fio options;...") and BENCH_IOS come from the host.
 # shellcheck shell=sh disable=SC2154 # BENCH_* come from the host
@@ -19,6 +21,11 @@ _pci=$(basename "$(dirname "$(readlink -f "/sys/block/$(blk_dev bench-b)/device"
 vireo-bind "$_pci" >/dev/null || exit 1
 intree=$(blk_dev bench-a) && vireo=$(blk_dev bench-b) || exit 1
 blk_is_vireo "$vireo" && ! blk_is_vireo "$intree" || exit 1
+
+# fio's buffers in 4 KiB pages: whether a run's buffers happen to land in
+# huge pages changes how many segments a 1 MiB request has tenfold, for
+# both drivers alike, and the counts would follow that instead.
+echo never >/sys/kernel/mm/transparent_hugepage/enabled
 
 marks=0
 mark() {
@@ -47,7 +54,6 @@ echo "$BENCH_JOBS" | tr ';' '\n' | while IFS=: read -r name opts; do
 		insn_fio "$vireo" "$small" "$opts" >/dev/null || exit 1
 	for who in intree vireo; do
 		eval "d=\$$who"
-		# The plugin writes counts file N at the (N+1)th mark.
 		mark
 		n1=$(insn_fio "$d" "$small" "$opts") || exit 1
 		mark

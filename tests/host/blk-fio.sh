@@ -26,11 +26,14 @@ for q in 1 2 4; do
 done
 # A ring that fills: 16 descriptors, no indirect tables, 3 per request, so
 # at most 5 of fio's 128 requests fit; the rest wait for room (the stopped
-# hardware queue and its restart).
-truncate -s 64M "$work/full.img"
-args+=(--qemu -drive --qemu "file=$work/full.img,if=none,id=dfull,format=raw,cache=none,aio=threads")
-args+=(--dev "blk,drive=dfull,serial=vireo-fio-full,num-queues=1,queue-size=16,indirect_desc=off")
-disks+=" vireo-fio-full:1"
+# hardware queue and its restart). Over virtio-mmio QEMU offers 1024
+# entries whatever queue-size says, and the driver takes them all.
+if [ "${TRANSPORT%%[0-9]*}" != mmio ]; then
+	truncate -s 64M "$work/full.img"
+	args+=(--qemu -drive --qemu "file=$work/full.img,if=none,id=dfull,format=raw,cache=none,aio=threads")
+	args+=(--dev "blk,drive=dfull,serial=vireo-fio-full,num-queues=1,queue-size=16,indirect_desc=off")
+	disks+=" vireo-fio-full:1"
+fi
 
 boot --timeout 1200 --smp 4 --fio --modparam "vireo_blk poll_queues=1" "${args[@]}" \
 	--cmd "BLK_DISKS='$disks' BLK_POLL=1 . /tests/blk-fio.sh"
