@@ -109,6 +109,7 @@ struct vireo_ring_stats {
 	u64 added;
 	u64 used;
 	u64 kicks_suppressed;
+	u64 full;		/* adds refused: no room (-ENOSPC) */
 	/* Updated outside it. */
 	atomic64_t kicks;
 	atomic64_t interrupts;

@@ -262,6 +262,8 @@ static int vireo_ring_add(struct vireo_vq *vq, struct scatterlist *sgs[],
 	if (likely(!err)) {
 		vr->inflight++;
 		vr->stats.added++;
+	} else if (err == -ENOSPC) {
+		vr->stats.full++;
 	}
 	return err;
 }

@@ -67,6 +67,13 @@ for spec in $BLK_DISKS; do
 	echo "$n requests per queue: $used"
 	check_eq "$n/queues-seen" "$((nq - npoll))" sh -c "echo $used | wc -w"
 	check "$n/all-queues-used" sh -c "for n in $used; do [ \$n -gt 0 ] || exit 1; done"
+	if [ "$n" = full ]; then
+		# The ring did fill (adds refused for want of room), and every
+		# request came back all the same.
+		full=$(vq_stat "$d" req full)
+		echo "$n adds refused on a full ring: $full"
+		check "$n/ring-filled" test "$full" -gt 0
+	fi
 
 	if [ "$npoll" -gt 0 ]; then
 		before=$(vq_stat "$d" req_poll used)

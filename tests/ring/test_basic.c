@@ -388,6 +388,8 @@ static void t_nospc(const void *arg)
 	CHECK_EQ(vireo_vq_num_free(t->vq), 0);
 	b[4] = t_simple_buf(1, 0, 9);
 	CHECK_EQ(tbuf_add(t, b[4], 0, GFP_KERNEL), -ENOSPC);
+	CHECK_EQ(t->vr->stats.full, 1);
+	CHECK_EQ(t->vr->stats.added, 4);
 	while (vireo_vq_detach_unused(t->vq))
 		;
 	th_del(t);
@@ -690,6 +692,7 @@ static void t_debugfs(const void *arg)
 	CHECK(strstr(buf, "used: 1\n"));
 	CHECK(strstr(buf, "kicks: 1\n"));
 	CHECK(strstr(buf, "kicks_suppressed: 0\n"));
+	CHECK(strstr(buf, "full: 0\n"));
 	CHECK(strstr(buf, "interrupts: 2\n"));
 	CHECK(strstr(buf, "interrupts_spurious: 1\n"));
 	CHECK(strstr(buf, "callbacks_suppressed: 1\n"));
