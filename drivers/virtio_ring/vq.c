@@ -100,6 +100,73 @@ static struct vireo_desc_extra *indir_extra(void *table, unsigned int n)
 }
 
 /*
+ * Writes the entries of a table for @r (@total of them) in @packed's
+ * layout, mapping each buffer as it goes (@dma: through the DMA API, as
+ * vireo_ring_map(); else its guest physical address); inlined once per
+ * layout and @dma, so the loop tests neither. It walks the lists as
+ * vireo_sgs_next() does, but list by list: whether a buffer is writable
+ * is then known once per list, and the lists are read once into locals
+ * (the kernel builds without strict aliasing: the stores into the table
+ * would otherwise make the compiler read them again for every entry).
+ * Returns how many buffers were mapped: @total, or fewer if a mapping
+ * failed.
+ */
+static __always_inline unsigned int
+vireo_ring_indir_fill(struct vireo_ring *vr, const struct vireo_sgs *r,
+		      void *table, unsigned int total, bool packed, bool dma,
+		      u32 *in_len)
+{
+	struct scatterlist **sgs = r->sgs;
+	const unsigned int nlists = r->nlists, out_lists = r->out_lists;
+	const unsigned int limit = r->limit;
+	struct vireo_split_desc *sd = table;
+	struct vireo_packed_desc *pd = table;
+	unsigned int l, left, n = 0;
+	u32 writable = 0;
+
+	for (l = 0; l < nlists; l++) {
+		const bool w = l >= out_lists;
+		const u16 flags = w ? VRING_DESC_F_WRITE : 0;
+		struct scatterlist *sg;
+
+		for (sg = sgs[l], left = limit; sg && left;
+		     sg = --left ? vireo_sg_next(sg) : NULL, n++) {
+			u32 len = sg->length;
+			dma_addr_t addr;
+
+			if (!dma)
+				addr = sg_phys(sg);	/* virtio 1.2, 6.1 */
+			else if (vireo_ring_map(vr, sg, w,
+						&indir_extra(table, total)[n],
+						&addr))
+				goto out;
+			if (w)
+				writable += len;
+			if (packed) {
+				/* virtio 1.2, 2.8.19: WRITE is the only flag in a table. */
+				pd[n].addr = cpu_to_le64(addr);
+				pd[n].len = cpu_to_le32(len);
+				pd[n].id = 0;
+				pd[n].flags = cpu_to_le16(flags);
+			} else {
+				/* Each links to the next; the last is fixed below. */
+				sd[n].addr = cpu_to_le64(addr);
+				sd[n].len = cpu_to_le32(len);
+				sd[n].flags = cpu_to_le16(flags | VRING_DESC_F_NEXT);
+				sd[n].next = cpu_to_le16(n + 1);
+			}
+		}
+	}
+	if (!packed && n) {
+		sd[n - 1].flags &= cpu_to_le16(~VRING_DESC_F_NEXT);
+		sd[n - 1].next = 0;
+	}
+out:
+	*in_len = writable;
+	return n;
+}
+
+/*
  * Allocates a table for @total buffers, maps them and writes its entries in
  * the ring's layout, in one pass, and maps the table (*@table_addr). NULL:
  * no memory for a table (the caller makes a chain instead); ERR_PTR: a
@@ -109,50 +176,28 @@ void *vireo_ring_indir_build(struct vireo_ring *vr, const struct vireo_sgs *r,
 			     unsigned int total, gfp_t gfp, u32 *in_len,
 			     dma_addr_t *table_addr)
 {
-	struct vireo_split_desc *sd;
-	struct vireo_packed_desc *pd;
-	struct vireo_sg_pos pos = {};
-	struct vireo_desc_extra *ex;
-	struct scatterlist *sg;
-	unsigned int n = 0;
-	u32 writable = 0;
-	dma_addr_t addr;
+	unsigned int mapped;
 	void *table;
 
 	table = kmalloc_array(total, vireo_ring_indir_entry_size(vr),
 			      gfp | __GFP_NOWARN);
 	if (!table)
 		return NULL;
-	sd = table;
-	pd = table;
-	ex = indir_extra(table, total);
 
-	for (sg = vireo_sgs_next(r, &pos, NULL); sg;
-	     sg = vireo_sgs_next(r, &pos, sg)) {
-		bool w = vireo_sgs_writable(r, &pos);
-		u16 flags = w ? VRING_DESC_F_WRITE : 0;
-
-		if (vireo_ring_map(vr, sg, w, &ex[n], &addr))
-			goto unmap;
-		if (w)
-			writable += sg->length;
-		if (vr->is_packed) {
-			/* virtio 1.2, 2.8.19: WRITE is the only flag in a table. */
-			pd[n].addr = cpu_to_le64(addr);
-			pd[n].len = cpu_to_le32(sg->length);
-			pd[n].id = 0;
-			pd[n].flags = cpu_to_le16(flags);
-		} else {
-			bool more = n + 1 < total;
-
-			sd[n].addr = cpu_to_le64(addr);
-			sd[n].len = cpu_to_le32(sg->length);
-			sd[n].flags = cpu_to_le16(flags |
-						  (more ? VRING_DESC_F_NEXT : 0));
-			sd[n].next = cpu_to_le16(more ? n + 1 : 0);
-		}
-		n++;
-	}
+	if (vr->is_packed && vr->use_dma_api)
+		mapped = vireo_ring_indir_fill(vr, r, table, total, true, true,
+					       in_len);
+	else if (vr->is_packed)
+		mapped = vireo_ring_indir_fill(vr, r, table, total, true, false,
+					       in_len);
+	else if (vr->use_dma_api)
+		mapped = vireo_ring_indir_fill(vr, r, table, total, false, true,
+					       in_len);
+	else
+		mapped = vireo_ring_indir_fill(vr, r, table, total, false, false,
+					       in_len);
+	if (mapped != total)
+		goto unmap;
 
 	if (!vr->use_dma_api) {
 		/* virtio 1.2, 6.1, as in vireo_ring_map(). */
@@ -164,11 +209,10 @@ void *vireo_ring_indir_build(struct vireo_ring *vr, const struct vireo_sgs *r,
 		if (dma_mapping_error(vr->dma_dev, *table_addr))
 			goto unmap;
 	}
-	*in_len = writable;
 	return table;
 
 unmap:
-	vireo_ring_indir_free(vr, table, total, n);
+	vireo_ring_indir_free(vr, table, total, mapped);
 	return ERR_PTR(-ENOMEM);
 }
 

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * insn-mark: executes the marker instruction scripts/insn-count/plugin.c
- * watches for, once: the plugin writes out the guest instruction counts so
- * far and starts again. Outside that plugin it is a NOP.
+ * watches for, once: the plugin writes out the guest instruction counts
+ * since boot. Outside that plugin it is a NOP.
  */
 int main(void)
 {

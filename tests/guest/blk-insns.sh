@@ -22,10 +22,14 @@ vireo-bind "$_pci" >/dev/null || exit 1
 intree=$(blk_dev bench-a) && vireo=$(blk_dev bench-b) || exit 1
 blk_is_vireo "$vireo" && ! blk_is_vireo "$intree" || exit 1
 
-# fio's buffers in 4 KiB pages: whether a run's buffers happen to land in
-# huge pages changes how many segments a 1 MiB request has tenfold, for
-# both drivers alike, and the counts would follow that instead.
-echo never >/sys/kernel/mm/transparent_hugepage/enabled
+# fio's buffers are the pages of one file, made here once and kept (fio
+# keeps a mmap file that exists), so both drivers get the very same pages;
+# scatter-file places them physically apart. Left to chance, how many of
+# fio's pages happen to be adjacent decides how many segments a 1 MiB
+# request has (1 to 256, a new draw each run), and the counts would follow
+# that draw instead of the driver. Apart, every request has one segment
+# per page: the most work a driver does for its size.
+scatter-file /tmp/insn-buf 24 || exit 1
 
 marks=0
 mark() {
@@ -39,6 +43,7 @@ insn_fio() {
 	# shellcheck disable=SC2086 # options
 	fio --name=insns --filename="/dev/$1" --ioengine=io_uring --direct=1 \
 		--number_ios="$2" --size=1G --io_size=100000g \
+		--iomem=mmapshared:/tmp/insn-buf \
 		--group_reporting \
 		--cpus_allowed="0-$(($(grep -c ^processor /proc/cpuinfo) - 1))" \
 		--cpus_allowed_policy=split $3 >/tmp/fio.out 2>&1 ||
