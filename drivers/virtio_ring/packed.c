@@ -120,19 +120,15 @@ int vireo_packed_add(struct vireo_ring *vr, const struct vireo_sgs *r,
 		     unsigned int total, void *data, gfp_t gfp)
 {
 	u16 id = vr->free_head, head = vr->packed.next_avail, head_flags = 0;
-	unsigned int ndescs = 1, slot;
+	unsigned int ndescs, slot;
 	dma_addr_t table_addr;
-	void *table = NULL;
-	struct vireo_buf *b;
+	void *table;
 	u32 in_len;
 	int last;
 
-	if (vireo_ring_want_table(vr, total)) {
-		table = vireo_ring_indir_build(vr, r, total, gfp, &in_len,
-					       &table_addr);
-		if (IS_ERR(table))
-			return PTR_ERR(table);
-	}
+	table = vireo_ring_table(vr, r, total, gfp, &in_len, &table_addr);
+	if (IS_ERR(table))
+		return PTR_ERR(table);
 	if (table) {
 		/* want_table saw a free slot. */
 		head_flags = vireo_packed_add_indirect(vr, table_addr, total);
@@ -145,18 +141,8 @@ int vireo_packed_add(struct vireo_ring *vr, const struct vireo_sgs *r,
 					      &in_len);
 		if (last < 0)
 			return last;
-		ndescs = total;
 	}
-
-	vr->free_head = vr->extra[last].next;
-	vr->num_free -= ndescs;
-	b = &vr->bufs[id];
-	b->token = data;
-	b->indir = table;
-	b->nindir = table ? total : 0;
-	b->in_len = in_len;
-	b->ndescs = ndescs;
-	b->last = last;
+	ndescs = vireo_ring_took(vr, id, last, data, table, total, in_len);
 
 	slot = head + ndescs;
 	if (slot >= vr->num) {

@@ -344,6 +344,44 @@ void vireo_ring_indir_free(struct vireo_ring *vr, void *table,
 			   unsigned int total, unsigned int mapped);
 void vireo_ring_detach(struct vireo_ring *vr, u16 id);
 
+/*
+ * The indirect table for a request of @total buffers, built, if it should
+ * have one (vireo_ring_want_table()). NULL: it goes straight into the ring
+ * (no table wanted, or no memory for one); ERR_PTR: a mapping failed.
+ */
+static inline void *vireo_ring_table(struct vireo_ring *vr,
+				     const struct vireo_sgs *r,
+				     unsigned int total, gfp_t gfp, u32 *in_len,
+				     dma_addr_t *table_addr)
+{
+	if (!vireo_ring_want_table(vr, total))
+		return NULL;
+	return vireo_ring_indir_build(vr, r, total, gfp, in_len, table_addr);
+}
+
+/*
+ * A request is written at pool entry @id on, its chain ending at pool entry
+ * @last (@id itself behind a table): takes its entries off the free list
+ * and records the buffer. Returns the ring descriptors it took.
+ */
+static inline unsigned int vireo_ring_took(struct vireo_ring *vr, u16 id,
+					   u16 last, void *data, void *table,
+					   unsigned int total, u32 in_len)
+{
+	struct vireo_buf *b = &vr->bufs[id];
+	unsigned int ndescs = table ? 1 : total;
+
+	vr->free_head = vr->extra[last].next;
+	vr->num_free -= ndescs;
+	b->token = data;
+	b->indir = table;
+	b->nindir = table ? total : 0;
+	b->in_len = in_len;
+	b->ndescs = ndescs;
+	b->last = last;
+	return ndescs;
+}
+
 /* split.c */
 void vireo_split_init(struct vireo_ring *vr);
 int vireo_split_add(struct vireo_ring *vr, const struct vireo_sgs *r,

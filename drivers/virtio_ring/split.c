@@ -98,19 +98,14 @@ int vireo_split_add(struct vireo_ring *vr, const struct vireo_sgs *r,
 		    unsigned int total, void *data, gfp_t gfp)
 {
 	u16 head = vr->free_head;
-	unsigned int ndescs = 1;
 	dma_addr_t table_addr;
-	void *table = NULL;
-	struct vireo_buf *b;
+	void *table;
 	u32 in_len;
 	int last;
 
-	if (vireo_ring_want_table(vr, total)) {
-		table = vireo_ring_indir_build(vr, r, total, gfp, &in_len,
-					       &table_addr);
-		if (IS_ERR(table))
-			return PTR_ERR(table);
-	}
+	table = vireo_ring_table(vr, r, total, gfp, &in_len, &table_addr);
+	if (IS_ERR(table))
+		return PTR_ERR(table);
 	if (table) {
 		/* want_table saw a free descriptor. */
 		vireo_split_add_indirect(vr, table_addr, total);
@@ -122,18 +117,8 @@ int vireo_split_add(struct vireo_ring *vr, const struct vireo_sgs *r,
 		last = vireo_split_add_chain(vr, r, &in_len);
 		if (last < 0)
 			return last;
-		ndescs = total;
 	}
-
-	vr->free_head = vr->extra[last].next;
-	vr->num_free -= ndescs;
-	b = &vr->bufs[head];
-	b->token = data;
-	b->indir = table;
-	b->nindir = table ? total : 0;
-	b->in_len = in_len;
-	b->ndescs = ndescs;
-	b->last = last;
+	vireo_ring_took(vr, head, last, data, table, total, in_len);
 
 	vr->split.avail->ring[vr->split.avail_idx & (vr->num - 1)] =
 		cpu_to_le16(head);
