@@ -29,7 +29,10 @@ blk_is_vireo "$vireo" && ! blk_is_vireo "$intree" || exit 1
 # request has (1 to 256, a new draw each run), and the counts would follow
 # that draw instead of the driver. Apart, every request has one segment
 # per page: the most work a driver does for its size.
-scatter-file /tmp/insn-buf 24 || exit 1
+# shellcheck disable=SC2046 # "pages N adjacent M" into $1..$4
+set -- $(scatter-file /tmp/insn-buf 24) && [ "$4" -ge 0 ] &&
+	[ "$4" -le $(($2 / 100)) ] ||
+	{ echo "insn-buf: pages not apart ($*)"; exit 1; }
 
 marks=0
 mark() {
