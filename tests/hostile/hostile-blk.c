@@ -171,7 +171,7 @@ struct rule {
 	int queue;		/* -1: any */
 	int type;		/* -1: any */
 	int64_t sector;		/* -1: any */
-	unsigned long after, count, seen, fired;
+	unsigned long after, count, seen, fired, every;
 	bool reconnect;
 	char text[128];
 };
@@ -204,8 +204,17 @@ static unsigned int nregions;
 static struct queue queues[MAX_QUEUES];
 static time_t deadline, reconnect_deadline;
 static bool want_reconnect;
-static unsigned long storm_left;
-static bool storm_flip;
+static unsigned long storm_left, storm_every;
+static bool storm_flip, storm_pending;
+static uint64_t storm_next;
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000ull + ts.tv_nsec / 1000000;
+}
 
 static void say(const char *fmt, ...)
 {
@@ -737,6 +746,7 @@ static void process(unsigned int qi)
 			return;
 		case F_STORM:
 			storm_left = f->value;
+			storm_every = f->every;
 			break;
 		default:
 			break;
@@ -792,6 +802,7 @@ static void storm_step(void)
 {
 	struct vu_hdr h = { VU_SLAVE_CONFIG_CHANGE_MSG, VU_VERSION, 0 };
 
+	storm_pending = false;
 	if (!storm_left || slave_fd < 0)
 		return;
 	storm_left--;
@@ -1069,7 +1080,11 @@ static bool handle(struct vu_msg *m, int *fds, int nfds)
 			reply(m, 12 + size);
 		}
 		replied = true;
-		storm_step();
+		/* The next change once QEMU has read this one (paced: later). */
+		if (storm_left) {
+			storm_pending = true;
+			storm_next = now_ms() + storm_every;
+		}
 		break;
 	}
 	default:
@@ -1193,6 +1208,8 @@ static void parse_rule(const char *text)
 			f->after = strtoul(v, &end, 0);
 		else if (!strcmp(tok, "count"))
 			f->count = strtoul(v, &end, 0);
+		else if (!strcmp(tok, "every"))
+			f->every = strtoul(v, &end, 0);
 		else if (!strcmp(tok, "type")) {
 			f->type = type_from(v);
 			if (f->type < -1)
@@ -1243,7 +1260,8 @@ static void usage(void)
 		"                   [--fault RULE]... [--script FILE] [--timeout SECS]\n"
 		"rules (docs/hostile.md): FAULT [queue=Q] [type=in|out|flush|getid]\n"
 		"  [sector=S] [after=N] [count=K]; FAULT is bad-id, stale-id, dup-id,\n"
-		"  len-long, len-short, status=V, stall, disconnect [reconnect], storm=N;\n"
+		"  len-long, len-short, status=V, stall, disconnect [reconnect],\n"
+		"  storm=N [every=MS];\n"
 		"  or: config FIELD VALUE\n");
 	exit(2);
 }
@@ -1343,7 +1361,17 @@ int main(int argc, char **argv)
 					p[np++] = (struct pollfd){ queues[i].kick, POLLIN, 0 };
 				}
 		}
-		if (poll(p, np, 1000) < 0) {
+		int wait = 1000;
+
+		if (storm_pending) {
+			uint64_t t = now_ms();
+
+			if (t >= storm_next)
+				storm_step();
+			else if (storm_next - t < (uint64_t)wait)
+				wait = storm_next - t;
+		}
+		if (poll(p, np, storm_pending ? wait : 1000) < 0) {
 			if (errno == EINTR)
 				continue;
 			die("poll: %s", strerror(errno));
