@@ -39,7 +39,7 @@ hostile_disk blk-size-odd 0x10 hx-blk-odd -- "config blk_size 1000"
 hostile_disk blk-size-small 0x11 hx-blk-small -- "config blk_size 256"
 hostile_disk size-max-small 0x12 hx-size-max -- "config size_max 512"
 hostile_disk capacity-huge 0x13 hx-capacity -- "config capacity 0xffffffffffffffff"
-hostile_disk storm 0x14 hx-storm -- "storm=60 $at"
+hostile_disk storm 0x14 hx-storm -- "storm=50 every=20 $at"
 hostile_disk reconnect 0x15 hx-reconnect chardev=reconnect=1 -- "disconnect reconnect $at"
 hostile_disk stall 0x16 hx-stall -- "stall $at"
 
@@ -55,7 +55,7 @@ hx_cfg seg-max-0 hx-seg-max 'ignoring seg_max 0' queue/max_segments 1
 hx_cfg blk-size-odd hx-blk-odd 'ignoring blk_size 1000' queue/logical_block_size 512
 hx_cfg blk-size-small hx-blk-small 'ignoring blk_size 256' queue/logical_block_size 512
 hx_refused size-max-small 0x12 'size_max 512 is below the page size'
-hx_cfg capacity-huge hx-capacity 'ignoring capacity' size $((1 << 54))
+hx_cfg capacity-huge hx-capacity 'ignoring capacity 18446744073709551615' size $(((1 << 54) - 1))
 hx_storm storm hx-storm $((16 << 11))
 hx_reconnect reconnect hx-reconnect
 hx_stall stall hx-stall

@@ -90,6 +90,7 @@ hx_clean() {
 	ok "$1/disk"
 	hx_mark "$1"
 	check "$1/host-pattern" blk-io verify "/dev/$_d" 1m 64k 7
+	blk_ext4
 	blk_fs_roundtrip "$1/fs" "/dev/$_d"
 	_n=$(hx_lines "$1" "$_v" | grep -c .)
 	check_eq "$1/no-lines" 0 echo "$_n"
