@@ -26,13 +26,14 @@ hx_vdev_of_slot() {
 hx_mark() { echo "hostile-mark $1" >/dev/kmsg; }
 
 # hx_lines CASE VDEV [all]: this device's kernel lines since the mark (or,
-# with "all", its complaint lines since boot).
+# with "all", its complaint lines since boot). The driver core's own
+# "probe with driver X failed with error N" (6.12) is not vireo's line.
 hx_lines() {
 	if [ "${3:-}" = all ]; then
 		dmesg | grep -F " $2: " | grep -E 'ignor|cannot|refus|fail|error|broken|never|disabled|not answered|wrote'
 	else
 		dmesg | sed -n "/hostile-mark $1\$/,\$p" | grep -F " $2: "
-	fi
+	fi | grep -v 'probe with driver .* failed with error'
 }
 
 # hx_known CASE/CHECK: is it on the known-bad list?
