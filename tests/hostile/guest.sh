@@ -83,14 +83,17 @@ hx_io() {
 	fi
 }
 
-# hx_clean CASE SERIAL: a device that behaves: ext4 round trip, the host's
-# pattern reads back, no line of the device since the mark.
+# hx_clean CASE SERIAL: a device that behaves: the host's pattern reads
+# back, 8 MiB written and read with O_DIRECT, an ext4 round trip, no line
+# of the device since the mark.
 hx_clean() {
 	_d=$(blk_dev "$2") || { fail "$1/disk" "no disk with serial $2"; return; }
 	_v=$(readlink -f "/sys/block/$_d/device"); _v=${_v##*/}
 	ok "$1/disk"
 	hx_mark "$1"
 	check "$1/host-pattern" blk-io verify "/dev/$_d" 1m 64k 7
+	check "$1/write-8m" blk-io write "/dev/$_d" 2m 8m 5 direct
+	check "$1/read-8m" blk-io verify "/dev/$_d" 2m 8m 5
 	blk_ext4
 	blk_fs_roundtrip "$1/fs" "/dev/$_d"
 	_n=$(hx_lines "$1" "$_v" | grep -c .)
