@@ -23,8 +23,9 @@ $(cat "$VIREO_ROOT/tests/hostile/guest.sh")
 modprobe virtio_pci 2>/dev/null
 check intree-loaded modprobe virtio_blk
 hx_clean intree hx-intree
-check_eq intree/driver virtio_blk sh -c 'basename \$(readlink -f /sys/block/\$(blk_dev hx-intree)/device/driver)'
-check_eq intree/queues 2 sh -c 'ls -d /sys/block/\$(blk_dev hx-intree)/mq/* | wc -l'
+_d=\$(blk_dev hx-intree)
+check_eq intree/driver virtio_blk basename \"\$(readlink -f /sys/block/\$_d/device/driver)\"
+check_eq intree/queues 2 sh -c \"ls -d /sys/block/\$_d/mq/* | wc -l\"
 "
 hostile_stop
 hostile_host_checks intree
