@@ -2,7 +2,7 @@
 # matrix: 6.1-pci-split 6.12-pci-split debug-pci-split
 #
 # vireo_blk on a device that misbehaves on purpose, through the real
-# transport: fifteen vhost-user-blk disks in one guest, each served by its
+# transport: sixteen vhost-user-blk disks in one guest, each served by its
 # own hostile-blk back-end (tests/hostile/, docs/hostile.md) with one fault.
 # A fault fires on the guest's O_DIRECT read of sector 2048; each case
 # checks what a user would: the caller's error (EIO), exactly one kernel
@@ -20,7 +20,7 @@
 # shellcheck source=tests/hostile/lib.sh
 . "$VIREO_ROOT/tests/hostile/lib.sh"
 
-known=${VIREO_HOSTILE_KNOWN_BAD-bad-id/one-line stale-id/one-line dup-id/one-line len-long/one-line stall/unbind}
+known=${VIREO_HOSTILE_KNOWN_BAD-bad-id/one-line stale-id/one-line dup-id/one-line len-long/one-line gone/unbind stall/unbind}
 
 hostile_build || { tap_fail build "tests/hostile does not build"; exit 0; }
 make -s -C "$VIREO_ROOT/tests/guest-src" OUT="$VIREO_ROOT/build/guest-bin" >&2
@@ -41,9 +41,11 @@ hostile_disk size-max-small 0x12 hx-size-max -- "config size_max 512"
 hostile_disk capacity-huge 0x13 hx-capacity -- "config capacity 0xffffffffffffffff"
 hostile_disk storm 0x14 hx-storm -- "storm=50 every=20 $at"
 hostile_disk reconnect 0x15 hx-reconnect chardev=reconnect=1 -- "disconnect reconnect $at"
-hostile_disk stall 0x16 hx-stall -- "stall $at"
+hostile_disk gone 0x16 hx-gone -- "disconnect $at"
+hostile_disk stall 0x17 hx-stall -- "stall $at"
 
 calls="
+hx_disks hx-clean hx-bad-id hx-stale-id hx-dup-id hx-len-long hx-len-short hx-status hx-seg-max hx-blk-odd hx-blk-small hx-capacity hx-storm hx-reconnect hx-gone hx-stall
 hx_clean clean hx-clean
 hx_eio bad-id hx-bad-id 'queue 0 .*used id [0-9]+ is not a buffer in flight'
 hx_eio stale-id hx-stale-id 'queue 0 .*used id [0-9]+ is not a buffer in flight'
@@ -58,7 +60,10 @@ hx_refused size-max-small 0x12 'size_max 512 is below the page size'
 hx_cfg capacity-huge hx-capacity 'ignoring capacity 18446744073709551615' size $(((1 << 54) - 1))
 hx_storm storm hx-storm $((16 << 11))
 hx_reconnect reconnect hx-reconnect
-hx_stall stall hx-stall
+hx_stall_start gone hx-gone
+hx_stall_start stall hx-stall
+hx_stall gone
+hx_stall stall
 "
 mapfile -t qargs < <(hostile_args)
 boot --name main --timeout 900 "${qargs[@]}" --modparam 'vireo_blk stall_timeout=5' \

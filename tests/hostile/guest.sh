@@ -7,7 +7,7 @@
 # or, for config values read at probe, the complaint lines since boot.
 # HX_KNOWN_BAD lists CASE/CHECK names that fail today for want of a driver
 # fix: such a check is reported as a skip ("needs fix: ...") when it fails.
-# shellcheck shell=sh disable=SC2034
+# shellcheck shell=sh disable=SC2034,SC1091 # /tests/ is the guest's
 
 . /tests/blk-lib.sh
 HX_PAT_OFF=1048576
@@ -21,6 +21,20 @@ hx_vdev_of_slot() {
 		esac
 	done
 	return 1
+}
+
+# hx_disks SERIAL...: note every disk's name first. Reading the serial of a
+# disk whose device stopped answering sends GET_ID and waits with it, so
+# names are never looked up once a fault has fired.
+hx_disks() {
+	for _sr in "$@"; do
+		blk_dev "$_sr" >"/tmp/hx-disk-$_sr" || rm -f "/tmp/hx-disk-$_sr"
+	done
+}
+
+# hx_dev SERIAL: the disk noted for SERIAL (hx_disks), or blk_dev's answer.
+hx_dev() {
+	if [ -s "/tmp/hx-disk-$1" ]; then cat "/tmp/hx-disk-$1"; else blk_dev "$1"; fi
 }
 
 hx_mark() { echo "hostile-mark $1" >/dev/kmsg; }
@@ -87,7 +101,7 @@ hx_io() {
 # back, 8 MiB written and read with O_DIRECT, an ext4 round trip, no line
 # of the device since the mark.
 hx_clean() {
-	_d=$(blk_dev "$2") || { fail "$1/disk" "no disk with serial $2"; return; }
+	_d=$(hx_dev "$2") || { fail "$1/disk" "no disk with serial $2"; return; }
 	_v=$(readlink -f "/sys/block/$_d/device"); _v=${_v##*/}
 	ok "$1/disk"
 	hx_mark "$1"
@@ -103,7 +117,7 @@ hx_clean() {
 # hx_eio CASE SERIAL PATTERN: the read of sector 2048 (where the rule
 # fires) fails with EIO, in bounded time, with one line naming the fault.
 hx_eio() {
-	_d=$(blk_dev "$2") || { fail "$1/disk" "no disk with serial $2"; return; }
+	_d=$(hx_dev "$2") || { fail "$1/disk" "no disk with serial $2"; return; }
 	_v=$(readlink -f "/sys/block/$_d/device"); _v=${_v##*/}
 	hx_mark "$1"
 	_o=$(hx_io 60 blk-io verify "/dev/$_d" 1m 4k 7)
@@ -116,7 +130,7 @@ hx_eio() {
 # answered (a second used entry): that read may succeed, the next one fails
 # with EIO, one line names the fault.
 hx_dead() {
-	_d=$(blk_dev "$2") || { fail "$1/disk" "no disk with serial $2"; return; }
+	_d=$(hx_dev "$2") || { fail "$1/disk" "no disk with serial $2"; return; }
 	_v=$(readlink -f "/sys/block/$_d/device"); _v=${_v##*/}
 	hx_mark "$1"
 	_o=$(hx_io 60 blk-io verify "/dev/$_d" 1m 4k 7)
@@ -130,7 +144,7 @@ hx_dead() {
 # hx_cfg CASE SERIAL PATTERN ATTR WANT: a config value the driver clamps or
 # ignores: one line at probe, the queue attribute, and I/O works.
 hx_cfg() {
-	_d=$(blk_dev "$2") || { fail "$1/disk" "no disk with serial $2"; return; }
+	_d=$(hx_dev "$2") || { fail "$1/disk" "no disk with serial $2"; return; }
 	_v=$(readlink -f "/sys/block/$_d/device"); _v=${_v##*/}
 	hx_one_line "$1" "$_v" "$3" all
 	check_eq "$1/$4" "$5" cat "/sys/block/$_d/$4"
@@ -148,7 +162,7 @@ hx_refused() {
 # hx_storm CASE SERIAL SECTORS: the read at 2048 starts a storm of config
 # changes (capacity back and forth); the disk ends at its size, reads work.
 hx_storm() {
-	_d=$(blk_dev "$2") || { fail "$1/disk" "no disk with serial $2"; return; }
+	_d=$(hx_dev "$2") || { fail "$1/disk" "no disk with serial $2"; return; }
 	_v=$(readlink -f "/sys/block/$_d/device"); _v=${_v##*/}
 	hx_mark "$1"
 	check "$1/read" blk-io verify "/dev/$_d" 1m 4k 7
@@ -170,7 +184,7 @@ hx_storm() {
 # at 2048 and QEMU (reconnect=1) connects again: the read completes with the
 # right bytes, writes work, the guest saw nothing.
 hx_reconnect() {
-	_d=$(blk_dev "$2") || { fail "$1/disk" "no disk with serial $2"; return; }
+	_d=$(hx_dev "$2") || { fail "$1/disk" "no disk with serial $2"; return; }
 	_v=$(readlink -f "/sys/block/$_d/device"); _v=${_v##*/}
 	hx_mark "$1"
 	_o=$(hx_io 60 blk-io verify "/dev/$_d" 1m 4k 7)
@@ -181,17 +195,26 @@ hx_reconnect() {
 	check_eq "$1/no-lines" 0 echo "$_n"
 }
 
-# hx_stall CASE SERIAL: the queue stops answering at the read of 2048: the
-# stall detector says so once; then unbinding the driver must end in bounded
-# time, failing the read. Run last: the stuck reader stays.
-hx_stall() {
-	_d=$(blk_dev "$2") || { fail "$1/disk" "no disk with serial $2"; return; }
+# hx_stall_start CASE SERIAL: the read of 2048 that makes the queue stop
+# answering (the back-end stops serving it, or hangs up and goes away),
+# left waiting in the background; hx_stall CASE checks it. Stalls go last:
+# their readers stay.
+hx_stall_start() {
+	_d=$(hx_dev "$2") || { fail "$1/disk" "no disk with serial $2"; return; }
 	_v=$(readlink -f "/sys/block/$_d/device"); _v=${_v##*/}
+	echo "$_v" >"/tmp/hx-vdev-$1"
 	hx_mark "$1"
-	blk-io verify "/dev/$_d" 1m 4k 7 >/tmp/hx-stall.out 2>&1 &
-	_p=$!
+	blk-io verify "/dev/$_d" 1m 4k 7 >"/tmp/hx-stall-$1.out" 2>&1 &
+	echo $! >"/tmp/hx-pid-$1"
+}
+
+# hx_stall CASE: the stall detector says so once; then unbinding the driver
+# must end in bounded time, failing the read.
+hx_stall() {
+	[ -s "/tmp/hx-pid-$1" ] || return
+	_v=$(cat "/tmp/hx-vdev-$1") _p=$(cat "/tmp/hx-pid-$1")
 	wait_for 40 sh -c "dmesg | sed -n '/hostile-mark $1\$/,\$p' | grep -F ' $_v: ' | grep -q 'not answered'"
-	check "$1/reader-waits" kill -0 $_p
+	check "$1/reader-waits" kill -0 "$_p"
 	hx_one_line "$1" "$_v" 'outstanding for .* has not answered'
 	if hx_known "$1/unbind"; then
 		skip "$1/unbind" "needs fix: unbinding a driver whose queue stopped answering waits for ever"
@@ -202,7 +225,7 @@ hx_stall() {
 	if wait_for 60 sh -c "! kill -0 $_u 2>/dev/null"; then
 		ok "$1/unbind"
 		wait_for 20 sh -c "! kill -0 $_p 2>/dev/null"
-		check_eq "$1/reader-eio" "verify err=EIO" cat /tmp/hx-stall.out
+		check_eq "$1/reader-eio" "verify err=EIO" cat "/tmp/hx-stall-$1.out"
 	else
 		fail "$1/unbind" "unbind of $_v still waiting after 60 s"
 	fi
