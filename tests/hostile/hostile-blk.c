@@ -33,6 +33,7 @@
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/uio.h>
 #include <sys/un.h>
 #include <time.h>
@@ -1380,6 +1381,11 @@ int main(int argc, char **argv)
 			if (p[0].revents & POLLIN) {
 				conn_fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
 				if (conn_fd >= 0) {
+					/* A message half sent must not hold us past the bound. */
+					struct timeval tv = { .tv_sec = 5 };
+
+					setsockopt(conn_fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+					setsockopt(conn_fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 					say("QEMU connected");
 					served = true;
 					want_reconnect = false;
