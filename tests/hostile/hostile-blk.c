@@ -94,6 +94,7 @@ enum {
 #define MAX_QUEUES			8
 #define MAX_QUEUE_SIZE			32768
 #define MAX_SEGS			1024
+#define ARRAY_SIZE(a)			(sizeof(a) / sizeof((a)[0]))
 
 struct vu_hdr {
 	uint32_t request;
@@ -147,8 +148,9 @@ struct queue {
 	bool started, enabled, broken, stalled;
 	uint64_t desc_uva, avail_uva, used_uva;
 	struct vring_desc *desc;
-	volatile uint16_t *avail;	/* flags, idx, ring[num], used_event */
-	volatile uint8_t *used;	/* flags, idx, ring[num] {u32 id, u32 len}, avail_event */
+	/* Shared with the guest: indices are read and written atomically. */
+	uint16_t *avail;	/* flags, idx, ring[num], used_event */
+	uint8_t *used;		/* flags, idx, ring[num] {id, len}, avail_event */
 	uint16_t last_avail, used_idx, signalled_used;
 	bool signalled_valid;
 	uint64_t requests;
@@ -189,7 +191,8 @@ struct cfg_override {
 	uint64_t value;
 };
 static struct cfg_override cfgs[] = {
-	{ "capacity", 0, 8, false, 0 }, { "size_max", 8, 4, false, 0 }, { "seg_max", 12, 4, false, 0 },
+	{ "capacity", 0, 8, false, 0 }, { "size_max", 8, 4, false, 0 },
+	{ "seg_max", 12, 4, false, 0 },
 	{ "blk_size", 20, 4, false, 0 }, { "physical_block_exp", 24, 1, false, 0 },
 	{ "alignment_offset", 25, 1, false, 0 }, { "min_io_size", 26, 2, false, 0 },
 	{ "opt_io_size", 28, 4, false, 0 }, { "num_queues", 34, 2, false, 0 },
@@ -280,7 +283,7 @@ static void *uva_ptr(uint64_t uva, uint64_t len)
 
 /* --- the used ring --- */
 
-static uint16_t rd16(volatile const void *p)
+static uint16_t rd16(const void *p)
 {
 	return __atomic_load_n((const uint16_t *)p, __ATOMIC_ACQUIRE);
 }
@@ -305,10 +308,10 @@ static void queue_bad(struct queue *q, unsigned int qi, const char *fmt, ...)
 
 static void used_put(struct queue *q, uint32_t id, uint32_t len)
 {
-	volatile uint8_t *e = q->used + 4 + 8 * (q->used_idx % q->num);
+	uint8_t *e = q->used + 4 + 8 * (q->used_idx % q->num);
 
-	memcpy((void *)e, &id, 4);
-	memcpy((void *)(e + 4), &len, 4);
+	memcpy(e, &id, 4);
+	memcpy(e + 4, &len, 4);
 	q->used_idx++;
 }
 
@@ -386,7 +389,8 @@ static int walk_chain(struct queue *q, unsigned int qi, uint16_t head,
 			}
 			table = gpa_ptr(d.addr, d.len);
 			if (!table) {
-				queue_bad(q, qi, "indirect table 0x%" PRIx64 "+%u outside guest memory",
+				queue_bad(q, qi,
+					  "indirect table 0x%" PRIx64 "+%u outside guest memory",
 					  d.addr, d.len);
 				return -1;
 			}
@@ -396,10 +400,11 @@ static int walk_chain(struct queue *q, unsigned int qi, uint16_t head,
 			steps = 0;
 			continue;
 		}
-		if (d.flags & VIRTQ_DESC_F_WRITE)
+		if (d.flags & VIRTQ_DESC_F_WRITE) {
 			seen_write = true;
-		else if (seen_write) {
-			queue_bad(q, qi, "readable descriptor after a writable one (head %u)", head);
+		} else if (seen_write) {
+			queue_bad(q, qi, "readable descriptor after a writable one (head %u)",
+				  head);
 			return -1;
 		}
 		if (n >= MAX_SEGS) {
@@ -566,7 +571,8 @@ static bool serve(struct queue *q, unsigned int qi, const struct seg *s,
 	switch (t) {
 	case VIRTIO_BLK_T_IN:
 		if (r->out_len != 16) {
-			queue_bad(q, qi, "read request with %" PRIu64 " readable bytes", r->out_len);
+			queue_bad(q, qi, "read request with %" PRIu64 " readable bytes",
+				  r->out_len);
 			return false;
 		}
 		r->status = do_rw(true, s, n, r, 0, r->in_len - 1);
@@ -575,7 +581,8 @@ static bool serve(struct queue *q, unsigned int qi, const struct seg *s,
 		break;
 	case VIRTIO_BLK_T_OUT:
 		if (r->in_len != 1) {
-			queue_bad(q, qi, "write request with %" PRIu64 " writable bytes", r->in_len);
+			queue_bad(q, qi, "write request with %" PRIu64 " writable bytes",
+				  r->in_len);
 			return false;
 		}
 		r->status = do_rw(false, s, n, r, 16, r->out_len - 16);
@@ -754,7 +761,7 @@ static void process(unsigned int qi)
 		}
 		if (q->stalled)
 			break;
-		if (f == NULL || f->kind != F_LEN_SHORT)
+		if (!f || f->kind != F_LEN_SHORT)
 			write_status(segs, n, r.status);
 		used_put(q, id, len);
 		if (f && f->kind == F_DUP_ID)
@@ -787,7 +794,7 @@ static void build_config(void)
 	put(20, 4, 512);			/* blk_size */
 	put(34, 2, nqueues);
 	config[32] = 1;				/* writeback */
-	for (unsigned int i = 0; i < sizeof(cfgs) / sizeof(cfgs[0]); i++)
+	for (unsigned int i = 0; i < ARRAY_SIZE(cfgs); i++)
 		if (cfgs[i].set)
 			put(cfgs[i].off, cfgs[i].size, cfgs[i].value);
 	if (storm_left) {
@@ -935,7 +942,8 @@ static bool handle(struct vu_msg *m, int *fds, int nfds)
 	case VU_SET_FEATURES:
 		acked = m->p.u64;
 		if (acked & ~offered)
-			say("front-end error: features 0x%" PRIx64 " not offered", acked & ~offered);
+			say("front-end error: features 0x%" PRIx64 " not offered",
+			    acked & ~offered);
 		break;
 	case VU_GET_PROTOCOL_FEATURES:
 		m->p.u64 = 1ull << VU_PROTO_MQ | 1ull << VU_PROTO_REPLY_ACK |
@@ -1183,7 +1191,7 @@ static void parse_rule(const char *text)
 	if (!strncmp(tok, "config", 6) && !tok[6]) {
 		char *name = strtok_r(NULL, " \t", &save), *val = strtok_r(NULL, " \t", &save);
 
-		for (unsigned int i = 0; name && val && i < sizeof(cfgs) / sizeof(cfgs[0]); i++)
+		for (unsigned int i = 0; name && val && i < ARRAY_SIZE(cfgs); i++)
 			if (!strcmp(cfgs[i].name, name)) {
 				cfgs[i].set = true;
 				cfgs[i].value = strtoull(val, NULL, 0);
@@ -1222,7 +1230,7 @@ static void parse_rule(const char *text)
 		} else {
 			bool valued;
 
-			for (unsigned int k = 1; k < sizeof(fault_names) / sizeof(fault_names[0]); k++)
+			for (unsigned int k = 1; k < ARRAY_SIZE(fault_names); k++)
 				if (!strcmp(tok, fault_names[k]))
 					f->kind = k;
 			valued = f->kind == F_STATUS || f->kind == F_STORM;
@@ -1383,9 +1391,10 @@ int main(int argc, char **argv)
 				if (conn_fd >= 0) {
 					/* A message half sent must not hold us past the bound. */
 					struct timeval tv = { .tv_sec = 5 };
+					int fd = conn_fd;
 
-					setsockopt(conn_fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-					setsockopt(conn_fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+					setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+					setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 					say("QEMU connected");
 					served = true;
 					want_reconnect = false;
