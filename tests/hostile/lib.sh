@@ -26,9 +26,9 @@ HOSTILE_NAMES=()
 trap 'hostile_stop; rm -rf "$HOSTILE_WORK"' EXIT
 
 hostile_build() {
+	mkdir -p "$VIREO_ROOT/build/hostile"
 	make -s -C "$VIREO_ROOT/tests/hostile" OUT="$VIREO_ROOT/build/hostile" >/dev/null 2>"$HOSTILE_WORK/build.err" ||
 		{ cat "$HOSTILE_WORK/build.err"; return 1; }
-	mkdir -p "$VIREO_ROOT/build/hostile"
 }
 
 hostile_disk() {
