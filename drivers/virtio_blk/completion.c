@@ -205,8 +205,8 @@ void vblk_vq_done(struct vireo_vq *vq)
 			iob.complete(&iob);
 			spin_lock_irqsave(&q->lock, flags);
 		}
-		/* true: more were used meanwhile, and no interrupt will say so */
-		more = !broken && vireo_vq_enable_cb(vq);
+		/* false: more were used meanwhile, and no interrupt will say so */
+		more = !broken && !vireo_vq_enable_cb(vq);
 	} while (more);
 	spin_unlock_irqrestore(&q->lock, flags);
 

@@ -436,7 +436,8 @@ EXPORT_SYMBOL_NS_GPL(vireo_vq_poll, VIREO_NS);
 
 bool vireo_vq_enable_cb(struct vireo_vq *vq)
 {
-	return vireo_vq_poll(vq, vireo_vq_enable_cb_prepare(vq));
+	/* A broken queue says true: nothing to poll for (see vireo_vq_poll). */
+	return !vireo_vq_poll(vq, vireo_vq_enable_cb_prepare(vq));
 }
 EXPORT_SYMBOL_NS_GPL(vireo_vq_enable_cb, VIREO_NS);
 
@@ -449,7 +450,7 @@ bool vireo_vq_enable_cb_delayed(struct vireo_vq *vq)
 		more = vireo_packed_enable_cb_delayed(vr);
 	else
 		more = vireo_split_enable_cb_delayed(vr);
-	return more && !READ_ONCE(vr->broken);
+	return !more || READ_ONCE(vr->broken);
 }
 EXPORT_SYMBOL_NS_GPL(vireo_vq_enable_cb_delayed, VIREO_NS);
 

@@ -104,14 +104,20 @@ bool vireo_vq_kick(struct vireo_vq *vq);
 void *vireo_vq_get_buf(struct vireo_vq *vq, unsigned int *len);
 
 /*
- * Callback control. vireo_vq_disable_cb() asks the device not to interrupt
- * (a hint: callbacks may still come). vireo_vq_enable_cb() re-enables and
- * returns true if used buffers arrived meanwhile: the caller must then poll
- * again (and may disable again), since no interrupt is guaranteed for them.
+ * Callback control, with the meaning of Linux's virtqueue_enable_cb():
+ * vireo_vq_disable_cb() asks the device not to interrupt (a hint: callbacks
+ * may still come). vireo_vq_enable_cb() re-enables them and returns true if
+ * nothing is pending (or the queue is broken: nothing will come), false if
+ * used buffers arrived meanwhile: no interrupt is guaranteed for those, so
+ * the caller must poll again (and may disable again). The NAPI pattern:
+ *	vireo_vq_disable_cb(vq);
+ *	... get_buf until NULL ...
+ *	if (!vireo_vq_enable_cb(vq)) { disable again, poll again }
  * The _prepare/_poll pair splits that for callers that re-check later:
- * prepare re-enables and returns an opaque position, poll(pos) says whether
- * buffers were used since. _delayed re-enables but asks for the interrupt
- * only after most outstanding buffers are used (transmit-side batching).
+ * prepare re-enables and returns an opaque position, poll(pos) returns true
+ * if buffers were used since (false on a broken queue). _delayed re-enables
+ * but asks for the interrupt only after most outstanding buffers are used
+ * (transmit-side batching); it returns as vireo_vq_enable_cb() does.
  */
 void vireo_vq_disable_cb(struct vireo_vq *vq);
 bool vireo_vq_enable_cb(struct vireo_vq *vq);
