@@ -116,7 +116,7 @@ bool vblk_broken(struct vblk *vblk)
 {
 	unsigned int i;
 
-	if (vblk->vd->failed)
+	if (vireo_device_is_failed(vblk->vd))
 		return true;
 	for (i = 0; i < vblk->nr_queues; i++)
 		if (vblk->queues[i].vq && vireo_vq_is_broken(vblk->queues[i].vq))

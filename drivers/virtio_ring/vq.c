@@ -487,6 +487,26 @@ void *vireo_vq_detach_unused(struct vireo_vq *vq)
 }
 EXPORT_SYMBOL_NS_GPL(vireo_vq_detach_unused, VIREO_NS);
 
+const struct cpumask *vireo_vq_get_affinity(struct vireo_vq *vq)
+{
+	struct vireo_device *vd = vq->vdev;
+
+	if (!vd->ops->get_vq_affinity)
+		return NULL;
+	return vd->ops->get_vq_affinity(vd, vq->index);
+}
+EXPORT_SYMBOL_NS_GPL(vireo_vq_get_affinity, VIREO_NS);
+
+int vireo_vq_set_affinity(struct vireo_vq *vq, const struct cpumask *mask)
+{
+	struct vireo_device *vd = vq->vdev;
+
+	if (!vd->ops->set_vq_affinity)
+		return -EOPNOTSUPP;
+	return vd->ops->set_vq_affinity(vd, vq->index, mask);
+}
+EXPORT_SYMBOL_NS_GPL(vireo_vq_set_affinity, VIREO_NS);
+
 unsigned int vireo_vq_size(struct vireo_vq *vq)
 {
 	return to_vireo_ring(vq)->num;

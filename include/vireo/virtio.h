@@ -133,6 +133,18 @@ bool vireo_vq_more_used(struct vireo_vq *vq);
  */
 void *vireo_vq_detach_unused(struct vireo_vq *vq);
 
+/*
+ * Interrupt affinity of a queue: the CPUs its interrupt is served on, or
+ * NULL when it has no interrupt of its own (MSI-X shared, INTx, MMIO) or no
+ * affinity was set or spread. vireo_vq_set_affinity() steers it (and sets
+ * the irq's affinity hint, for irqbalance): 0, -EOPNOTSUPP where the queue
+ * shares its interrupt, -EBUSY where the kernel manages it (the queues were
+ * spread by vireo_find_vqs()' @desc), or an error from the irq core. NULL
+ * @mask drops the hint. Process context.
+ */
+const struct cpumask *vireo_vq_get_affinity(struct vireo_vq *vq);
+int vireo_vq_set_affinity(struct vireo_vq *vq, const struct cpumask *mask);
+
 unsigned int vireo_vq_size(struct vireo_vq *vq);	/* descriptors in the ring */
 unsigned int vireo_vq_num_free(struct vireo_vq *vq);	/* descriptors free now */
 bool vireo_vq_is_broken(struct vireo_vq *vq);
@@ -191,9 +203,19 @@ struct vireo_transport_ops {
 	void (*del_vqs)(struct vireo_device *vd);
 	/* Waits until no queue or config callback is running. */
 	void (*synchronize_cbs)(struct vireo_device *vd);
-	/* CPUs whose interrupt serves queue @index, or NULL if not spread. */
+	/*
+	 * CPUs whose interrupt serves queue @index, or NULL when the queue
+	 * has no interrupt of its own (shared, INTx, MMIO) or it was never
+	 * spread. NULL op: never.
+	 */
 	const struct cpumask *(*get_vq_affinity)(struct vireo_device *vd,
 						 int index);
+	/*
+	 * Points queue @index's own interrupt at @mask (NULL: forget the
+	 * hint). -EOPNOTSUPP without an interrupt of its own; NULL op: never.
+	 */
+	int (*set_vq_affinity)(struct vireo_device *vd, int index,
+			       const struct cpumask *mask);
 };
 
 struct vireo_device {
@@ -273,6 +295,15 @@ static inline bool vireo_has_feature(const struct vireo_device *vd,
 				     unsigned int bit)
 {
 	return bit < 64 && (vd->features & BIT_ULL(bit));
+}
+
+/*
+ * True once the device or a driver gave up on @vd (vireo_device_fail(), a
+ * reset that never finished): nothing will come back from it.
+ */
+static inline bool vireo_device_is_failed(const struct vireo_device *vd)
+{
+	return READ_ONCE(vd->failed);
 }
 
 /* Sets DRIVER_OK; a driver calls it in probe before its first kick. */
