@@ -14,6 +14,7 @@
 #define _VIREO_VIRTIO_H
 
 #include <linux/device.h>
+#include <linux/dma-direction.h>
 #include <linux/interrupt.h>
 #include <linux/mod_devicetable.h>
 #include <linux/scatterlist.h>
@@ -86,6 +87,61 @@ int vireo_vq_add_inbuf(struct vireo_vq *vq, struct scatterlist *sg,
 		       unsigned int num, void *data, gfp_t gfp);
 
 /*
+ * Per-buffer context: @ctx travels beside the buffer and comes back from
+ * vireo_vq_get_buf_ctx() / vireo_vq_detach_unused_ctx() (NULL for a buffer
+ * added without one), e.g. the truesize and headroom of a receive buffer.
+ */
+int vireo_vq_add_sgs_ctx(struct vireo_vq *vq, struct scatterlist *sgs[],
+			 unsigned int out_sgs, unsigned int in_sgs,
+			 void *data, void *ctx, gfp_t gfp);
+int vireo_vq_add_inbuf_ctx(struct vireo_vq *vq, struct scatterlist *sg,
+			   unsigned int num, void *data, void *ctx, gfp_t gfp);
+
+/*
+ * Premapped adds: the driver mapped the buffers itself (vireo_vq_dma_map_*
+ * below, e.g. from a page pool) and put the address in sg_dma_address() of
+ * each entry; the ring uses it as is and never maps or unmaps the buffers
+ * (an indirect table it builds is its own). Otherwise as the adds above,
+ * with a per-buffer @ctx.
+ */
+int vireo_vq_add_sgs_premapped(struct vireo_vq *vq, struct scatterlist *sgs[],
+			       unsigned int out_sgs, unsigned int in_sgs,
+			       void *data, void *ctx, gfp_t gfp);
+int vireo_vq_add_outbuf_premapped(struct vireo_vq *vq, struct scatterlist *sg,
+				  unsigned int num, void *data, void *ctx,
+				  gfp_t gfp);
+int vireo_vq_add_inbuf_premapped(struct vireo_vq *vq, struct scatterlist *sg,
+				 unsigned int num, void *data, void *ctx,
+				 gfp_t gfp);
+
+/*
+ * DMA for premapped buffers. vireo_vq_dma_dev() is the device to map
+ * against, or NULL when the ring gives the device guest physical addresses
+ * without the DMA API (no VIRTIO_F_ACCESS_PLATFORM, virtio 1.2, 6.1). The
+ * helpers work in both modes: without the DMA API map returns the physical
+ * address, mapping_error is 0, need_sync false, and unmap and sync do
+ * nothing. A driver can therefore always map through them.
+ */
+struct device *vireo_vq_dma_dev(struct vireo_vq *vq);
+dma_addr_t vireo_vq_dma_map_page(struct vireo_vq *vq, struct page *page,
+				 unsigned long offset, size_t size,
+				 enum dma_data_direction dir);
+dma_addr_t vireo_vq_dma_map_single(struct vireo_vq *vq, void *ptr, size_t size,
+				   enum dma_data_direction dir);
+void vireo_vq_dma_unmap_page(struct vireo_vq *vq, dma_addr_t addr, size_t size,
+			     enum dma_data_direction dir);
+void vireo_vq_dma_unmap_single(struct vireo_vq *vq, dma_addr_t addr,
+			       size_t size, enum dma_data_direction dir);
+int vireo_vq_dma_mapping_error(struct vireo_vq *vq, dma_addr_t addr);
+bool vireo_vq_dma_need_sync(struct vireo_vq *vq, dma_addr_t addr);
+void vireo_vq_dma_sync_for_cpu(struct vireo_vq *vq, dma_addr_t addr,
+			       unsigned long offset, size_t size,
+			       enum dma_data_direction dir);
+void vireo_vq_dma_sync_for_device(struct vireo_vq *vq, dma_addr_t addr,
+				  unsigned long offset, size_t size,
+				  enum dma_data_direction dir);
+
+/*
  * Kicking, in two halves so that a driver can prepare under its queue lock
  * and notify (a slow MMIO/PIO exit) outside it:
  *	spin_lock(); add...; need = vireo_vq_kick_prepare(vq); spin_unlock();
@@ -102,6 +158,8 @@ bool vireo_vq_kick(struct vireo_vq *vq);
  * NULL when none is pending or the queue is broken.
  */
 void *vireo_vq_get_buf(struct vireo_vq *vq, unsigned int *len);
+/* The same, and the buffer's context (see vireo_vq_add_sgs_ctx) in *@ctx. */
+void *vireo_vq_get_buf_ctx(struct vireo_vq *vq, unsigned int *len, void **ctx);
 
 /*
  * Callback control, with the meaning of Linux's virtqueue_enable_cb():
@@ -132,6 +190,7 @@ bool vireo_vq_more_used(struct vireo_vq *vq);
  * broken queue too; the queue is then only good for vireo_vq_del().
  */
 void *vireo_vq_detach_unused(struct vireo_vq *vq);
+void *vireo_vq_detach_unused_ctx(struct vireo_vq *vq, void **ctx);
 
 /*
  * Interrupt affinity of a queue: the CPUs its interrupt is served on, or
