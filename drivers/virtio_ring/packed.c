@@ -34,7 +34,7 @@ void vireo_packed_init(struct vireo_ring *vr)
 	/* virtio 1.2, 2.8.1: both wrap counters start at 1. */
 	vr->packed.next_avail = 0;
 	vr->packed.avail_wrap = true;
-	vr->last_used = VIREO_PACKED_WRAP;
+	vr->last_used_pos = VIREO_PACKED_WRAP;
 	/* The zeroed driver area says RING_EVENT_FLAGS_ENABLE ... */
 	vr->packed.event_flags = VRING_PACKED_EVENT_FLAG_ENABLE;
 	/* ... or, with EVENT_IDX, "the next one" as a split ring's used_event. */
@@ -211,12 +211,12 @@ bool vireo_packed_kick_prepare(struct vireo_ring *vr)
 
 bool vireo_packed_more_used(struct vireo_ring *vr)
 {
-	return vireo_packed_is_used(vr, READ_ONCE(vr->last_used));
+	return vireo_packed_is_used(vr, READ_ONCE(vr->last_used_pos));
 }
 
 void *vireo_packed_get_buf(struct vireo_ring *vr, unsigned int *len, void **ctx)
 {
-	u16 last = vr->last_used, slot = last & ~VIREO_PACKED_WRAP;
+	u16 last = vr->last_used_pos, slot = last & ~VIREO_PACKED_WRAP;
 	bool wrap = last & VIREO_PACKED_WRAP;
 	struct vireo_packed_desc *d = &vr->packed.desc[slot];
 	u16 flags = le16_to_cpu(READ_ONCE(d->flags));
@@ -280,7 +280,7 @@ void *vireo_packed_get_buf(struct vireo_ring *vr, unsigned int *len, void **ctx)
 	}
 	vireo_ring_detach(vr, id);
 	last = next | (wrap ? VIREO_PACKED_WRAP : 0);
-	WRITE_ONCE(vr->last_used, last);
+	WRITE_ONCE(vr->last_used_pos, last);
 	if (vr->packed.event_flags == VRING_PACKED_EVENT_FLAG_DESC) {
 		/* Callbacks on: ask to be told about the next one. */
 		WRITE_ONCE(vr->packed.driver->off_wrap, cpu_to_le16(last));
@@ -314,7 +314,7 @@ static void vireo_packed_cb_on(struct vireo_ring *vr)
 
 unsigned int vireo_packed_enable_cb_prepare(struct vireo_ring *vr)
 {
-	u16 last = vr->last_used;
+	u16 last = vr->last_used_pos;
 
 	if (vr->event_idx) {
 		WRITE_ONCE(vr->packed.driver->off_wrap, cpu_to_le16(last));
@@ -334,7 +334,7 @@ bool vireo_packed_poll(struct vireo_ring *vr, unsigned int pos)
 
 bool vireo_packed_enable_cb_delayed(struct vireo_ring *vr)
 {
-	u16 last = vr->last_used;
+	u16 last = vr->last_used_pos;
 
 	if (vr->event_idx) {
 		/* Be told when about three quarters of what is in flight is used. */

@@ -8,7 +8,7 @@
  * controls and detach_unused on one queue (its own lock or NAPI), as with
  * Linux virtqueues. vireo_vq_notify(), vireo_vq_interrupt(),
  * vireo_vq_more_used() and vireo_break_vqs() run without that lock; they
- * only read state that is published with WRITE_ONCE (last_used, broken)
+ * only read state that is published with WRITE_ONCE (last_used_idx/_pos, broken)
  * and update atomic counters.
  *
  * Nothing the device can write is trusted: descriptor chains, lengths and
@@ -140,10 +140,13 @@ struct vireo_ring {
 	u16 free_head;			/* first free entry of @extra */
 	u16 num_added;			/* since the last kick_prepare, saturating */
 	/*
-	 * Next used entry to read: the free-running used index (split), or
-	 * the ring slot with the used wrap counter in bit 15 (packed).
+	 * Next used entry to read. Two names for one field, since the two
+	 * layouts count differently and code should say which it means.
 	 */
-	u16 last_used;
+	union {
+		u16 last_used_idx;	/* split: free-running used index */
+		u16 last_used_pos;	/* packed: slot, used wrap counter in bit 15 */
+	};
 	unsigned int detach_pos;	/* where detach_unused looks next */
 
 	struct vireo_desc_extra *extra;	/* [num] */

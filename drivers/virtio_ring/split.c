@@ -30,7 +30,7 @@ void vireo_split_init(struct vireo_ring *vr)
 	/* The areas are zeroed: used->flags starts at 0 (virtio 1.2, 2.7.10.1). */
 	vr->split.avail_idx = 0;
 	vr->split.avail_flags = 0;
-	vr->last_used = 0;
+	vr->last_used_idx = 0;
 }
 
 /* The one ring descriptor of a request behind an indirect table. */
@@ -178,12 +178,12 @@ bool vireo_split_kick_prepare(struct vireo_ring *vr)
 
 bool vireo_split_more_used(struct vireo_ring *vr)
 {
-	return vireo_split_used_idx(vr) != READ_ONCE(vr->last_used);
+	return vireo_split_used_idx(vr) != READ_ONCE(vr->last_used_idx);
 }
 
 void *vireo_split_get_buf(struct vireo_ring *vr, unsigned int *len, void **ctx)
 {
-	u16 last = vr->last_used, used_idx = vireo_split_used_idx(vr);
+	u16 last = vr->last_used_idx, used_idx = vireo_split_used_idx(vr);
 	const struct vireo_split_used_elem *e;
 	u16 pending = used_idx - last;
 	u32 id, l;
@@ -221,7 +221,7 @@ void *vireo_split_get_buf(struct vireo_ring *vr, unsigned int *len, void **ctx)
 	token = vr->bufs[id].token;
 	*ctx = vr->bufs[id].ctx;
 	vireo_ring_detach(vr, id);
-	WRITE_ONCE(vr->last_used, last + 1);
+	WRITE_ONCE(vr->last_used_idx, last + 1);
 	if (vr->event_idx && !(vr->split.avail_flags & VRING_AVAIL_F_NO_INTERRUPT)) {
 		/* Callbacks on: ask to be told about the next one. */
 		WRITE_ONCE(*vireo_split_used_event(vr), cpu_to_le16(last + 1));
@@ -239,7 +239,7 @@ void vireo_split_disable_cb(struct vireo_ring *vr)
 	if (vr->event_idx)
 		/* virtio 1.2, 2.7.7.1: flags stays 0; used_event goes far away. */
 		WRITE_ONCE(*vireo_split_used_event(vr),
-			   cpu_to_le16(vr->last_used + VIREO_SPLIT_EVENT_OFF));
+			   cpu_to_le16(vr->last_used_idx + VIREO_SPLIT_EVENT_OFF));
 	else
 		WRITE_ONCE(vr->split.avail->flags,
 			   cpu_to_le16(vr->split.avail_flags));
@@ -258,7 +258,7 @@ static void vireo_split_cb_on(struct vireo_ring *vr)
 
 unsigned int vireo_split_enable_cb_prepare(struct vireo_ring *vr)
 {
-	u16 last = vr->last_used;
+	u16 last = vr->last_used_idx;
 
 	if (vr->event_idx)
 		WRITE_ONCE(*vireo_split_used_event(vr), cpu_to_le16(last));
@@ -278,7 +278,7 @@ bool vireo_split_poll(struct vireo_ring *vr, unsigned int pos)
 
 bool vireo_split_enable_cb_delayed(struct vireo_ring *vr)
 {
-	u16 last = vr->last_used, bufs;
+	u16 last = vr->last_used_idx, bufs;
 
 	vireo_split_cb_on(vr);
 	if (!vr->event_idx)
