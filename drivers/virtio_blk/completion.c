@@ -116,7 +116,7 @@ bool vblk_broken(struct vblk *vblk)
 {
 	unsigned int i;
 
-	if (vblk->vd->failed)
+	if (vireo_device_is_failed(vblk->vd))
 		return true;
 	for (i = 0; i < vblk->nr_queues; i++)
 		if (vblk->queues[i].vq && vireo_vq_is_broken(vblk->queues[i].vq))
@@ -205,8 +205,8 @@ void vblk_vq_done(struct vireo_vq *vq)
 			iob.complete(&iob);
 			spin_lock_irqsave(&q->lock, flags);
 		}
-		/* true: more were used meanwhile, and no interrupt will say so */
-		more = !broken && vireo_vq_enable_cb(vq);
+		/* false: more were used meanwhile, and no interrupt will say so */
+		more = !broken && !vireo_vq_enable_cb(vq);
 	} while (more);
 	spin_unlock_irqrestore(&q->lock, flags);
 

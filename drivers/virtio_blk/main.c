@@ -168,6 +168,7 @@ static void vblk_map_queues(struct blk_mq_tag_set *set)
 	struct vblk *vblk = set->driver_data;
 	const struct cpumask *mask;
 	struct blk_mq_queue_map *map;
+	struct vireo_vq *vq;
 	unsigned int i, qoff = 0, n, cpu;
 
 	for (i = 0; i < set->nr_maps; i++) {
@@ -179,14 +180,14 @@ static void vblk_map_queues(struct blk_mq_tag_set *set)
 		if (!map->nr_queues)
 			continue;
 		/* Polled queues have no interrupt to follow. */
-		if (i == HCTX_TYPE_POLL || !vblk->vd->ops->get_vq_affinity) {
+		if (i == HCTX_TYPE_POLL) {
 			blk_mq_map_queues(map);
 			continue;
 		}
 		/* Each CPU submits to the queue whose interrupt it serves. */
 		for (n = 0; n < map->nr_queues; n++) {
-			mask = vblk->vd->ops->get_vq_affinity(vblk->vd,
-							      map->queue_offset + n);
+			vq = vblk->queues[map->queue_offset + n].vq;
+			mask = vq ? vireo_vq_get_affinity(vq) : NULL;
 			if (!mask)
 				break;
 			for_each_cpu(cpu, mask)

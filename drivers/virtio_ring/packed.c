@@ -34,7 +34,7 @@ void vireo_packed_init(struct vireo_ring *vr)
 	/* virtio 1.2, 2.8.1: both wrap counters start at 1. */
 	vr->packed.next_avail = 0;
 	vr->packed.avail_wrap = true;
-	vr->last_used = VIREO_PACKED_WRAP;
+	vr->last_used_pos = VIREO_PACKED_WRAP;
 	/* The zeroed driver area says RING_EVENT_FLAGS_ENABLE ... */
 	vr->packed.event_flags = VRING_PACKED_EVENT_FLAG_ENABLE;
 	/* ... or, with EVENT_IDX, "the next one" as a split ring's used_event. */
@@ -68,9 +68,11 @@ static u16 vireo_packed_add_indirect(struct vireo_ring *vr, dma_addr_t addr,
  * which it returns in *@head_flags. Returns the last pool entry; on failure
  * nothing stays mapped.
  */
-static int vireo_packed_add_chain(struct vireo_ring *vr,
-				  const struct vireo_sgs *r, unsigned int total,
-				  u16 *head_flags, u32 *in_len)
+static __always_inline int vireo_packed_add_chain(struct vireo_ring *vr,
+						  const struct vireo_sgs *r,
+						  unsigned int total,
+						  u16 *head_flags, u32 *in_len,
+						  bool premapped)
 {
 	u16 slot = vr->packed.next_avail, id = vr->free_head, idx = id, last = id;
 	bool wrap = vr->packed.avail_wrap;
@@ -86,7 +88,8 @@ static int vireo_packed_add_chain(struct vireo_ring *vr,
 		bool w = vireo_sgs_writable(r, &pos);
 		u16 flags;
 
-		if (unlikely(vireo_ring_map(vr, sg, w, &vr->extra[idx], &addr))) {
+		if (unlikely(vireo_ring_map(vr, sg, w, &vr->extra[idx], &addr,
+					    premapped))) {
 			vireo_ring_unmap_pool(vr, id, n);
 			return -ENOMEM;
 		}
@@ -116,8 +119,11 @@ static int vireo_packed_add_chain(struct vireo_ring *vr,
 	return last;
 }
 
-int vireo_packed_add(struct vireo_ring *vr, const struct vireo_sgs *r,
-		     unsigned int total, void *data, gfp_t gfp)
+/* Made twice: ring-mapped buffers, and buffers the driver mapped. */
+static __always_inline int __vireo_packed_add(struct vireo_ring *vr,
+					      const struct vireo_sgs *r,
+					      unsigned int total, void *data,
+					      gfp_t gfp, bool premapped)
 {
 	u16 id = vr->free_head, head = vr->packed.next_avail, head_flags = 0;
 	unsigned int ndescs, slot;
@@ -126,7 +132,8 @@ int vireo_packed_add(struct vireo_ring *vr, const struct vireo_sgs *r,
 	u32 in_len;
 	int last;
 
-	table = vireo_ring_table(vr, r, total, gfp, &in_len, &table_addr);
+	table = vireo_ring_table(vr, r, total, gfp, &in_len, &table_addr,
+				 premapped);
 	if (IS_ERR(table))
 		return PTR_ERR(table);
 	if (table) {
@@ -138,7 +145,7 @@ int vireo_packed_add(struct vireo_ring *vr, const struct vireo_sgs *r,
 		if (vr->num_free < total)
 			return -ENOSPC;
 		last = vireo_packed_add_chain(vr, r, total, &head_flags,
-					      &in_len);
+					      &in_len, premapped);
 		if (last < 0)
 			return last;
 	}
@@ -159,6 +166,18 @@ int vireo_packed_add(struct vireo_ring *vr, const struct vireo_sgs *r,
 	WRITE_ONCE(vr->packed.desc[head].flags, cpu_to_le16(head_flags));
 	vireo_ring_count_added(vr, ndescs);
 	return 0;
+}
+
+int vireo_packed_add(struct vireo_ring *vr, const struct vireo_sgs *r,
+		     unsigned int total, void *data, gfp_t gfp)
+{
+	return __vireo_packed_add(vr, r, total, data, gfp, false);
+}
+
+int vireo_packed_add_premapped(struct vireo_ring *vr, const struct vireo_sgs *r,
+			       unsigned int total, void *data, gfp_t gfp)
+{
+	return __vireo_packed_add(vr, r, total, data, gfp, true);
 }
 
 bool vireo_packed_kick_prepare(struct vireo_ring *vr)
@@ -192,12 +211,12 @@ bool vireo_packed_kick_prepare(struct vireo_ring *vr)
 
 bool vireo_packed_more_used(struct vireo_ring *vr)
 {
-	return vireo_packed_is_used(vr, READ_ONCE(vr->last_used));
+	return vireo_packed_is_used(vr, READ_ONCE(vr->last_used_pos));
 }
 
-void *vireo_packed_get_buf(struct vireo_ring *vr, unsigned int *len)
+void *vireo_packed_get_buf(struct vireo_ring *vr, unsigned int *len, void **ctx)
 {
-	u16 last = vr->last_used, slot = last & ~VIREO_PACKED_WRAP;
+	u16 last = vr->last_used_pos, slot = last & ~VIREO_PACKED_WRAP;
 	bool wrap = last & VIREO_PACKED_WRAP;
 	struct vireo_packed_desc *d = &vr->packed.desc[slot];
 	u16 flags = le16_to_cpu(READ_ONCE(d->flags));
@@ -252,6 +271,7 @@ void *vireo_packed_get_buf(struct vireo_ring *vr, unsigned int *len)
 	}
 
 	token = b->token;
+	*ctx = b->ctx;
 	/* virtio 1.2, 2.8.6: skip the rest of the buffer's descriptors. */
 	next = slot + b->ndescs;
 	if (next >= vr->num) {
@@ -260,7 +280,7 @@ void *vireo_packed_get_buf(struct vireo_ring *vr, unsigned int *len)
 	}
 	vireo_ring_detach(vr, id);
 	last = next | (wrap ? VIREO_PACKED_WRAP : 0);
-	WRITE_ONCE(vr->last_used, last);
+	WRITE_ONCE(vr->last_used_pos, last);
 	if (vr->packed.event_flags == VRING_PACKED_EVENT_FLAG_DESC) {
 		/* Callbacks on: ask to be told about the next one. */
 		WRITE_ONCE(vr->packed.driver->off_wrap, cpu_to_le16(last));
@@ -294,7 +314,7 @@ static void vireo_packed_cb_on(struct vireo_ring *vr)
 
 unsigned int vireo_packed_enable_cb_prepare(struct vireo_ring *vr)
 {
-	u16 last = vr->last_used;
+	u16 last = vr->last_used_pos;
 
 	if (vr->event_idx) {
 		WRITE_ONCE(vr->packed.driver->off_wrap, cpu_to_le16(last));
@@ -314,7 +334,7 @@ bool vireo_packed_poll(struct vireo_ring *vr, unsigned int pos)
 
 bool vireo_packed_enable_cb_delayed(struct vireo_ring *vr)
 {
-	u16 last = vr->last_used;
+	u16 last = vr->last_used_pos;
 
 	if (vr->event_idx) {
 		/* Be told when about three quarters of what is in flight is used. */

@@ -8,7 +8,7 @@
  * controls and detach_unused on one queue (its own lock or NAPI), as with
  * Linux virtqueues. vireo_vq_notify(), vireo_vq_interrupt(),
  * vireo_vq_more_used() and vireo_break_vqs() run without that lock; they
- * only read state that is published with WRITE_ONCE (last_used, broken)
+ * only read state that is published with WRITE_ONCE (last_used_idx/_pos, broken)
  * and update atomic counters.
  *
  * Nothing the device can write is trusted: descriptor chains, lengths and
@@ -83,13 +83,17 @@ struct vireo_packed_event {
 struct vireo_desc_extra {
 	dma_addr_t addr;	/* as given to the device; for unmapping */
 	u32 len;
-	u16 flags;		/* VRING_DESC_F_WRITE, VRING_DESC_F_INDIRECT */
-	u16 next;
+	u16 flags;		/* VRING_DESC_F_WRITE, VRING_DESC_F_INDIRECT, */
+	u16 next;		/* VIREO_EXTRA_PREMAPPED */
 };
+
+/* The driver mapped this buffer (a premapped add): not ours to unmap. */
+#define VIREO_EXTRA_PREMAPPED	0x8000
 
 /* One per buffer in flight, indexed by its head (split) or id (packed). */
 struct vireo_buf {
 	void *token;		/* NULL: not in flight */
+	void *ctx;		/* the driver's, from an add_*_ctx; else NULL */
 	void *indir;		/* indirect table, or NULL */
 	u32 in_len;		/* device-writable bytes */
 	u16 ndescs;		/* ring descriptors taken (1 when indirect) */
@@ -136,10 +140,13 @@ struct vireo_ring {
 	u16 free_head;			/* first free entry of @extra */
 	u16 num_added;			/* since the last kick_prepare, saturating */
 	/*
-	 * Next used entry to read: the free-running used index (split), or
-	 * the ring slot with the used wrap counter in bit 15 (packed).
+	 * Next used entry to read. Two names for one field, since the two
+	 * layouts count differently and code should say which it means.
 	 */
-	u16 last_used;
+	union {
+		u16 last_used_idx;	/* split: free-running used index */
+		u16 last_used_pos;	/* packed: slot, used wrap counter in bit 15 */
+	};
 	unsigned int detach_pos;	/* where detach_unused looks next */
 
 	struct vireo_desc_extra *extra;	/* [num] */
@@ -311,14 +318,23 @@ int vireo_ring_map_dma(struct vireo_ring *vr, struct scatterlist *sg,
 
 /*
  * The address the device is given for @sg. Only with the DMA API is there a
- * mapping to record (in @ex) and to undo later.
+ * mapping to record (in @ex) and to undo later. @premapped (a constant at
+ * every call): the driver mapped @sg itself (vireo_vq_dma_map_*), its
+ * sg_dma_address() is the address, and the record says not to unmap it.
  */
-static inline int vireo_ring_map(struct vireo_ring *vr, struct scatterlist *sg,
-				 bool writable, struct vireo_desc_extra *ex,
-				 dma_addr_t *addr)
+static __always_inline int vireo_ring_map(struct vireo_ring *vr,
+					  struct scatterlist *sg, bool writable,
+					  struct vireo_desc_extra *ex,
+					  dma_addr_t *addr, bool premapped)
 {
 	int err;
 
+	if (premapped) {
+		*addr = sg_dma_address(sg);
+		if (vr->use_dma_api)
+			ex->flags = VIREO_EXTRA_PREMAPPED;
+		return 0;
+	}
 	if (likely(!vr->use_dma_api)) {
 		/* virtio 1.2, 6.1: no ACCESS_PLATFORM, guest physical addresses. */
 		*addr = sg_phys(sg);
@@ -340,6 +356,10 @@ void vireo_ring_unmap_pool(struct vireo_ring *vr, u16 first, unsigned int n);
 void *vireo_ring_indir_build(struct vireo_ring *vr, const struct vireo_sgs *r,
 			     unsigned int total, gfp_t gfp, u32 *in_len,
 			     dma_addr_t *table_addr);
+void *vireo_ring_indir_build_premapped(struct vireo_ring *vr,
+				       const struct vireo_sgs *r,
+				       unsigned int total, gfp_t gfp,
+				       u32 *in_len, dma_addr_t *table_addr);
 void vireo_ring_indir_free(struct vireo_ring *vr, void *table,
 			   unsigned int total, unsigned int mapped);
 void vireo_ring_detach(struct vireo_ring *vr, u16 id);
@@ -349,13 +369,18 @@ void vireo_ring_detach(struct vireo_ring *vr, u16 id);
  * have one (vireo_ring_want_table()). NULL: it goes straight into the ring
  * (no table wanted, or no memory for one); ERR_PTR: a mapping failed.
  */
-static inline void *vireo_ring_table(struct vireo_ring *vr,
-				     const struct vireo_sgs *r,
-				     unsigned int total, gfp_t gfp, u32 *in_len,
-				     dma_addr_t *table_addr)
+static __always_inline void *vireo_ring_table(struct vireo_ring *vr,
+					      const struct vireo_sgs *r,
+					      unsigned int total, gfp_t gfp,
+					      u32 *in_len,
+					      dma_addr_t *table_addr,
+					      bool premapped)
 {
 	if (!vireo_ring_want_table(vr, total))
 		return NULL;
+	if (premapped)
+		return vireo_ring_indir_build_premapped(vr, r, total, gfp,
+							in_len, table_addr);
 	return vireo_ring_indir_build(vr, r, total, gfp, in_len, table_addr);
 }
 
@@ -386,9 +411,11 @@ static inline unsigned int vireo_ring_took(struct vireo_ring *vr, u16 id,
 void vireo_split_init(struct vireo_ring *vr);
 int vireo_split_add(struct vireo_ring *vr, const struct vireo_sgs *r,
 		    unsigned int total, void *data, gfp_t gfp);
+int vireo_split_add_premapped(struct vireo_ring *vr, const struct vireo_sgs *r,
+			      unsigned int total, void *data, gfp_t gfp);
 bool vireo_split_kick_prepare(struct vireo_ring *vr);
 bool vireo_split_more_used(struct vireo_ring *vr);
-void *vireo_split_get_buf(struct vireo_ring *vr, unsigned int *len);
+void *vireo_split_get_buf(struct vireo_ring *vr, unsigned int *len, void **ctx);
 void vireo_split_disable_cb(struct vireo_ring *vr);
 unsigned int vireo_split_enable_cb_prepare(struct vireo_ring *vr);
 bool vireo_split_poll(struct vireo_ring *vr, unsigned int pos);
@@ -398,9 +425,11 @@ bool vireo_split_enable_cb_delayed(struct vireo_ring *vr);
 void vireo_packed_init(struct vireo_ring *vr);
 int vireo_packed_add(struct vireo_ring *vr, const struct vireo_sgs *r,
 		     unsigned int total, void *data, gfp_t gfp);
+int vireo_packed_add_premapped(struct vireo_ring *vr, const struct vireo_sgs *r,
+			       unsigned int total, void *data, gfp_t gfp);
 bool vireo_packed_kick_prepare(struct vireo_ring *vr);
 bool vireo_packed_more_used(struct vireo_ring *vr);
-void *vireo_packed_get_buf(struct vireo_ring *vr, unsigned int *len);
+void *vireo_packed_get_buf(struct vireo_ring *vr, unsigned int *len, void **ctx);
 void vireo_packed_disable_cb(struct vireo_ring *vr);
 unsigned int vireo_packed_enable_cb_prepare(struct vireo_ring *vr);
 bool vireo_packed_poll(struct vireo_ring *vr, unsigned int pos);

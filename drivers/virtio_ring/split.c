@@ -30,7 +30,7 @@ void vireo_split_init(struct vireo_ring *vr)
 	/* The areas are zeroed: used->flags starts at 0 (virtio 1.2, 2.7.10.1). */
 	vr->split.avail_idx = 0;
 	vr->split.avail_flags = 0;
-	vr->last_used = 0;
+	vr->last_used_idx = 0;
 }
 
 /* The one ring descriptor of a request behind an indirect table. */
@@ -55,8 +55,9 @@ static void vireo_split_add_indirect(struct vireo_ring *vr, dma_addr_t addr,
  * following our own links, and writes each one as it goes. Returns the
  * chain's last descriptor; on failure nothing stays mapped.
  */
-static int vireo_split_add_chain(struct vireo_ring *vr,
-				 const struct vireo_sgs *r, u32 *in_len)
+static __always_inline int vireo_split_add_chain(struct vireo_ring *vr,
+						 const struct vireo_sgs *r,
+						 u32 *in_len, bool premapped)
 {
 	struct vireo_split_desc *d = NULL;
 	u16 idx = vr->free_head, last = idx;
@@ -71,7 +72,8 @@ static int vireo_split_add_chain(struct vireo_ring *vr,
 	     sg = vireo_sgs_next(r, &pos, sg)) {
 		bool w = vireo_sgs_writable(r, &pos);
 
-		if (unlikely(vireo_ring_map(vr, sg, w, &vr->extra[idx], &addr))) {
+		if (unlikely(vireo_ring_map(vr, sg, w, &vr->extra[idx], &addr,
+					    premapped))) {
 			vireo_ring_unmap_pool(vr, vr->free_head, n);
 			return -ENOMEM;
 		}
@@ -94,8 +96,11 @@ static int vireo_split_add_chain(struct vireo_ring *vr,
 	return last;
 }
 
-int vireo_split_add(struct vireo_ring *vr, const struct vireo_sgs *r,
-		    unsigned int total, void *data, gfp_t gfp)
+/* Made twice: ring-mapped buffers, and buffers the driver mapped. */
+static __always_inline int __vireo_split_add(struct vireo_ring *vr,
+					     const struct vireo_sgs *r,
+					     unsigned int total, void *data,
+					     gfp_t gfp, bool premapped)
 {
 	u16 head = vr->free_head;
 	dma_addr_t table_addr;
@@ -103,7 +108,8 @@ int vireo_split_add(struct vireo_ring *vr, const struct vireo_sgs *r,
 	u32 in_len;
 	int last;
 
-	table = vireo_ring_table(vr, r, total, gfp, &in_len, &table_addr);
+	table = vireo_ring_table(vr, r, total, gfp, &in_len, &table_addr,
+				 premapped);
 	if (IS_ERR(table))
 		return PTR_ERR(table);
 	if (table) {
@@ -114,7 +120,7 @@ int vireo_split_add(struct vireo_ring *vr, const struct vireo_sgs *r,
 		/* virtio 1.2, 2.7.13.1: room for the whole chain first. */
 		if (vr->num_free < total)
 			return -ENOSPC;
-		last = vireo_split_add_chain(vr, r, &in_len);
+		last = vireo_split_add_chain(vr, r, &in_len, premapped);
 		if (last < 0)
 			return last;
 	}
@@ -132,6 +138,18 @@ int vireo_split_add(struct vireo_ring *vr, const struct vireo_sgs *r,
 	WRITE_ONCE(vr->split.avail->idx, cpu_to_le16(vr->split.avail_idx));
 	vireo_ring_count_added(vr, 1);
 	return 0;
+}
+
+int vireo_split_add(struct vireo_ring *vr, const struct vireo_sgs *r,
+		    unsigned int total, void *data, gfp_t gfp)
+{
+	return __vireo_split_add(vr, r, total, data, gfp, false);
+}
+
+int vireo_split_add_premapped(struct vireo_ring *vr, const struct vireo_sgs *r,
+			      unsigned int total, void *data, gfp_t gfp)
+{
+	return __vireo_split_add(vr, r, total, data, gfp, true);
 }
 
 bool vireo_split_kick_prepare(struct vireo_ring *vr)
@@ -160,12 +178,12 @@ bool vireo_split_kick_prepare(struct vireo_ring *vr)
 
 bool vireo_split_more_used(struct vireo_ring *vr)
 {
-	return vireo_split_used_idx(vr) != READ_ONCE(vr->last_used);
+	return vireo_split_used_idx(vr) != READ_ONCE(vr->last_used_idx);
 }
 
-void *vireo_split_get_buf(struct vireo_ring *vr, unsigned int *len)
+void *vireo_split_get_buf(struct vireo_ring *vr, unsigned int *len, void **ctx)
 {
-	u16 last = vr->last_used, used_idx = vireo_split_used_idx(vr);
+	u16 last = vr->last_used_idx, used_idx = vireo_split_used_idx(vr);
 	const struct vireo_split_used_elem *e;
 	u16 pending = used_idx - last;
 	u32 id, l;
@@ -201,8 +219,9 @@ void *vireo_split_get_buf(struct vireo_ring *vr, unsigned int *len)
 	}
 
 	token = vr->bufs[id].token;
+	*ctx = vr->bufs[id].ctx;
 	vireo_ring_detach(vr, id);
-	WRITE_ONCE(vr->last_used, last + 1);
+	WRITE_ONCE(vr->last_used_idx, last + 1);
 	if (vr->event_idx && !(vr->split.avail_flags & VRING_AVAIL_F_NO_INTERRUPT)) {
 		/* Callbacks on: ask to be told about the next one. */
 		WRITE_ONCE(*vireo_split_used_event(vr), cpu_to_le16(last + 1));
@@ -220,7 +239,7 @@ void vireo_split_disable_cb(struct vireo_ring *vr)
 	if (vr->event_idx)
 		/* virtio 1.2, 2.7.7.1: flags stays 0; used_event goes far away. */
 		WRITE_ONCE(*vireo_split_used_event(vr),
-			   cpu_to_le16(vr->last_used + VIREO_SPLIT_EVENT_OFF));
+			   cpu_to_le16(vr->last_used_idx + VIREO_SPLIT_EVENT_OFF));
 	else
 		WRITE_ONCE(vr->split.avail->flags,
 			   cpu_to_le16(vr->split.avail_flags));
@@ -239,7 +258,7 @@ static void vireo_split_cb_on(struct vireo_ring *vr)
 
 unsigned int vireo_split_enable_cb_prepare(struct vireo_ring *vr)
 {
-	u16 last = vr->last_used;
+	u16 last = vr->last_used_idx;
 
 	if (vr->event_idx)
 		WRITE_ONCE(*vireo_split_used_event(vr), cpu_to_le16(last));
@@ -259,7 +278,7 @@ bool vireo_split_poll(struct vireo_ring *vr, unsigned int pos)
 
 bool vireo_split_enable_cb_delayed(struct vireo_ring *vr)
 {
-	u16 last = vr->last_used, bufs;
+	u16 last = vr->last_used_idx, bufs;
 
 	vireo_split_cb_on(vr);
 	if (!vr->event_idx)

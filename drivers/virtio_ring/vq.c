@@ -57,7 +57,7 @@ int vireo_ring_map_dma(struct vireo_ring *vr, struct scatterlist *sg,
 static void vireo_ring_unmap(struct vireo_ring *vr,
 			     const struct vireo_desc_extra *ex)
 {
-	if (!vr->use_dma_api)
+	if (!vr->use_dma_api || (ex->flags & VIREO_EXTRA_PREMAPPED))
 		return;
 	if (ex->flags & VRING_DESC_F_INDIRECT)
 		dma_unmap_single(vr->dma_dev, ex->addr, ex->len, DMA_TO_DEVICE);
@@ -114,7 +114,7 @@ static struct vireo_desc_extra *indir_extra(void *table, unsigned int n)
 static __always_inline unsigned int
 vireo_ring_indir_fill(struct vireo_ring *vr, const struct vireo_sgs *r,
 		      void *table, unsigned int total, bool packed, bool dma,
-		      u32 *in_len)
+		      bool premapped, u32 *in_len)
 {
 	struct scatterlist **sgs = r->sgs;
 	const unsigned int nlists = r->nlists, out_lists = r->out_lists;
@@ -134,11 +134,15 @@ vireo_ring_indir_fill(struct vireo_ring *vr, const struct vireo_sgs *r,
 			u32 len = sg->length;
 			dma_addr_t addr;
 
-			if (!dma)
+			if (premapped)
+				vireo_ring_map(vr, sg, w,
+					       &indir_extra(table, total)[n],
+					       &addr, true);
+			else if (!dma)
 				addr = sg_phys(sg);	/* virtio 1.2, 6.1 */
 			else if (vireo_ring_map(vr, sg, w,
 						&indir_extra(table, total)[n],
-						&addr))
+						&addr, false))
 				goto out;
 			if (w)
 				writable += len;
@@ -172,9 +176,10 @@ out:
  * no memory for a table (the caller makes a chain instead); ERR_PTR: a
  * buffer or the table could not be mapped.
  */
-void *vireo_ring_indir_build(struct vireo_ring *vr, const struct vireo_sgs *r,
-			     unsigned int total, gfp_t gfp, u32 *in_len,
-			     dma_addr_t *table_addr)
+static __always_inline void *
+__vireo_ring_indir_build(struct vireo_ring *vr, const struct vireo_sgs *r,
+			 unsigned int total, gfp_t gfp, u32 *in_len,
+			 dma_addr_t *table_addr, bool premapped)
 {
 	unsigned int mapped;
 	void *table;
@@ -184,18 +189,24 @@ void *vireo_ring_indir_build(struct vireo_ring *vr, const struct vireo_sgs *r,
 	if (!table)
 		return NULL;
 
-	if (vr->is_packed && vr->use_dma_api)
+	if (premapped)
+		mapped = vr->is_packed ?
+			vireo_ring_indir_fill(vr, r, table, total, true, false,
+					      true, in_len) :
+			vireo_ring_indir_fill(vr, r, table, total, false, false,
+					      true, in_len);
+	else if (vr->is_packed && vr->use_dma_api)
 		mapped = vireo_ring_indir_fill(vr, r, table, total, true, true,
-					       in_len);
+					       false, in_len);
 	else if (vr->is_packed)
 		mapped = vireo_ring_indir_fill(vr, r, table, total, true, false,
-					       in_len);
+					       false, in_len);
 	else if (vr->use_dma_api)
 		mapped = vireo_ring_indir_fill(vr, r, table, total, false, true,
-					       in_len);
+					       false, in_len);
 	else
 		mapped = vireo_ring_indir_fill(vr, r, table, total, false, false,
-					       in_len);
+					       false, in_len);
 	if (mapped != total)
 		goto unmap;
 
@@ -214,6 +225,24 @@ void *vireo_ring_indir_build(struct vireo_ring *vr, const struct vireo_sgs *r,
 unmap:
 	vireo_ring_indir_free(vr, table, total, mapped);
 	return ERR_PTR(-ENOMEM);
+}
+
+void *vireo_ring_indir_build(struct vireo_ring *vr, const struct vireo_sgs *r,
+			     unsigned int total, gfp_t gfp, u32 *in_len,
+			     dma_addr_t *table_addr)
+{
+	return __vireo_ring_indir_build(vr, r, total, gfp, in_len, table_addr,
+					false);
+}
+
+/* The buffers' own addresses go into the table; only the table is ours. */
+void *vireo_ring_indir_build_premapped(struct vireo_ring *vr,
+				       const struct vireo_sgs *r,
+				       unsigned int total, gfp_t gfp,
+				       u32 *in_len, dma_addr_t *table_addr)
+{
+	return __vireo_ring_indir_build(vr, r, total, gfp, in_len, table_addr,
+					true);
 }
 
 /* Unmaps the first @mapped buffers recorded in @table (of @total) and frees it. */
@@ -256,6 +285,8 @@ void vireo_ring_detach(struct vireo_ring *vr, u16 id)
 	vr->num_free += b->ndescs;
 	vr->inflight--;
 	b->token = NULL;
+	/* Only add_*_ctx sets it: a plain add must find it NULL. */
+	b->ctx = NULL;
 	b->ndescs = 0;
 }
 
@@ -263,9 +294,17 @@ void vireo_ring_detach(struct vireo_ring *vr, u16 id)
 /* The API                                                                 */
 /* ---------------------------------------------------------------------- */
 
-static int vireo_ring_add(struct vireo_vq *vq, struct scatterlist *sgs[],
-			  unsigned int limit, unsigned int out_sgs,
-			  unsigned int in_sgs, void *data, gfp_t gfp)
+/*
+ * Inlined into each exported add: @premapped and @with_ctx are constants
+ * there, so the plain adds (the hot path) carry neither.
+ */
+static __always_inline int vireo_ring_add(struct vireo_vq *vq,
+					  struct scatterlist *sgs[],
+					  unsigned int limit,
+					  unsigned int out_sgs,
+					  unsigned int in_sgs, void *data,
+					  void *ctx, gfp_t gfp, bool premapped,
+					  bool with_ctx)
 {
 	struct vireo_ring *vr = to_vireo_ring(vq);
 	const struct vireo_sgs r = {
@@ -277,6 +316,8 @@ static int vireo_ring_add(struct vireo_vq *vq, struct scatterlist *sgs[],
 	struct vireo_sg_pos pos = {};
 	struct scatterlist *sg;
 	unsigned int total = 0;
+	/* Both layouts give the buffer the first free pool entry as its id. */
+	u16 id = vr->free_head;
 	u64 bytes = 0;
 	int err;
 
@@ -299,11 +340,17 @@ static int vireo_ring_add(struct vireo_vq *vq, struct scatterlist *sgs[],
 	if (unlikely(!total || bytes > U32_MAX))
 		return -EINVAL;
 
-	if (vr->is_packed)
+	if (premapped)
+		err = vr->is_packed ?
+			vireo_packed_add_premapped(vr, &r, total, data, gfp) :
+			vireo_split_add_premapped(vr, &r, total, data, gfp);
+	else if (vr->is_packed)
 		err = vireo_packed_add(vr, &r, total, data, gfp);
 	else
 		err = vireo_split_add(vr, &r, total, data, gfp);
 	if (likely(!err)) {
+		if (with_ctx)
+			vr->bufs[id].ctx = ctx;
 		vr->inflight++;
 		vr->stats.added++;
 	} else if (err == -ENOSPC) {
@@ -316,23 +363,67 @@ int vireo_vq_add_sgs(struct vireo_vq *vq, struct scatterlist *sgs[],
 		     unsigned int out_sgs, unsigned int in_sgs,
 		     void *data, gfp_t gfp)
 {
-	return vireo_ring_add(vq, sgs, UINT_MAX, out_sgs, in_sgs, data, gfp);
+	return vireo_ring_add(vq, sgs, UINT_MAX, out_sgs, in_sgs, data, NULL,
+			      gfp, false, false);
 }
 EXPORT_SYMBOL_NS_GPL(vireo_vq_add_sgs, VIREO_NS);
 
 int vireo_vq_add_outbuf(struct vireo_vq *vq, struct scatterlist *sg,
 			unsigned int num, void *data, gfp_t gfp)
 {
-	return vireo_ring_add(vq, &sg, num, 1, 0, data, gfp);
+	return vireo_ring_add(vq, &sg, num, 1, 0, data, NULL, gfp, false,
+			      false);
 }
 EXPORT_SYMBOL_NS_GPL(vireo_vq_add_outbuf, VIREO_NS);
 
 int vireo_vq_add_inbuf(struct vireo_vq *vq, struct scatterlist *sg,
 		       unsigned int num, void *data, gfp_t gfp)
 {
-	return vireo_ring_add(vq, &sg, num, 0, 1, data, gfp);
+	return vireo_ring_add(vq, &sg, num, 0, 1, data, NULL, gfp, false,
+			      false);
 }
 EXPORT_SYMBOL_NS_GPL(vireo_vq_add_inbuf, VIREO_NS);
+
+int vireo_vq_add_sgs_ctx(struct vireo_vq *vq, struct scatterlist *sgs[],
+			 unsigned int out_sgs, unsigned int in_sgs,
+			 void *data, void *ctx, gfp_t gfp)
+{
+	return vireo_ring_add(vq, sgs, UINT_MAX, out_sgs, in_sgs, data, ctx,
+			      gfp, false, true);
+}
+EXPORT_SYMBOL_NS_GPL(vireo_vq_add_sgs_ctx, VIREO_NS);
+
+int vireo_vq_add_inbuf_ctx(struct vireo_vq *vq, struct scatterlist *sg,
+			   unsigned int num, void *data, void *ctx, gfp_t gfp)
+{
+	return vireo_ring_add(vq, &sg, num, 0, 1, data, ctx, gfp, false, true);
+}
+EXPORT_SYMBOL_NS_GPL(vireo_vq_add_inbuf_ctx, VIREO_NS);
+
+int vireo_vq_add_sgs_premapped(struct vireo_vq *vq, struct scatterlist *sgs[],
+			       unsigned int out_sgs, unsigned int in_sgs,
+			       void *data, void *ctx, gfp_t gfp)
+{
+	return vireo_ring_add(vq, sgs, UINT_MAX, out_sgs, in_sgs, data, ctx,
+			      gfp, true, true);
+}
+EXPORT_SYMBOL_NS_GPL(vireo_vq_add_sgs_premapped, VIREO_NS);
+
+int vireo_vq_add_outbuf_premapped(struct vireo_vq *vq, struct scatterlist *sg,
+				  unsigned int num, void *data, void *ctx,
+				  gfp_t gfp)
+{
+	return vireo_ring_add(vq, &sg, num, 1, 0, data, ctx, gfp, true, true);
+}
+EXPORT_SYMBOL_NS_GPL(vireo_vq_add_outbuf_premapped, VIREO_NS);
+
+int vireo_vq_add_inbuf_premapped(struct vireo_vq *vq, struct scatterlist *sg,
+				 unsigned int num, void *data, void *ctx,
+				 gfp_t gfp)
+{
+	return vireo_ring_add(vq, &sg, num, 0, 1, data, ctx, gfp, true, true);
+}
+EXPORT_SYMBOL_NS_GPL(vireo_vq_add_inbuf_premapped, VIREO_NS);
 
 bool vireo_vq_kick_prepare(struct vireo_vq *vq)
 {
@@ -379,24 +470,32 @@ bool vireo_vq_kick(struct vireo_vq *vq)
 }
 EXPORT_SYMBOL_NS_GPL(vireo_vq_kick, VIREO_NS);
 
-void *vireo_vq_get_buf(struct vireo_vq *vq, unsigned int *len)
+void *vireo_vq_get_buf_ctx(struct vireo_vq *vq, unsigned int *len, void **ctx)
 {
 	struct vireo_ring *vr = to_vireo_ring(vq);
 	unsigned int l = 0;
-	void *token;
+	void *token, *c;
 
 	if (unlikely(READ_ONCE(vr->broken)))
 		return NULL;
 	if (vr->is_packed)
-		token = vireo_packed_get_buf(vr, &l);
+		token = vireo_packed_get_buf(vr, &l, &c);
 	else
-		token = vireo_split_get_buf(vr, &l);
+		token = vireo_split_get_buf(vr, &l, &c);
 	if (token) {
 		vr->stats.used++;
 		if (len)
 			*len = l;
+		if (ctx)
+			*ctx = c;
 	}
 	return token;
+}
+EXPORT_SYMBOL_NS_GPL(vireo_vq_get_buf_ctx, VIREO_NS);
+
+void *vireo_vq_get_buf(struct vireo_vq *vq, unsigned int *len)
+{
+	return vireo_vq_get_buf_ctx(vq, len, NULL);
 }
 EXPORT_SYMBOL_NS_GPL(vireo_vq_get_buf, VIREO_NS);
 
@@ -436,7 +535,8 @@ EXPORT_SYMBOL_NS_GPL(vireo_vq_poll, VIREO_NS);
 
 bool vireo_vq_enable_cb(struct vireo_vq *vq)
 {
-	return vireo_vq_poll(vq, vireo_vq_enable_cb_prepare(vq));
+	/* A broken queue says true: nothing to poll for (see vireo_vq_poll). */
+	return !vireo_vq_poll(vq, vireo_vq_enable_cb_prepare(vq));
 }
 EXPORT_SYMBOL_NS_GPL(vireo_vq_enable_cb, VIREO_NS);
 
@@ -449,7 +549,7 @@ bool vireo_vq_enable_cb_delayed(struct vireo_vq *vq)
 		more = vireo_packed_enable_cb_delayed(vr);
 	else
 		more = vireo_split_enable_cb_delayed(vr);
-	return more && !READ_ONCE(vr->broken);
+	return !more || READ_ONCE(vr->broken);
 }
 EXPORT_SYMBOL_NS_GPL(vireo_vq_enable_cb_delayed, VIREO_NS);
 
@@ -470,21 +570,51 @@ bool vireo_vq_more_used(struct vireo_vq *vq)
 }
 EXPORT_SYMBOL_NS_GPL(vireo_vq_more_used, VIREO_NS);
 
-void *vireo_vq_detach_unused(struct vireo_vq *vq)
+void *vireo_vq_detach_unused_ctx(struct vireo_vq *vq, void **ctx)
 {
 	struct vireo_ring *vr = to_vireo_ring(vq);
+	struct vireo_buf *b;
 	void *token;
 
 	for (; vr->detach_pos < vr->num; vr->detach_pos++) {
-		token = vr->bufs[vr->detach_pos].token;
+		b = &vr->bufs[vr->detach_pos];
+		token = b->token;
 		if (token) {
+			if (ctx)
+				*ctx = b->ctx;
 			vireo_ring_detach(vr, vr->detach_pos);
 			return token;
 		}
 	}
 	return NULL;
 }
+EXPORT_SYMBOL_NS_GPL(vireo_vq_detach_unused_ctx, VIREO_NS);
+
+void *vireo_vq_detach_unused(struct vireo_vq *vq)
+{
+	return vireo_vq_detach_unused_ctx(vq, NULL);
+}
 EXPORT_SYMBOL_NS_GPL(vireo_vq_detach_unused, VIREO_NS);
+
+const struct cpumask *vireo_vq_get_affinity(struct vireo_vq *vq)
+{
+	struct vireo_device *vd = vq->vdev;
+
+	if (!vd->ops->get_vq_affinity)
+		return NULL;
+	return vd->ops->get_vq_affinity(vd, vq->index);
+}
+EXPORT_SYMBOL_NS_GPL(vireo_vq_get_affinity, VIREO_NS);
+
+int vireo_vq_set_affinity(struct vireo_vq *vq, const struct cpumask *mask)
+{
+	struct vireo_device *vd = vq->vdev;
+
+	if (!vd->ops->set_vq_affinity)
+		return -EOPNOTSUPP;
+	return vd->ops->set_vq_affinity(vd, vq->index, mask);
+}
+EXPORT_SYMBOL_NS_GPL(vireo_vq_set_affinity, VIREO_NS);
 
 unsigned int vireo_vq_size(struct vireo_vq *vq)
 {

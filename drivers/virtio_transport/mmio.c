@@ -341,12 +341,7 @@ static void vireo_mmio_synchronize_cbs(struct vireo_device *vd)
 		synchronize_irq(vm->irq);
 }
 
-static const struct cpumask *
-vireo_mmio_get_vq_affinity(struct vireo_device *vd, int index)
-{
-	return NULL;		/* one line for everything: nothing to spread */
-}
-
+/* No get/set_vq_affinity: one interrupt line serves every queue. */
 static const struct vireo_transport_ops vireo_mmio_v1_ops = {
 	.name = "mmio-v1",
 	.get_status = vireo_mmio_get_status,
@@ -359,7 +354,6 @@ static const struct vireo_transport_ops vireo_mmio_v1_ops = {
 	.find_vqs = vireo_mmio_find_vqs,
 	.del_vqs = vireo_mmio_del_vqs,
 	.synchronize_cbs = vireo_mmio_synchronize_cbs,
-	.get_vq_affinity = vireo_mmio_get_vq_affinity,
 };
 
 static const struct vireo_transport_ops vireo_mmio_v2_ops = {
@@ -375,7 +369,6 @@ static const struct vireo_transport_ops vireo_mmio_v2_ops = {
 	.find_vqs = vireo_mmio_find_vqs,
 	.del_vqs = vireo_mmio_del_vqs,
 	.synchronize_cbs = vireo_mmio_synchronize_cbs,
-	.get_vq_affinity = vireo_mmio_get_vq_affinity,
 };
 
 /* ---------------------------------------------------------------------- */

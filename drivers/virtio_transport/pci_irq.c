@@ -15,6 +15,7 @@
  * else worked, so a set-up given up leaves no queue running on the device.
  */
 #include <linux/interrupt.h>
+#include <linux/irq.h>
 #include <linux/pci.h>
 #include <linux/slab.h>
 
@@ -105,9 +106,17 @@ static void vireo_pci_teardown(struct vireo_pci *vp)
 	unsigned int i;
 
 	WRITE_ONCE(vp->irq_mode, VIREO_PCI_MODE_NONE);
-	for (i = 0; vp->irqs && i < vp->nvecs; i++)
-		if (vp->irqs[i].requested)
-			free_irq(pci_irq_vector(pdev, i), vp->irqs[i].data);
+	for (i = 0; vp->irqs && i < vp->nvecs; i++) {
+		struct vireo_pci_irq *irq = &vp->irqs[i];
+
+		/* free_irq() insists the hint is gone first. */
+		if (irq->hint)
+			irq_update_affinity_hint(pci_irq_vector(pdev, i), NULL);
+		kfree(irq->hint);
+		irq->hint = NULL;
+		if (irq->requested)
+			free_irq(pci_irq_vector(pdev, i), irq->data);
+	}
 
 	for (i = 0; i < vp->nvqs; i++) {
 		struct vireo_pci_queue *q = &vp->queues[i];
@@ -388,17 +397,69 @@ void vireo_pci_synchronize_cbs(struct vireo_device *vd)
 			synchronize_irq(pci_irq_vector(vp->pdev, i));
 }
 
-const struct cpumask *vireo_pci_get_vq_affinity(struct vireo_device *vd,
-						int index)
+/* Queue @index's own MSI-X vector, or NULL if it shares one (or has none). */
+static struct vireo_pci_queue *vireo_pci_own_vector(struct vireo_pci *vp,
+						    int index)
 {
-	struct vireo_pci *vp = to_vireo_pci(vd);
 	struct vireo_pci_queue *q;
 
-	if (vp->irq_mode != VIREO_PCI_MODE_MSIX_PER_VQ ||
+	if (READ_ONCE(vp->irq_mode) != VIREO_PCI_MODE_MSIX_PER_VQ ||
 	    index < 0 || index >= vp->nvqs)
 		return NULL;
 	q = &vp->queues[index];
 	if (!q->vq || q->vector == VIRTIO_MSI_NO_VECTOR)
 		return NULL;
+	return q;
+}
+
+const struct cpumask *vireo_pci_get_vq_affinity(struct vireo_device *vd,
+						int index)
+{
+	struct vireo_pci *vp = to_vireo_pci(vd);
+	struct vireo_pci_queue *q = vireo_pci_own_vector(vp, index);
+
+	if (!q)
+		return NULL;
+	if (vp->irqs[q->vector].hint)
+		return vp->irqs[q->vector].hint;
+	/* Spread by the PCI core (PCI_IRQ_AFFINITY), or NULL. */
 	return pci_irq_get_affinity(vp->pdev, q->vector);
+}
+
+int vireo_pci_set_vq_affinity(struct vireo_device *vd, int index,
+			      const struct cpumask *mask)
+{
+	struct vireo_pci *vp = to_vireo_pci(vd);
+	struct vireo_pci_queue *q = vireo_pci_own_vector(vp, index);
+	struct vireo_pci_irq *irq;
+	unsigned int nr;
+	int err;
+
+	if (!q)
+		return -EOPNOTSUPP;
+	nr = pci_irq_vector(vp->pdev, q->vector);
+	/* A managed (spread) vector's affinity is the kernel's, not ours. */
+	if (irqd_affinity_is_managed(irq_get_irq_data(nr)))
+		return -EBUSY;
+	irq = &vp->irqs[q->vector];
+	if (!mask) {
+		if (irq->hint)
+			irq_update_affinity_hint(nr, NULL);
+		kfree(irq->hint);
+		irq->hint = NULL;
+		return 0;
+	}
+	if (!irq->hint) {
+		irq->hint = kzalloc(cpumask_size(), GFP_KERNEL);
+		if (!irq->hint)
+			return -ENOMEM;
+	}
+	cpumask_copy(irq->hint, mask);
+	err = irq_set_affinity_and_hint(nr, irq->hint);
+	if (err) {
+		irq_update_affinity_hint(nr, NULL);
+		kfree(irq->hint);
+		irq->hint = NULL;
+	}
+	return err;
 }

@@ -429,6 +429,7 @@ static const struct vireo_transport_ops vireo_pci_modern_ops = {
 	.del_vqs = vireo_pci_del_vqs,
 	.synchronize_cbs = vireo_pci_synchronize_cbs,
 	.get_vq_affinity = vireo_pci_get_vq_affinity,
+	.set_vq_affinity = vireo_pci_set_vq_affinity,
 };
 
 const struct vireo_pci_iface vireo_pci_modern_iface = {

@@ -51,6 +51,8 @@ struct vireo_pci_irq {
 	char name[32];
 	void *data;		/* dev_id given to request_irq() */
 	bool requested;
+	/* set_vq_affinity's mask: the irq core keeps a pointer to it. */
+	struct cpumask *hint;
 };
 
 struct vireo_pci;
@@ -128,6 +130,8 @@ void vireo_pci_del_vqs(struct vireo_device *vd);
 void vireo_pci_synchronize_cbs(struct vireo_device *vd);
 const struct cpumask *vireo_pci_get_vq_affinity(struct vireo_device *vd,
 						int index);
+int vireo_pci_set_vq_affinity(struct vireo_device *vd, int index,
+			      const struct cpumask *mask);
 bool vireo_pci_notify(struct vireo_vq *vq);
 const char *vireo_pci_irq_mode_name(enum vireo_pci_irq_mode mode);
 

@@ -14,6 +14,7 @@
 #define _VIREO_VIRTIO_H
 
 #include <linux/device.h>
+#include <linux/dma-direction.h>
 #include <linux/interrupt.h>
 #include <linux/mod_devicetable.h>
 #include <linux/scatterlist.h>
@@ -86,6 +87,61 @@ int vireo_vq_add_inbuf(struct vireo_vq *vq, struct scatterlist *sg,
 		       unsigned int num, void *data, gfp_t gfp);
 
 /*
+ * Per-buffer context: @ctx travels beside the buffer and comes back from
+ * vireo_vq_get_buf_ctx() / vireo_vq_detach_unused_ctx() (NULL for a buffer
+ * added without one), e.g. the truesize and headroom of a receive buffer.
+ */
+int vireo_vq_add_sgs_ctx(struct vireo_vq *vq, struct scatterlist *sgs[],
+			 unsigned int out_sgs, unsigned int in_sgs,
+			 void *data, void *ctx, gfp_t gfp);
+int vireo_vq_add_inbuf_ctx(struct vireo_vq *vq, struct scatterlist *sg,
+			   unsigned int num, void *data, void *ctx, gfp_t gfp);
+
+/*
+ * Premapped adds: the driver mapped the buffers itself (vireo_vq_dma_map_*
+ * below, e.g. from a page pool) and put the address in sg_dma_address() of
+ * each entry; the ring uses it as is and never maps or unmaps the buffers
+ * (an indirect table it builds is its own). Otherwise as the adds above,
+ * with a per-buffer @ctx.
+ */
+int vireo_vq_add_sgs_premapped(struct vireo_vq *vq, struct scatterlist *sgs[],
+			       unsigned int out_sgs, unsigned int in_sgs,
+			       void *data, void *ctx, gfp_t gfp);
+int vireo_vq_add_outbuf_premapped(struct vireo_vq *vq, struct scatterlist *sg,
+				  unsigned int num, void *data, void *ctx,
+				  gfp_t gfp);
+int vireo_vq_add_inbuf_premapped(struct vireo_vq *vq, struct scatterlist *sg,
+				 unsigned int num, void *data, void *ctx,
+				 gfp_t gfp);
+
+/*
+ * DMA for premapped buffers. vireo_vq_dma_dev() is the device to map
+ * against, or NULL when the ring gives the device guest physical addresses
+ * without the DMA API (no VIRTIO_F_ACCESS_PLATFORM, virtio 1.2, 6.1). The
+ * helpers work in both modes: without the DMA API map returns the physical
+ * address, mapping_error is 0, need_sync false, and unmap and sync do
+ * nothing. A driver can therefore always map through them.
+ */
+struct device *vireo_vq_dma_dev(struct vireo_vq *vq);
+dma_addr_t vireo_vq_dma_map_page(struct vireo_vq *vq, struct page *page,
+				 unsigned long offset, size_t size,
+				 enum dma_data_direction dir);
+dma_addr_t vireo_vq_dma_map_single(struct vireo_vq *vq, void *ptr, size_t size,
+				   enum dma_data_direction dir);
+void vireo_vq_dma_unmap_page(struct vireo_vq *vq, dma_addr_t addr, size_t size,
+			     enum dma_data_direction dir);
+void vireo_vq_dma_unmap_single(struct vireo_vq *vq, dma_addr_t addr,
+			       size_t size, enum dma_data_direction dir);
+int vireo_vq_dma_mapping_error(struct vireo_vq *vq, dma_addr_t addr);
+bool vireo_vq_dma_need_sync(struct vireo_vq *vq, dma_addr_t addr);
+void vireo_vq_dma_sync_for_cpu(struct vireo_vq *vq, dma_addr_t addr,
+			       unsigned long offset, size_t size,
+			       enum dma_data_direction dir);
+void vireo_vq_dma_sync_for_device(struct vireo_vq *vq, dma_addr_t addr,
+				  unsigned long offset, size_t size,
+				  enum dma_data_direction dir);
+
+/*
  * Kicking, in two halves so that a driver can prepare under its queue lock
  * and notify (a slow MMIO/PIO exit) outside it:
  *	spin_lock(); add...; need = vireo_vq_kick_prepare(vq); spin_unlock();
@@ -102,16 +158,24 @@ bool vireo_vq_kick(struct vireo_vq *vq);
  * NULL when none is pending or the queue is broken.
  */
 void *vireo_vq_get_buf(struct vireo_vq *vq, unsigned int *len);
+/* The same, and the buffer's context (see vireo_vq_add_sgs_ctx) in *@ctx. */
+void *vireo_vq_get_buf_ctx(struct vireo_vq *vq, unsigned int *len, void **ctx);
 
 /*
- * Callback control. vireo_vq_disable_cb() asks the device not to interrupt
- * (a hint: callbacks may still come). vireo_vq_enable_cb() re-enables and
- * returns true if used buffers arrived meanwhile: the caller must then poll
- * again (and may disable again), since no interrupt is guaranteed for them.
+ * Callback control, with the meaning of Linux's virtqueue_enable_cb():
+ * vireo_vq_disable_cb() asks the device not to interrupt (a hint: callbacks
+ * may still come). vireo_vq_enable_cb() re-enables them and returns true if
+ * nothing is pending (or the queue is broken: nothing will come), false if
+ * used buffers arrived meanwhile: no interrupt is guaranteed for those, so
+ * the caller must poll again (and may disable again). The NAPI pattern:
+ *	vireo_vq_disable_cb(vq);
+ *	... get_buf until NULL ...
+ *	if (!vireo_vq_enable_cb(vq)) { disable again, poll again }
  * The _prepare/_poll pair splits that for callers that re-check later:
- * prepare re-enables and returns an opaque position, poll(pos) says whether
- * buffers were used since. _delayed re-enables but asks for the interrupt
- * only after most outstanding buffers are used (transmit-side batching).
+ * prepare re-enables and returns an opaque position, poll(pos) returns true
+ * if buffers were used since (false on a broken queue). _delayed re-enables
+ * but asks for the interrupt only after most outstanding buffers are used
+ * (transmit-side batching); it returns as vireo_vq_enable_cb() does.
  */
 void vireo_vq_disable_cb(struct vireo_vq *vq);
 bool vireo_vq_enable_cb(struct vireo_vq *vq);
@@ -126,6 +190,19 @@ bool vireo_vq_more_used(struct vireo_vq *vq);
  * broken queue too; the queue is then only good for vireo_vq_del().
  */
 void *vireo_vq_detach_unused(struct vireo_vq *vq);
+void *vireo_vq_detach_unused_ctx(struct vireo_vq *vq, void **ctx);
+
+/*
+ * Interrupt affinity of a queue: the CPUs its interrupt is served on, or
+ * NULL when it has no interrupt of its own (MSI-X shared, INTx, MMIO) or no
+ * affinity was set or spread. vireo_vq_set_affinity() steers it (and sets
+ * the irq's affinity hint, for irqbalance): 0, -EOPNOTSUPP where the queue
+ * shares its interrupt, -EBUSY where the kernel manages it (the queues were
+ * spread by vireo_find_vqs()' @desc), or an error from the irq core. NULL
+ * @mask drops the hint. Process context.
+ */
+const struct cpumask *vireo_vq_get_affinity(struct vireo_vq *vq);
+int vireo_vq_set_affinity(struct vireo_vq *vq, const struct cpumask *mask);
 
 unsigned int vireo_vq_size(struct vireo_vq *vq);	/* descriptors in the ring */
 unsigned int vireo_vq_num_free(struct vireo_vq *vq);	/* descriptors free now */
@@ -185,9 +262,19 @@ struct vireo_transport_ops {
 	void (*del_vqs)(struct vireo_device *vd);
 	/* Waits until no queue or config callback is running. */
 	void (*synchronize_cbs)(struct vireo_device *vd);
-	/* CPUs whose interrupt serves queue @index, or NULL if not spread. */
+	/*
+	 * CPUs whose interrupt serves queue @index, or NULL when the queue
+	 * has no interrupt of its own (shared, INTx, MMIO) or it was never
+	 * spread. NULL op: never.
+	 */
 	const struct cpumask *(*get_vq_affinity)(struct vireo_device *vd,
 						 int index);
+	/*
+	 * Points queue @index's own interrupt at @mask (NULL: forget the
+	 * hint). -EOPNOTSUPP without an interrupt of its own; NULL op: never.
+	 */
+	int (*set_vq_affinity)(struct vireo_device *vd, int index,
+			       const struct cpumask *mask);
 };
 
 struct vireo_device {
@@ -267,6 +354,15 @@ static inline bool vireo_has_feature(const struct vireo_device *vd,
 				     unsigned int bit)
 {
 	return bit < 64 && (vd->features & BIT_ULL(bit));
+}
+
+/*
+ * True once the device or a driver gave up on @vd (vireo_device_fail(), a
+ * reset that never finished): nothing will come back from it.
+ */
+static inline bool vireo_device_is_failed(const struct vireo_device *vd)
+{
+	return READ_ONCE(vd->failed);
 }
 
 /* Sets DRIVER_OK; a driver calls it in probe before its first kick. */

@@ -281,11 +281,11 @@ static void fz_step(struct fz *f)
 		vireo_vq_disable_cb(vq);
 		break;
 	case 5:
-		if (vireo_vq_enable_cb(vq) && vireo_vq_is_broken(vq))
+		if (!vireo_vq_enable_cb(vq) && vireo_vq_is_broken(vq))
 			fz_fail(f, "enable_cb asks to poll a broken queue");
 		break;
 	case 6:
-		if (vireo_vq_enable_cb_delayed(vq) && vireo_vq_is_broken(vq))
+		if (!vireo_vq_enable_cb_delayed(vq) && vireo_vq_is_broken(vq))
 			fz_fail(f, "enable_cb_delayed asks to poll a broken queue");
 		break;
 	case 7:

@@ -713,6 +713,86 @@ static void t_debugfs(const void *arg)
 	th_del(t);
 }
 
+
+/*
+ * Premapped adds with a context: the driver maps through the vireo_vq_dma_*
+ * helpers, the device sees exactly those addresses, the ring maps and
+ * unmaps nothing of the buffers, and each buffer's context comes back with
+ * it; a plain add beside them returns a NULL context.
+ */
+static void t_premapped_ctx(const void *arg)
+{
+	const struct cfg *c = arg;
+	struct th *t = th_new(c->features, c->num, c->legacy_align);
+	struct tbuf *b = t_simple_buf(1, 1, 3), *plain = t_simple_buf(1, 0, 4);
+	bool dma = c->features & F_DMA;
+	struct scatterlist so, si, sp, *sgs[2] = { &so, &si };
+	unsigned int i, live, len;
+	dma_addr_t ao, ai;
+	struct sim_elem e;
+	void *ctx;
+
+	CHECK(!!vireo_vq_dma_dev(t->vq) == dma);
+	ao = vireo_vq_dma_map_single(t->vq, b->out[0], b->out_len[0], DMA_TO_DEVICE);
+	ai = vireo_vq_dma_map_single(t->vq, b->in[0], b->in_len[0], DMA_FROM_DEVICE);
+	CHECK(!vireo_vq_dma_mapping_error(t->vq, ao));
+	CHECK(!vireo_vq_dma_mapping_error(t->vq, ai));
+	CHECK(!vireo_vq_dma_need_sync(t->vq, ao));
+	live = shim_dma_live();
+	CHECK_EQ(live, dma ? 2 : 0);
+	for (i = 0; i < 2 * c->num + 1; i++) {
+		sg_init_one(&so, NULL, b->out_len[0]);
+		sg_init_one(&si, NULL, b->in_len[0]);
+		so.dma_address = ao;
+		si.dma_address = ai;
+		CHECK_EQ(vireo_vq_add_sgs_premapped(t->vq, sgs, 1, 1, b,
+						    (void *)(uintptr_t)(i + 1),
+						    GFP_KERNEL), 0);
+		CHECK(vireo_vq_kick(t->vq));
+		CHECK_EQ(sim_pop(&t->sim, &e), 1);
+		CHECK_EQ(e.nseg, 2);
+		CHECK(e.seg[0].ptr == b->out[0] && !e.seg[0].write);
+		CHECK(e.seg[1].ptr == b->in[0] && e.seg[1].write);
+		CHECK_EQ(shim_dma_live(), live);	/* the ring mapped none */
+		sim_push(&t->sim, &e, 3);
+		sim_flush(&t->sim);
+		ctx = NULL;
+		CHECK(vireo_vq_get_buf_ctx(t->vq, &len, &ctx) == b);
+		CHECK_EQ(len, 3);
+		CHECK_EQ((uintptr_t)ctx, i + 1);
+		CHECK_EQ(shim_dma_live(), live);	/* and unmapped none */
+
+		if (c->num < 2)
+			continue;
+		/* A plain add on the same ids: its context reads NULL. */
+		sg_init_one(&sp, plain->out[0], plain->out_len[0]);
+		CHECK_EQ(vireo_vq_add_outbuf(t->vq, &sp, 1, plain, GFP_KERNEL), 0);
+		CHECK(vireo_vq_kick(t->vq));
+		CHECK_EQ(sim_pop(&t->sim, &e), 1);
+		sim_push(&t->sim, &e, 0);
+		sim_flush(&t->sim);
+		ctx = (void *)1;
+		CHECK(vireo_vq_get_buf_ctx(t->vq, NULL, &ctx) == plain);
+		CHECK(ctx == NULL);
+	}
+	/* detach_unused_ctx returns the context too. */
+	sg_init_one(&so, NULL, b->out_len[0]);
+	so.dma_address = ao;
+	CHECK_EQ(vireo_vq_add_outbuf_premapped(t->vq, &so, 1, b, (void *)7,
+					       GFP_KERNEL), 0);
+	ctx = NULL;
+	CHECK(vireo_vq_detach_unused_ctx(t->vq, &ctx) == b);
+	CHECK(ctx == (void *)7);
+	CHECK_EQ(shim_dma_live(), live);
+	vireo_vq_dma_unmap_single(t->vq, ao, b->out_len[0], DMA_TO_DEVICE);
+	vireo_vq_dma_unmap_single(t->vq, ai, b->in_len[0], DMA_FROM_DEVICE);
+	CHECK_EQ(shim_dma_live(), 0);
+	CHECK_EQ(shim_log_count, 0);
+	th_del(t);
+	tbuf_free(b);
+	tbuf_free(plain);
+}
+
 void t_basic(void)
 {
 	char name[128];
@@ -754,6 +834,9 @@ void t_basic(void)
 		snprintf(name, sizeof(name), "del with buffers in flight %s",
 			 t_cfgs[i].name);
 		t_run(name, t_del_inflight, &t_cfgs[i]);
+		snprintf(name, sizeof(name), "premapped adds with a context %s",
+			 t_cfgs[i].name);
+		t_run(name, t_premapped_ctx, &t_cfgs[i]);
 		if (t_cfgs[i].features & F_DMA) {
 			snprintf(name, sizeof(name), "DMA map failure unwinds %s",
 				 t_cfgs[i].name);

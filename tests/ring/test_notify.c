@@ -90,17 +90,17 @@ static void t_split_flags(const void *arg)
 	vireo_vq_disable_cb(t->vq);
 	CHECK_EQ(sim_split_avail_flags(&t->sim), VRING_AVAIL_F_NO_INTERRUPT);
 	CHECK(!nt_done(&x, 0));
-	CHECK(vireo_vq_enable_cb(t->vq));	/* buffer 0 is waiting */
+	CHECK(!vireo_vq_enable_cb(t->vq));	/* buffer 0 is waiting */
 	CHECK_EQ(sim_split_avail_flags(&t->sim), 0);
 	nt_get(&x, 0);
-	CHECK(!vireo_vq_enable_cb(t->vq));
+	CHECK(vireo_vq_enable_cb(t->vq));
 	CHECK(nt_done(&x, 1));
 	nt_get(&x, 1);
 	vireo_vq_disable_cb(t->vq);
 	vireo_vq_disable_cb(t->vq);		/* already off: not counted */
 	CHECK_EQ(atomic64_read(&t->vr->stats.cb_suppressed), 2);
 	/* Without EVENT_IDX, delayed is plain enable. */
-	CHECK(!vireo_vq_enable_cb_delayed(t->vq));
+	CHECK(vireo_vq_enable_cb_delayed(t->vq));
 	CHECK_EQ(sim_split_avail_flags(&t->sim), 0);
 	nt_fini(&x);
 }
@@ -141,7 +141,7 @@ static void t_split_event(const void *arg)
 	for (i = 0; i < 7; i++)
 		nt_pop(&x, i);
 	/* used_event = last_used: interrupt for the next one, only. */
-	CHECK(!vireo_vq_enable_cb(t->vq));
+	CHECK(vireo_vq_enable_cb(t->vq));
 	CHECK_EQ(sim_split_used_event(&t->sim), 0);
 	CHECK(nt_done(&x, 0));
 	CHECK(!nt_done(&x, 1));
@@ -161,7 +161,7 @@ static void t_split_event(const void *arg)
 	nt_add(&x, 8);
 	nt_pop(&x, 7);
 	nt_pop(&x, 8);
-	CHECK(!vireo_vq_enable_cb_delayed(t->vq));
+	CHECK(vireo_vq_enable_cb_delayed(t->vq));
 	CHECK_EQ(sim_split_used_event(&t->sim), 5 + 3);
 	CHECK(!nt_done(&x, 5));
 	CHECK(!nt_done(&x, 6));
@@ -177,7 +177,7 @@ static void t_split_event(const void *arg)
 		nt_pop(&x, i);
 		nt_done(&x, i);
 	}
-	CHECK(vireo_vq_enable_cb_delayed(t->vq));
+	CHECK(!vireo_vq_enable_cb_delayed(t->vq));
 	vireo_vq_disable_cb(t->vq);
 	for (i = 9; i < 13; i++)
 		nt_get(&x, i);
@@ -231,15 +231,15 @@ static void t_packed_flags(const void *arg)
 	vireo_vq_disable_cb(t->vq);
 	CHECK_EQ(sim_packed_driver_flags(&t->sim), EV_DISABLE);
 	CHECK(!nt_done(&x, 0));
-	CHECK(vireo_vq_enable_cb(t->vq));
+	CHECK(!vireo_vq_enable_cb(t->vq));
 	CHECK_EQ(sim_packed_driver_flags(&t->sim), EV_ENABLE);
 	nt_get(&x, 0);
-	CHECK(!vireo_vq_enable_cb(t->vq));
+	CHECK(vireo_vq_enable_cb(t->vq));
 	CHECK(nt_done(&x, 1));
 	CHECK(nt_done(&x, 2));			/* ENABLE: every time */
 	nt_get(&x, 1);
 	nt_get(&x, 2);
-	CHECK(!vireo_vq_enable_cb_delayed(t->vq));
+	CHECK(vireo_vq_enable_cb_delayed(t->vq));
 	CHECK_EQ(sim_packed_driver_flags(&t->sim), EV_ENABLE);
 	CHECK(nt_done(&x, 3));
 	nt_get(&x, 3);
@@ -305,7 +305,7 @@ static void t_packed_event(const void *arg)
 	vireo_vq_disable_cb(t->vq);
 	CHECK_EQ(sim_packed_driver_flags(&t->sim), EV_DISABLE);
 	CHECK(!nt_done(&x, 11));
-	CHECK(vireo_vq_enable_cb(t->vq));
+	CHECK(!vireo_vq_enable_cb(t->vq));
 	CHECK_EQ(sim_packed_driver_flags(&t->sim), EV_DESC);
 	CHECK_EQ(sim_packed_driver_off_wrap(&t->sim), 3);	/* slot 3, wrap 0 */
 	nt_get(&x, 11);
@@ -328,7 +328,7 @@ static void t_packed_event(const void *arg)
 		nt_pop(&x, i);
 	}
 	vireo_vq_disable_cb(t->vq);
-	CHECK(!vireo_vq_enable_cb_delayed(t->vq));
+	CHECK(vireo_vq_enable_cb_delayed(t->vq));
 	CHECK_EQ(sim_packed_driver_off_wrap(&t->sim), 0x8000 | 3);
 	CHECK(!nt_done(&x, 0));
 	CHECK(!nt_done(&x, 1));

@@ -235,7 +235,9 @@ struct scatterlist {
 	unsigned long page_link;
 	unsigned int offset;
 	unsigned int length;
+	dma_addr_t dma_address;
 };
+#define sg_dma_address(sg)	((sg)->dma_address)
 #define SG_CHAIN		0x1UL
 #define SG_END			0x2UL
 static inline bool sg_is_last(const struct scatterlist *sg)
@@ -324,6 +326,13 @@ void dma_free_coherent(struct device *dev, size_t size, void *cpu,
 	shim_dma_map((d), (p), (size), (dir), true)
 #define dma_unmap_single(d, a, size, dir) \
 	shim_dma_unmap((d), (a), (size), (dir), true)
+#define page_to_phys(page)	((phys_addr_t)(uintptr_t)(page))
+static inline bool dma_need_sync(struct device *dev, dma_addr_t a)
+{
+	return false;
+}
+#define dma_sync_single_range_for_cpu(d, a, o, s, dir)	do { } while (0)
+#define dma_sync_single_range_for_device(d, a, o, s, dir) do { } while (0)
 static inline int dma_mapping_error(struct device *dev, dma_addr_t a)
 {
 	(void)dev;
