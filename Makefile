@@ -60,16 +60,17 @@ endif
 sparse: modules
 	$(MAKE) -C $(KDIR) M=$(OUT) C=2 CF="-D__CHECK_ENDIAN__" modules
 
-# KREL: the release the modules are for (e.g. 6.1.0-57-amd64).
-KREL = $(shell cat $(KDIR)/include/config/kernel.release 2>/dev/null)
+# KREL: the release the modules are for (e.g. 6.1.0-57-amd64), as in their
+# vermagic (Debian's headers have the upstream version in kernel.release).
+KREL = $(shell sed -n 's/^\#define UTS_RELEASE "\(.*\)"/\1/p' $(KDIR)/include/generated/utsrelease.h 2>/dev/null)
 
 install: modules
-	@test -n "$(KREL)" || { echo "vireo: no kernel release in $(KDIR)/include/config/kernel.release" >&2; exit 1; }
+	@test -n "$(KREL)" || { echo "vireo: no kernel release in $(KDIR)/include/generated/utsrelease.h" >&2; exit 1; }
 	packaging/vireo-files install-modules "$(ROOT)" "$(KREL)" $(shell find $(OUT)/drivers -name 'vireo_*.ko' | sort)
 	packaging/vireo-files install "$(ROOT)"
 
 uninstall:
-	@test -n "$(KREL)" || { echo "vireo: no kernel release in $(KDIR)/include/config/kernel.release (give KVER= or KDIR=)" >&2; exit 1; }
+	@test -n "$(KREL)" || { echo "vireo: no kernel release in $(KDIR)/include/generated/utsrelease.h (give KVER= or KDIR=)" >&2; exit 1; }
 	packaging/vireo-files remove-modules "$(ROOT)" "$(KREL)"
 	packaging/vireo-files remove "$(ROOT)"
 
