@@ -40,6 +40,22 @@ trap 'rm -rf --one-file-system "$root"' EXIT
 tar -C "$root" -xzf "$tarball"
 tar -C "$VIREO_ROOT" --exclude=./build --exclude=./.git -cf - . | (mkdir -p "$root/root/vireo" && tar -C "$root/root/vireo" -xf -)
 cp /etc/resolv.conf "$root/etc/resolv.conf"
+# What Debian's installer writes (debootstrap alone has only "bookworm"):
+# the current 6.12 kernel and linux-source-6.12 come from the updates.
+rm -f "$root/etc/apt/sources.list"
+cat >"$root/etc/apt/sources.list.d/debian.sources" <<'SOURCES'
+Types: deb
+URIs: http://deb.debian.org/debian
+Suites: bookworm bookworm-updates
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+
+Types: deb
+URIs: http://deb.debian.org/debian-security
+Suites: bookworm-security
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+SOURCES
 tap_diag "fresh root $root from $tarball"
 
 # in_root LOG CMD: run CMD (a shell line) as root in the fresh root, in a
