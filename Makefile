@@ -81,7 +81,7 @@ dist:
 	@mkdir -p build/dist/vireo-$(VERSION)/scripts build/dist/vireo-$(VERSION)/docs
 	@cp scripts/vireo-bind scripts/install-deps build/dist/vireo-$(VERSION)/scripts/
 	@cp docs/install.md build/dist/vireo-$(VERSION)/docs/
-	@find build/dist -name '*.o' -o -name '*.ko' -o -name '*.cmd' | xargs -r rm -f
+	@find build/dist \( -name '*.o' -o -name '*.ko' -o -name '*.cmd' -o -name '*.mod' -o -name '*.mod.c' -o -name '*.order' -o -name '*.symvers' \) -delete
 	tar -C build/dist --owner=0 --group=0 --sort=name -czf vireo-$(VERSION).tar.gz vireo-$(VERSION)
 	@echo "vireo-$(VERSION).tar.gz"
 
