@@ -1,0 +1,122 @@
+#!/usr/bin/env bash
+# matrix: 6.12-pci-split
+#
+# The README's first commands on a fresh Debian 12 machine: a debootstrap
+# --variant=minbase root with only git and make added (built once, cached
+# as a tarball in $VIREO_CACHE/fresh), unpacked anew for every run, with its
+# own dpkg database, its own VIREO_CACHE, and vireo's tree copied in. As
+# root inside it:
+#   make                 one line: no kernel headers, what to install
+#   make run CMD=...     installs the packages, fetches the kernel, builds,
+#                        boots: the guest reads 64 bytes from /dev/hwrng
+#   make KVER=6.1        builds for the other kernel
+#   make check CELLS=6.12-pci-split TESTS=rng    ... 0 failed
+# Downloaded .deb files are kept in $VIREO_CACHE/fresh/archives (apt's
+# cache, bound in), so reruns download little; every package is still
+# installed inside each time.
+# shellcheck source=tests/lib.sh
+. "$(dirname "$0")/../lib.sh"
+
+fresh=$VIREO_CACHE/fresh
+tarball=$fresh/minbase-bookworm.tar.gz
+mkdir -p "$fresh/archives/partial" "$fresh/debs"
+exec 9>"$fresh/.lock"
+flock 9
+
+if [ ! -s "$tarball" ]; then
+	tmp=$(mktemp -d "$fresh/mk.XXXXXX")
+	if ! debootstrap --variant=minbase --include=git,make bookworm "$tmp/root" \
+		http://deb.debian.org/debian >"$VIREO_LOGDIR/$TEST-debootstrap.log" 2>&1; then
+		rm -rf "$tmp"
+		tap_fail minbase-root "debootstrap failed (log: $VIREO_LOGDIR/$TEST-debootstrap.log)"
+		exit 0
+	fi
+	tar -C "$tmp/root" -czf "$tmp/t.tar.gz" . && mv "$tmp/t.tar.gz" "$tarball"
+	rm -rf "$tmp"
+fi
+
+root=$(mktemp -d /var/tmp/vireo-fresh.XXXXXX)
+trap 'rm -rf --one-file-system "$root"' EXIT
+tar -C "$root" -xzf "$tarball"
+tar -C "$VIREO_ROOT" --exclude=./build --exclude=./.git -cf - . | (mkdir -p "$root/root/vireo" && tar -C "$root/root/vireo" -xf -)
+cp /etc/resolv.conf "$root/etc/resolv.conf"
+# What Debian's installer writes (debootstrap alone has only "bookworm"):
+# the current 6.12 kernel and linux-source-6.12 come from the updates.
+rm -f "$root/etc/apt/sources.list"
+cat >"$root/etc/apt/sources.list.d/debian.sources" <<'SOURCES'
+Types: deb
+URIs: http://deb.debian.org/debian
+Suites: bookworm bookworm-updates
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+
+Types: deb
+URIs: http://deb.debian.org/debian-security
+Suites: bookworm-security
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+SOURCES
+tap_diag "fresh root $root from $tarball"
+
+# in_root LOG CMD: run CMD (a shell line) as root in the fresh root, in a
+# mount namespace of its own (the binds vanish with it). Output to LOG.
+in_root() {
+	local log=$1
+	shift
+	unshare -m --propagation private sh -c '
+		r=$1 f=$2
+		mount --rbind /dev "$r/dev"
+		mount -t proc proc "$r/proc"
+		mount --rbind /sys "$r/sys"
+		mount -t tmpfs tmpfs "$r/tmp"
+		mkdir -p "$r/var/cache/vireo/debs"
+		mount --bind "$f/archives" "$r/var/cache/apt/archives"
+		mount --bind "$f/debs" "$r/var/cache/vireo/debs"
+		shift 2
+		exec chroot "$r" /usr/bin/env -i HOME=/root PATH=/usr/sbin:/usr/bin:/sbin:/bin \
+			LANG=C.UTF-8 TERM=dumb /bin/bash -c "cd /root/vireo && $*"
+	' sh "$root" "$fresh" "$@" >"$log" 2>&1
+}
+
+# 1. make: no headers for the running kernel here; one line says what to do.
+log=$VIREO_LOGDIR/$TEST-make.log
+in_root "$log" make
+rc=$?
+if [ $rc != 0 ] && grep -q 'linux-headers-' "$log" && grep -q 'KVER=6.1' "$log" && [ "$(grep -vc '^make' "$log")" = 1 ]; then
+	tap_ok make-says-what-is-missing
+else
+	tap_fail make-says-what-is-missing "exit $rc, expected one line naming linux-headers and KVER=: $(head -n 5 "$log")"
+fi
+
+# 2. make run CMD=...: the first command that needs everything.
+s=$SECONDS
+log=$VIREO_LOGDIR/$TEST-make-run.log
+# shellcheck disable=SC2016 # guest-side expansions ($$ is make's $)
+in_root "$log" "make run CMD='echo current=\$\$(cat /sys/class/misc/hw_random/rng_current); echo hwrng-bytes=\$\$(head -c 64 /dev/hwrng | wc -c)'"
+rc=$?
+tap_diag "make run (installs, fetch, build, boot): $((SECONDS - s)) s"
+if [ $rc = 0 ] && grep -aq '^current=vireo_rng.0' "$log" && grep -aq '^hwrng-bytes=64' "$log"; then
+	tap_ok make-run-first
+else
+	tap_fail make-run-first "exit $rc (log: $log)" "$(tail -n 8 "$log")"
+fi
+
+# 3. make KVER=6.1
+s=$SECONDS
+log=$VIREO_LOGDIR/$TEST-make-6.1.log
+in_root "$log" "make KVER=6.1 && ls build/6.1/drivers/*/vireo_*.ko"
+rc=$?
+tap_diag "make KVER=6.1: $((SECONDS - s)) s"
+if [ $rc = 0 ] && grep -q 'vireo_transport.ko' "$log"; then tap_ok make-kver-6.1; else tap_fail make-kver-6.1 "exit $rc (log: $log)" "$(tail -n 5 "$log")"; fi
+
+# 4. make check, one cell, one test (never this one: TESTS selects).
+s=$SECONDS
+log=$VIREO_LOGDIR/$TEST-make-check.log
+in_root "$log" "make check CELLS=6.12-pci-split TESTS=rng"
+rc=$?
+tap_diag "make check CELLS=6.12-pci-split TESTS=rng: $((SECONDS - s)) s; $(tail -n 1 "$log")"
+if [ $rc = 0 ] && tail -n 1 "$log" | grep -Eq '^[1-9][0-9]* passed, 0 failed'; then
+	tap_ok make-check-first
+else
+	tap_fail make-check-first "exit $rc: $(tail -n 1 "$log") (log: $log)" "$(grep -a '^not ok' "$log" | head -n 5)"
+fi
