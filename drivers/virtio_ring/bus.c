@@ -10,10 +10,23 @@
 #include <linux/idr.h>
 #include <linux/module.h>
 #include <linux/slab.h>
+#include <linux/string.h>
+#include <linux/uaccess.h>
 
 #include <vireo/virtio.h>
 
 static DEFINE_IDA(vireo_index_ida);
+
+static unsigned int abort_timeout = 120;
+module_param(abort_timeout, uint, 0644);
+MODULE_PARM_DESC(abort_timeout,
+		 "Seconds a device may leave a request unanswered before its driver resets it and fails its I/O (default 120; 0: wait for ever)");
+
+unsigned int vireo_abort_timeout(void)
+{
+	return READ_ONCE(abort_timeout);
+}
+EXPORT_SYMBOL_NS_GPL(vireo_abort_timeout, VIREO_NS);
 static struct dentry *vireo_debugfs_root;
 
 static struct vireo_driver *bound_driver(struct vireo_device *vd)
@@ -152,8 +165,10 @@ static int reset_device(struct vireo_device *vd)
 	if (vd->ops->synchronize_cbs)
 		vd->ops->synchronize_cbs(vd);
 	if (err) {
-		dev_err(&vd->dev, "device did not reset (%d): giving up on it\n",
-			err);
+		/* Said once: remove resets a failed device again. */
+		if (!vd->failed)
+			dev_err(&vd->dev, "device did not reset (%d): giving up on it\n",
+				err);
 		vd->failed = true;
 		vireo_break_vqs(vd);
 	}
@@ -189,13 +204,16 @@ static void disable_config(struct vireo_device *vd)
  */
 static int finalize_features(struct vireo_device *vd)
 {
+	bool refuse = vd->fault == VIREO_FAULT_FEATURES_OK;
+
 	vd->ops->set_features(vd, vd->features);
 	if (!vireo_has_feature(vd, VIRTIO_F_VERSION_1))
 		return 0;
 	add_status(vd, VIRTIO_CONFIG_S_FEATURES_OK);
-	if (!(vd->ops->get_status(vd) & VIRTIO_CONFIG_S_FEATURES_OK)) {
-		dev_err(&vd->dev, "device refused features 0x%llx\n",
-			vd->features);
+	if (refuse ||
+	    !(vd->ops->get_status(vd) & VIRTIO_CONFIG_S_FEATURES_OK)) {
+		dev_err(&vd->dev, "device refused features 0x%llx%s\n",
+			vd->features, refuse ? " (injected)" : "");
 		return -ENODEV;
 	}
 	return 0;
@@ -312,6 +330,11 @@ int __vireo_register_driver(struct vireo_driver *drv, struct module *owner)
 		pr_err("vireo: driver %s lacks probe or remove\n", drv->driver.name);
 		return -EINVAL;
 	}
+	if (drv->restore && !drv->restore_failed) {
+		pr_err("vireo: driver %s has restore but no restore_failed\n",
+		       drv->driver.name);
+		return -EINVAL;
+	}
 	drv->driver.bus = &vireo_bus;
 	drv->driver.owner = owner;
 	return driver_register(&drv->driver);
@@ -354,6 +377,11 @@ int vireo_find_vqs(struct vireo_device *vd, unsigned int nvqs,
 		   struct vireo_vq *vqs[], const struct vireo_vq_info info[],
 		   struct irq_affinity *desc)
 {
+	if (vd->fault == VIREO_FAULT_QUEUES && vd->restoring) {
+		dev_err(&vd->dev, "cannot set up queues (%d, injected)\n",
+			-ENOMEM);
+		return -ENOMEM;
+	}
 	return vd->ops->find_vqs(vd, nvqs, vqs, info, desc);
 }
 EXPORT_SYMBOL_NS_GPL(vireo_find_vqs, VIREO_NS);
@@ -499,6 +527,56 @@ void vireo_cwrite32(struct vireo_device *vd, unsigned int offset, u32 val)
 EXPORT_SYMBOL_NS_GPL(vireo_cwrite32, VIREO_NS);
 
 /* ------------------------------------------------------------------ */
+/* Fault injection: /sys/kernel/debug/vireo/vireoN/fail_restore        */
+/* ------------------------------------------------------------------ */
+
+static const char *const fault_names[] = {
+	[VIREO_FAULT_NONE] = "none",
+	[VIREO_FAULT_RESET] = "reset",
+	[VIREO_FAULT_FEATURES] = "features",
+	[VIREO_FAULT_FEATURES_OK] = "features_ok",
+	[VIREO_FAULT_QUEUES] = "queues",
+};
+
+static ssize_t fail_restore_read(struct file *f, char __user *ubuf,
+				 size_t count, loff_t *ppos)
+{
+	struct vireo_device *vd = f->private_data;
+	char buf[16];
+	int n;
+
+	n = scnprintf(buf, sizeof(buf), "%s\n", fault_names[READ_ONCE(vd->fault)]);
+	return simple_read_from_buffer(ubuf, count, ppos, buf, n);
+}
+
+static ssize_t fail_restore_write(struct file *f, const char __user *ubuf,
+				  size_t count, loff_t *ppos)
+{
+	struct vireo_device *vd = f->private_data;
+	char buf[16];
+	int i;
+
+	if (count >= sizeof(buf))
+		return -EINVAL;
+	if (copy_from_user(buf, ubuf, count))
+		return -EFAULT;
+	buf[count] = '\0';
+	i = sysfs_match_string(fault_names, buf);
+	if (i < 0)
+		return i;
+	WRITE_ONCE(vd->fault, i);
+	return count;
+}
+
+static const struct file_operations fail_restore_fops = {
+	.owner = THIS_MODULE,
+	.open = simple_open,
+	.read = fail_restore_read,
+	.write = fail_restore_write,
+	.llseek = default_llseek,
+};
+
+/* ------------------------------------------------------------------ */
 /* Registration by transports                                          */
 /* ------------------------------------------------------------------ */
 
@@ -512,6 +590,7 @@ int vireo_register_device(struct vireo_device *vd)
 	INIT_LIST_HEAD(&vd->vqs);
 	vd->config_enabled = false;
 	vd->config_change_pending = false;
+	vd->fault = VIREO_FAULT_NONE;
 
 	err = ida_alloc(&vireo_index_ida, GFP_KERNEL);
 	if (err < 0)
@@ -528,6 +607,8 @@ int vireo_register_device(struct vireo_device *vd)
 	add_status(vd, VIRTIO_CONFIG_S_ACKNOWLEDGE);
 
 	vd->debugfs = debugfs_create_dir(dev_name(&vd->dev), vireo_debugfs_root);
+	debugfs_create_file("fail_restore", 0600, vd->debugfs, vd,
+			    &fail_restore_fops);
 
 	err = device_add(&vd->dev);
 	if (err)
@@ -575,13 +656,20 @@ int vireo_device_freeze(struct vireo_device *vd)
 }
 EXPORT_SYMBOL_NS_GPL(vireo_device_freeze, VIREO_NS);
 
-int vireo_device_restore(struct vireo_device *vd)
+/* The handshake of a resume, up to and including the driver's restore. */
+static int restore_device(struct vireo_device *vd, struct vireo_driver *drv)
 {
-	struct vireo_driver *drv = bound_driver(vd);
+	u64 lost;
 	int err;
 
 	/* The device may have lost all state: initialise it again. */
 	err = reset_device(vd);
+	if (!err && vd->fault == VIREO_FAULT_RESET) {
+		dev_err(&vd->dev, "device did not reset (%d, injected): giving up on it\n",
+			-ETIMEDOUT);
+		vd->failed = true;
+		err = -ETIMEDOUT;
+	}
 	if (err)
 		return err;
 	add_status(vd, VIRTIO_CONFIG_S_ACKNOWLEDGE);
@@ -595,16 +683,39 @@ int vireo_device_restore(struct vireo_device *vd)
 	 * (virtio 1.2, 2.2.1), so the driver cannot come back.
 	 */
 	vd->device_features = vd->ops->get_features(vd);
-	if (vd->features & ~vd->device_features) {
-		dev_err(&vd->dev, "device lost features 0x%llx over suspend\n",
-			vd->features & ~vd->device_features);
-		err = -ENODEV;
-		goto fail;
+	lost = vd->features & ~vd->device_features;
+	if (!lost && vd->fault == VIREO_FAULT_FEATURES)
+		lost = vd->features & BIT_ULL(__fls(vd->features));
+	if (lost) {
+		dev_err(&vd->dev, "device lost features 0x%llx over suspend%s\n",
+			lost, vd->fault == VIREO_FAULT_FEATURES ? " (injected)" : "");
+		add_status(vd, VIRTIO_CONFIG_S_FAILED);
+		return -ENODEV;
 	}
+	/* start_driver() sets FAILED if this fails. */
 	return start_driver(vd, drv->restore);
+}
 
-fail:
-	add_status(vd, VIRTIO_CONFIG_S_FAILED);
+int vireo_device_restore(struct vireo_device *vd)
+{
+	struct vireo_driver *drv = bound_driver(vd);
+	int err;
+
+	vd->restoring = true;
+	err = restore_device(vd, drv);
+	vd->restoring = false;
+	/* An injected fault fires once. */
+	vd->fault = VIREO_FAULT_NONE;
+	if (!err || !drv)
+		return err;
+	/*
+	 * The driver froze its users and freed its queues; if it is not told,
+	 * they wait for a restore that never comes. The device is done for
+	 * until a driver binds again (probe starts from a reset).
+	 */
+	vd->failed = true;
+	if (drv->restore_failed)
+		drv->restore_failed(vd, err);
 	return err;
 }
 EXPORT_SYMBOL_NS_GPL(vireo_device_restore, VIREO_NS);

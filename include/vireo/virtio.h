@@ -205,12 +205,28 @@ struct vireo_device {
 	bool config_enabled;
 	bool config_change_pending;
 	bool failed;			/* the device or the driver gave up */
+	bool restoring;			/* inside vireo_device_restore() */
+	u8 fault;			/* VIREO_FAULT_*: debugfs fail_restore */
 	struct list_head vqs;		/* the ring module's */
 	struct dentry *debugfs;		/* /sys/kernel/debug/vireo/vireoN */
 	void *priv;			/* the driver's */
 };
 
 #define to_vireo_device(d) container_of(d, struct vireo_device, dev)
+
+/*
+ * Faults the next resume of a device provokes, armed by writing their name
+ * to /sys/kernel/debug/vireo/vireoN/fail_restore (docs/transport.md): the
+ * reset times out, a negotiated feature is gone, FEATURES_OK is refused,
+ * the driver cannot set up its queues. Each fires once.
+ */
+enum {
+	VIREO_FAULT_NONE,
+	VIREO_FAULT_RESET,
+	VIREO_FAULT_FEATURES,
+	VIREO_FAULT_FEATURES_OK,
+	VIREO_FAULT_QUEUES,
+};
 
 struct vireo_device_id {
 	u32 device;			/* VIRTIO_ID_*; 0 ends the table */
@@ -241,10 +257,20 @@ struct vireo_driver {
 	void (*config_changed)(struct vireo_device *vd);
 	/*
 	 * Suspend/resume: freeze quiesces, resets and frees queues; restore
-	 * re-creates them; the bus redoes the handshake in between.
+	 * re-creates them; the bus redoes the handshake in between. A restore
+	 * that fails must free what it set up again.
+	 *
+	 * restore_failed (required with restore): the resume did not complete
+	 * (the reset timed out, features were lost or refused, or restore
+	 * returned @err). The device is marked failed and has no queues; the
+	 * driver must end what its users wait for with errors, fail new
+	 * requests, and still be able to remove (which then resets a device
+	 * without queues). Called once, from the PM resume path, after which
+	 * nothing but remove is called.
 	 */
 	int (*freeze)(struct vireo_device *vd);
 	int (*restore)(struct vireo_device *vd);
+	void (*restore_failed)(struct vireo_device *vd, int err);
 };
 
 #define to_vireo_driver(d) container_of(d, struct vireo_driver, driver)
@@ -279,6 +305,15 @@ void vireo_reset_device(struct vireo_device *vd);
  * nonsense, or one that is going away under the driver.
  */
 void vireo_device_fail(struct vireo_device *vd, const char *why);
+
+/*
+ * The one rule for a device that stops answering (vireo_ring's
+ * abort_timeout parameter, seconds; 0: never): once a request has been
+ * outstanding this long, the driver gives up on the device: it resets it,
+ * fails what was outstanding and every new request, so that remove and
+ * suspend finish.
+ */
+unsigned int vireo_abort_timeout(void);
 
 int vireo_find_vqs(struct vireo_device *vd, unsigned int nvqs,
 		   struct vireo_vq *vqs[], const struct vireo_vq_info info[],
