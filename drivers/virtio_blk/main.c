@@ -508,20 +508,25 @@ static const struct vireo_device_id vblk_ids[] = {
 	{ 0 },
 };
 
+static const unsigned int vblk_features[] = {
+	VIRTIO_BLK_F_SIZE_MAX,
+	VIRTIO_BLK_F_SEG_MAX,
+	VIRTIO_BLK_F_GEOMETRY,
+	VIRTIO_BLK_F_RO,
+	VIRTIO_BLK_F_BLK_SIZE,
+	VIRTIO_BLK_F_FLUSH,
+	VIRTIO_BLK_F_TOPOLOGY,
+	VIRTIO_BLK_F_CONFIG_WCE,
+	VIRTIO_BLK_F_MQ,
+	VIRTIO_BLK_F_DISCARD,
+	VIRTIO_BLK_F_WRITE_ZEROES,
+};
+
 static struct vireo_driver vireo_blk_driver = {
 	.driver.name = "vireo_blk",
 	.id_table = vblk_ids,
-	.features = BIT_ULL(VIRTIO_BLK_F_SIZE_MAX) |
-		    BIT_ULL(VIRTIO_BLK_F_SEG_MAX) |
-		    BIT_ULL(VIRTIO_BLK_F_GEOMETRY) |
-		    BIT_ULL(VIRTIO_BLK_F_RO) |
-		    BIT_ULL(VIRTIO_BLK_F_BLK_SIZE) |
-		    BIT_ULL(VIRTIO_BLK_F_FLUSH) |
-		    BIT_ULL(VIRTIO_BLK_F_TOPOLOGY) |
-		    BIT_ULL(VIRTIO_BLK_F_CONFIG_WCE) |
-		    BIT_ULL(VIRTIO_BLK_F_MQ) |
-		    BIT_ULL(VIRTIO_BLK_F_DISCARD) |
-		    BIT_ULL(VIRTIO_BLK_F_WRITE_ZEROES),
+	.feature_table = vblk_features,
+	.feature_table_size = ARRAY_SIZE(vblk_features),
 	.probe = vblk_probe,
 	.remove = vblk_remove,
 	.config_changed = vblk_config_changed,

@@ -35,7 +35,7 @@ static bool vblk_beyond_capacity(struct request *rq, sector_t sector,
  * ranges (virtio 1.2, 5.2.6): one range per bio.
  */
 static blk_status_t vblk_setup_discard(struct vblk *vblk, struct request *rq,
-				      struct vblk_req *vbr, u32 flags)
+				       struct vblk_req *vbr, u32 flags)
 {
 	unsigned int n = 1, i = 0;
 	struct vblk_range *r;
@@ -145,8 +145,8 @@ static blk_status_t vblk_prep(struct vblk *vblk, struct request *rq,
 	case REQ_OP_WRITE_ZEROES:
 		type = VIRTIO_BLK_T_WRITE_ZEROES;
 		st = vblk_setup_discard(vblk, rq, vbr,
-				       rq->cmd_flags & REQ_NOUNMAP ? 0 :
-				       VIRTIO_BLK_WRITE_ZEROES_FLAG_UNMAP);
+					rq->cmd_flags & REQ_NOUNMAP ? 0 :
+					VIRTIO_BLK_WRITE_ZEROES_FLAG_UNMAP);
 		if (st)
 			return st;
 		break;

@@ -5,6 +5,7 @@
  * negotiation (virtio 1.2, 3.1 "Device Initialization"), so no driver or
  * transport does them twice.
  */
+#include <linux/cc_platform.h>
 #include <linux/debugfs.h>
 #include <linux/delay.h>
 #include <linux/idr.h>
@@ -66,29 +67,32 @@ static ssize_t status_show(struct device *d, struct device_attribute *attr,
 }
 static DEVICE_ATTR_RO(status);
 
-static ssize_t emit_bits(char *buf, u64 bits)
+/*
+ * One character per feature bit, bit 0 first, as the in-tree bus prints
+ * its 64; the next 64 follow only when one of them is set.
+ */
+static ssize_t emit_bits(char *buf, const struct vireo_features *f)
 {
-	char s[65];
-	int i;
+	char s[VIREO_FEATURE_BITS + 1];
+	unsigned int i, n = f->w[1] ? 128 : 64;
 
-	/* One character per feature bit, bit 0 first, as the in-tree bus. */
-	for (i = 0; i < 64; i++)
-		s[i] = bits & BIT_ULL(i) ? '1' : '0';
-	s[64] = '\0';
+	for (i = 0; i < n; i++)
+		s[i] = vireo_features_test(f, i) ? '1' : '0';
+	s[n] = '\0';
 	return sysfs_emit(buf, "%s\n", s);
 }
 
 static ssize_t features_show(struct device *d, struct device_attribute *attr,
 			     char *buf)
 {
-	return emit_bits(buf, to_vireo_device(d)->features);
+	return emit_bits(buf, &to_vireo_device(d)->features);
 }
 static DEVICE_ATTR_RO(features);
 
 static ssize_t device_features_show(struct device *d,
 				    struct device_attribute *attr, char *buf)
 {
-	return emit_bits(buf, to_vireo_device(d)->device_features);
+	return emit_bits(buf, &to_vireo_device(d)->device_features);
 }
 static DEVICE_ATTR_RO(device_features);
 
@@ -205,15 +209,19 @@ static void disable_config(struct vireo_device *vd)
 static int finalize_features(struct vireo_device *vd)
 {
 	bool refuse = vd->fault == VIREO_FAULT_FEATURES_OK;
+	int err;
 
-	vd->ops->set_features(vd, vd->features);
+	err = vd->ops->set_features(vd, &vd->features);
+	if (err)
+		return err;
 	if (!vireo_has_feature(vd, VIRTIO_F_VERSION_1))
 		return 0;
 	add_status(vd, VIRTIO_CONFIG_S_FEATURES_OK);
 	if (refuse ||
 	    !(vd->ops->get_status(vd) & VIRTIO_CONFIG_S_FEATURES_OK)) {
-		dev_err(&vd->dev, "device refused features 0x%llx%s\n",
-			vd->features, refuse ? " (injected)" : "");
+		dev_err(&vd->dev, "device refused features 0x%016llx%016llx%s\n",
+			vd->features.w[1], vd->features.w[0],
+			refuse ? " (injected)" : "");
 		return -ENODEV;
 	}
 	return 0;
@@ -242,21 +250,50 @@ static int start_driver(struct vireo_device *vd,
 	return 0;
 }
 
-/* The ring and transport bits this device may have, given the driver. */
-static u64 offerable_features(struct vireo_device *vd,
-			      const struct vireo_driver *drv)
+/*
+ * virtio 1.2, 6: bits 24-41 belong to the queue and negotiation mechanisms
+ * (the bus's business), 42-49 and 128 up are reserved: no driver may ask
+ * for them.
+ */
+static bool device_feature_bit(unsigned int bit)
 {
-	u64 ring = VIREO_RING_FEATURES & vd->transport_features;
-	u64 want = drv->features & ~(u64)GENMASK_ULL(41, 24);
+	return bit < 24 || (bit >= 50 && bit < VIREO_FEATURE_BITS);
+}
 
-	return vd->device_features & (want | ring);
+/* What the driver asks for and the device offers, with the ring's bits. */
+static void offerable_features(struct vireo_device *vd,
+			       const struct vireo_driver *drv,
+			       struct vireo_features *f)
+{
+	unsigned int i;
+
+	memset(f, 0, sizeof(*f));
+	for (i = 0; i < drv->feature_table_size; i++)
+		vireo_features_set(f, drv->feature_table[i]);
+	f->w[0] |= VIREO_RING_FEATURES & vd->transport_features;
+	for (i = 0; i < VIREO_FEATURE_WORDS; i++)
+		f->w[i] &= vd->device_features.w[i];
+}
+
+/*
+ * A guest whose memory the host cannot read (SEV, TDX: the kernel's
+ * CC_ATTR_GUEST_MEM_ENCRYPT) must bounce every buffer through memory it
+ * shared: only the DMA API does that, so the device must take platform
+ * DMA (VIRTIO_F_ACCESS_PLATFORM, a virtio 1.x bit), as the in-tree core
+ * requires too.
+ */
+static bool usable_with_restricted_memory(const struct vireo_features *f)
+{
+	return vireo_features_test(f, VIRTIO_F_VERSION_1) &&
+	       vireo_features_test(f, VIRTIO_F_ACCESS_PLATFORM);
 }
 
 static int vireo_bus_probe(struct device *dev)
 {
 	struct vireo_device *vd = to_vireo_device(dev);
 	struct vireo_driver *drv = to_vireo_driver(dev->driver);
-	u64 before;
+	struct vireo_features before;
+	unsigned int i;
 	int err;
 
 	/* Start from a clean device even if an earlier probe failed. */
@@ -267,19 +304,28 @@ static int vireo_bus_probe(struct device *dev)
 	add_status(vd, VIRTIO_CONFIG_S_ACKNOWLEDGE);
 	add_status(vd, VIRTIO_CONFIG_S_DRIVER);
 
-	vd->device_features = vd->ops->get_features(vd);
-	vd->features = offerable_features(vd, drv);
+	memset(&vd->device_features, 0, sizeof(vd->device_features));
+	vd->ops->get_features(vd, &vd->device_features);
+	offerable_features(vd, drv, &vd->features);
 	/*
 	 * virtio 1.2, 6: packed rings and platform access are virtio 1.x only;
 	 * a legacy device gets neither even if it says so.
 	 */
-	if (!vireo_has_feature(vd, VIRTIO_F_VERSION_1))
-		vd->features &= ~(BIT_ULL(VIRTIO_F_RING_PACKED) |
-				  BIT_ULL(VIRTIO_F_ACCESS_PLATFORM) |
-				  BIT_ULL(VIRTIO_F_ORDER_PLATFORM));
-	else
+	if (!vireo_has_feature(vd, VIRTIO_F_VERSION_1)) {
+		vireo_features_clear(&vd->features, VIRTIO_F_RING_PACKED);
+		vireo_features_clear(&vd->features, VIRTIO_F_ACCESS_PLATFORM);
+		vireo_features_clear(&vd->features, VIRTIO_F_ORDER_PLATFORM);
+	} else {
 		/* ... and ANY_LAYOUT is a legacy bit (virtio 1.2, 6.3). */
-		vd->features &= ~BIT_ULL(VIRTIO_F_ANY_LAYOUT);
+		vireo_features_clear(&vd->features, VIRTIO_F_ANY_LAYOUT);
+	}
+
+	if (cc_platform_has(CC_ATTR_GUEST_MEM_ENCRYPT) &&
+	    !usable_with_restricted_memory(&vd->features)) {
+		dev_err(&vd->dev, "guest memory is encrypted and the device lacks VIRTIO_F_VERSION_1 or VIRTIO_F_ACCESS_PLATFORM: not driving it\n");
+		err = -ENODEV;
+		goto fail;
+	}
 
 	if (drv->validate) {
 		before = vd->features;
@@ -287,7 +333,8 @@ static int vireo_bus_probe(struct device *dev)
 		if (err)
 			goto fail;
 		/* validate may only take bits away. */
-		vd->features &= before;
+		for (i = 0; i < VIREO_FEATURE_WORDS; i++)
+			vd->features.w[i] &= before.w[i];
 	}
 
 	return start_driver(vd, drv->probe);
@@ -326,9 +373,18 @@ static VIREO_BUS_CONST struct bus_type vireo_bus = {
 
 int __vireo_register_driver(struct vireo_driver *drv, struct module *owner)
 {
+	unsigned int i;
+
 	if (!drv->probe || !drv->remove) {
 		pr_err("vireo: driver %s lacks probe or remove\n", drv->driver.name);
 		return -EINVAL;
+	}
+	for (i = 0; i < drv->feature_table_size; i++) {
+		if (!device_feature_bit(drv->feature_table[i])) {
+			pr_err("vireo: driver %s asks for feature bit %u, which is not a device-type bit\n",
+			       drv->driver.name, drv->feature_table[i]);
+			return -EINVAL;
+		}
 	}
 	if (drv->restore && !drv->restore_failed) {
 		pr_err("vireo: driver %s has restore but no restore_failed\n",
@@ -659,7 +715,9 @@ EXPORT_SYMBOL_NS_GPL(vireo_device_freeze, VIREO_NS);
 /* The handshake of a resume, up to and including the driver's restore. */
 static int restore_device(struct vireo_device *vd, struct vireo_driver *drv)
 {
-	u64 lost;
+	struct vireo_features lost = {};
+	unsigned int i;
+	u64 any = 0;
 	int err;
 
 	/* The device may have lost all state: initialise it again. */
@@ -682,13 +740,24 @@ static int restore_device(struct vireo_device *vd, struct vireo_driver *drv)
 	 * device that no longer offers one of them cannot be given it
 	 * (virtio 1.2, 2.2.1), so the driver cannot come back.
 	 */
-	vd->device_features = vd->ops->get_features(vd);
-	lost = vd->features & ~vd->device_features;
-	if (!lost && vd->fault == VIREO_FAULT_FEATURES)
-		lost = vd->features & BIT_ULL(__fls(vd->features));
-	if (lost) {
-		dev_err(&vd->dev, "device lost features 0x%llx over suspend%s\n",
-			lost, vd->fault == VIREO_FAULT_FEATURES ? " (injected)" : "");
+	memset(&vd->device_features, 0, sizeof(vd->device_features));
+	vd->ops->get_features(vd, &vd->device_features);
+	for (i = 0; i < VIREO_FEATURE_WORDS; i++) {
+		lost.w[i] = vd->features.w[i] & ~vd->device_features.w[i];
+		any |= lost.w[i];
+	}
+	if (!any && vd->fault == VIREO_FAULT_FEATURES) {
+		/* The highest negotiated bit. */
+		for (i = VIREO_FEATURE_WORDS; i-- > 0 && !any;)
+			if (vd->features.w[i]) {
+				lost.w[i] = BIT_ULL(__fls(vd->features.w[i]));
+				any = lost.w[i];
+			}
+	}
+	if (any) {
+		dev_err(&vd->dev, "device lost features 0x%016llx%016llx over suspend%s\n",
+			lost.w[1], lost.w[0],
+			vd->fault == VIREO_FAULT_FEATURES ? " (injected)" : "");
 		add_status(vd, VIRTIO_CONFIG_S_FAILED);
 		return -ENODEV;
 	}

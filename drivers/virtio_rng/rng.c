@@ -172,7 +172,7 @@ static int rng_read(struct hwrng *rng, void *data, size_t max, bool wait)
 	size_t copied = 0;
 	struct rng_buf *b;
 	unsigned int n, limit;
-	long left;
+	long left, timeout;
 	bool kick;
 	int err;
 
@@ -201,8 +201,9 @@ static int rng_read(struct hwrng *rng, void *data, size_t max, bool wait)
 		 * most vireo_ring's abort_timeout (0: for ever).
 		 */
 		limit = vireo_abort_timeout();
+		timeout = limit ? limit * HZ : MAX_SCHEDULE_TIMEOUT;
 		left = wait_event_interruptible_timeout(vi->wq, can_read(vi),
-				limit ? limit * HZ : MAX_SCHEDULE_TIMEOUT);
+							timeout);
 		if (left < 0)
 			return left;
 		if (!left && stalled(vi)) {

@@ -45,6 +45,39 @@
 	 BIT_ULL(VIRTIO_F_RING_PACKED) | \
 	 BIT_ULL(VIRTIO_F_ORDER_PLATFORM))
 
+/*
+ * Feature bits: virtio 1.2, 2.2 puts no upper bound on them, and devices
+ * use bits above 63 (virtio-net). vireo negotiates the first
+ * VIREO_FEATURE_BITS: what PCI modern and MMIO v2 carry through four 32-bit
+ * select words; legacy interfaces carry 32.
+ */
+#define VIREO_FEATURE_BITS	128
+#define VIREO_FEATURE_WORDS	(VIREO_FEATURE_BITS / 64)
+
+struct vireo_features {
+	u64 w[VIREO_FEATURE_WORDS];	/* bit n is w[n / 64] bit n % 64 */
+};
+
+static inline bool vireo_features_test(const struct vireo_features *f,
+				       unsigned int bit)
+{
+	return bit < VIREO_FEATURE_BITS && (f->w[bit / 64] & BIT_ULL(bit % 64));
+}
+
+static inline void vireo_features_set(struct vireo_features *f,
+				      unsigned int bit)
+{
+	if (bit < VIREO_FEATURE_BITS)
+		f->w[bit / 64] |= BIT_ULL(bit % 64);
+}
+
+static inline void vireo_features_clear(struct vireo_features *f,
+					unsigned int bit)
+{
+	if (bit < VIREO_FEATURE_BITS)
+		f->w[bit / 64] &= ~BIT_ULL(bit % 64);
+}
+
 struct vireo_device;
 struct vireo_vq;
 
@@ -157,8 +190,15 @@ struct vireo_transport_ops {
 	 * (virtio 1.2, 4.1.4.3.2).
 	 */
 	int (*reset)(struct vireo_device *vd);
-	u64 (*get_features)(struct vireo_device *vd);
-	void (*set_features)(struct vireo_device *vd, u64 features);
+	/*
+	 * Every feature word the interface has (bits it lacks read as 0).
+	 * set_features returns 0, or an error (one line logged) for features
+	 * the interface cannot carry or the device must have (e.g. a
+	 * modern-only interface without VIRTIO_F_VERSION_1).
+	 */
+	void (*get_features)(struct vireo_device *vd, struct vireo_features *f);
+	int (*set_features)(struct vireo_device *vd,
+			    const struct vireo_features *f);
 	/*
 	 * Bytes of device-specific config; the bus checks bounds first. The
 	 * transport picks the access width from @len (virtio 1.2, 4.1.3.1 and
@@ -195,9 +235,9 @@ struct vireo_device {
 	int index;			/* vireoN */
 	u32 id;				/* device type, VIRTIO_ID_* */
 	u32 vendor;			/* subsystem vendor (PCI) or vendor id */
-	u64 device_features;		/* what the device offers */
-	u64 features;			/* what was negotiated */
-	u64 transport_features;		/* ring/transport bits the transport allows */
+	struct vireo_features device_features;	/* what the device offers */
+	struct vireo_features features;		/* what was negotiated */
+	u64 transport_features;		/* ring/transport bits (all below 64) it allows */
 	u32 config_len;			/* bytes of device config space */
 	const struct vireo_transport_ops *ops;
 	/* Config-change callbacks wait while disabled (probe, remove). */
@@ -239,10 +279,13 @@ struct vireo_driver {
 	struct device_driver driver;
 	const struct vireo_device_id *id_table;
 	/*
-	 * Device-specific feature bits (below 24, or above 41) the driver
-	 * implements; ring/transport bits are the bus's business.
+	 * Device-specific feature bits the driver implements, by number
+	 * (0-23 and 50-127, virtio 1.2, 6); ring/transport bits are the bus's
+	 * business, and registration refuses a table naming one of them, a
+	 * reserved bit or one beyond VIREO_FEATURE_BITS.
 	 */
-	u64 features;
+	const unsigned int *feature_table;
+	unsigned int feature_table_size;
 	/*
 	 * Optional: may clear bits in vd->features before they are written
 	 * (e.g. on a bad config value); runs after the device's offer is read.
@@ -292,7 +335,7 @@ void vireo_unregister_driver(struct vireo_driver *drv);
 static inline bool vireo_has_feature(const struct vireo_device *vd,
 				     unsigned int bit)
 {
-	return bit < 64 && (vd->features & BIT_ULL(bit));
+	return vireo_features_test(&vd->features, bit);
 }
 
 /* Sets DRIVER_OK; a driver calls it in probe before its first kick. */

@@ -18,56 +18,61 @@ bounded() {
 	check_eq "$_bn-status" 0 cat "$_bf.rc"
 }
 
-# pci_of VIREO_DEV: the PCI function behind a vireo device.
-pci_of() {
-	basename "$(readlink -f "/sys/bus/vireo/devices/$1/..")"
+# revive: bind vireo_blk again and check the disk works. The host's throttle
+# is still paying off what it let through when the reset drained it (up to
+# 2 MiB at 64 KiB/s): the bound is lifted meanwhile, so a slow answer is
+# waited for.
+revive() {
+	echo "$blkv" >/sys/bus/vireo/drivers/vireo_blk/bind
+	d=$(blk_dev "$STALL_SERIAL")
+	echo 300 >/sys/module/vireo_ring/parameters/abort_timeout
+	check "$1/back" sh -c "blk-io write /dev/$d 0 64k $2 direct && blk-io verify /dev/$d 0 64k $2"
+	echo "$STALL_ABORT" >/sys/module/vireo_ring/parameters/abort_timeout
 }
 
-# master BDF on|off: PCI bus mastering through the COMMAND register's low
-# byte (what setpci COMMAND=... does; QEMU 7.2 then drops DRIVER_OK).
-master() {
-	_cfg=/sys/bus/pci/devices/$1/config
-	_lo=$(od -An -tu1 -j4 -N1 "$_cfg" | tr -d ' ')
-	if [ "$2" = on ]; then _lo=$((_lo | 4)); else _lo=$((_lo & ~4)); fi
-	# shellcheck disable=SC2059 # an octal escape made on purpose
-	printf "\\$(printf %o "$_lo")" | dd of="$_cfg" bs=1 seek=4 count=1 conv=notrunc 2>/dev/null
-}
-
-# stall_disk: bus mastering off and on again under a writer; sets d, blkv, w.
+# stall_disk: a writer the throttled host serves far slower than
+# abort_timeout; sets d, blkv, w.
 stall_disk() {
 	d=$(blk_dev "$STALL_SERIAL")
 	blkv=$(basename "$(readlink -f "/sys/block/$d/device")")
+	dmesg -c >/dev/null
 	rm -f /tmp/w.out
 	blk-io write "/dev/$d" 0 8m 3 direct >/tmp/w.out 2>&1 &
 	w=$!
 	sleep 1
-	master "$(pci_of "$blkv")" off
-	sleep 1
-	master "$(pci_of "$blkv")" on
-	dmesg -c >/dev/null
 }
 
 line="the device stopped answering: resetting the device and failing its I/O"
 state=freeze
 grep -qw mem /sys/power/state && state=mem
 
+# 0. An entropy device that stops answering (the host gives 64 bytes per
+# 10 minutes; the hwrng core's own reader may have hit the bound already):
+# a blocked reader gets EIO, the reset is logged.
+rngv=$(basename "$(vireo_devices 0x0004)")
+hwrng-read 1000000 >/tmp/r.out &
+check rng/reader-eio wait_for 120 grep -q "err=EIO" /tmp/r.out
+check rng/escalated sh -c "dmesg | grep -q '$rngv: vireo_rng.*returned nothing for'"
+
 # 1. Nothing else happens: the disk fails its I/O after abort_timeout.
 stall_disk
 check alone/escalated wait_for 120 sh -c "dmesg | grep -q '$blkv: $d: $line'"
 check alone/writer-ended wait_for 30 sh -c "! kill -0 $w"
-check alone/writer-eio grep -q "err=EIO" /tmp/w.out
+# The reset lets the host finish what it held: the writer sees either EIO
+# or its write done, never a hang.
+check alone/writer-answered grep -qE "err=EIO|write ok" /tmp/w.out
 check alone/new-io-eio sh -c "blk-io verify /dev/$d 0 4k 0 | grep -q err=EIO"
 check_eq alone/logged-once 1 sh -c "dmesg | grep -c '$line'"
 bounded alone/unbind 60 sh -c "echo $blkv >/sys/bus/vireo/drivers/vireo_blk/unbind"
-echo "$blkv" >/sys/bus/vireo/drivers/vireo_blk/bind
-check alone/back sh -c "d=\$(blk_dev $STALL_SERIAL) && blk-io write /dev/\$d 0 64k 5 direct && blk-io verify /dev/\$d 0 64k 5"
+revive alone 5
 
 # 2. Unbind while the device does not answer: it finishes after the bound.
 stall_disk
 bounded unbind/unbind 120 sh -c "echo $blkv >/sys/bus/vireo/drivers/vireo_blk/unbind"
 check unbind/escalated sh -c "dmesg | grep -q '$line'"
-check unbind/writer-eio wait_for 30 grep -q "err=EIO" /tmp/w.out
-echo "$blkv" >/sys/bus/vireo/drivers/vireo_blk/bind
+# The disk went away under it: any error, or done.
+check unbind/writer-answered wait_for 30 grep -qE "err=|write ok" /tmp/w.out
+revive unbind 6
 
 # 3. Suspend while the device does not answer: it finishes after the bound;
 # the disk comes back dead (its I/O fails), then unbind/bind revive it.
@@ -76,24 +81,17 @@ echo devices >/sys/power/pm_test
 bounded suspend/suspend 180 sh -c "echo $state >/sys/power/state"
 echo none >/sys/power/pm_test
 check suspend/escalated sh -c "dmesg | grep -q '$line'"
-check suspend/writer-eio wait_for 30 grep -q "err=EIO" /tmp/w.out
+check suspend/writer-answered wait_for 30 grep -qE "err=EIO|write ok" /tmp/w.out
 check suspend/io-eio sh -c "blk-io verify /dev/$d 0 4k 0 | grep -q err=EIO"
 bounded suspend/unbind 60 sh -c "echo $blkv >/sys/bus/vireo/drivers/vireo_blk/unbind"
-echo "$blkv" >/sys/bus/vireo/drivers/vireo_blk/bind
+revive suspend 7
 
-# 4. An entropy device that stops answering: a blocked reader gets EIO.
-rngv=$(basename "$(vireo_devices 0x0004)")
-hwrng-read -N 1000000 >/dev/null
-master "$(pci_of "$rngv")" off
-sleep 1
-master "$(pci_of "$rngv")" on
+# 4. rmmod while the device does not answer. An open disk holds the
+# module, so what rmmod waits for is the write-back of dirty pages
+# (del_gendisk): it fails after the bound and rmmod finishes.
+d=$(blk_dev "$STALL_SERIAL")
 dmesg -c >/dev/null
-hwrng-read 1000000 >/tmp/r.out &
-check rng/reader-eio wait_for 120 grep -q "err=EIO" /tmp/r.out
-check rng/escalated sh -c "dmesg | grep -q '$rngv: vireo_rng.*returned nothing for'"
-
-# 5. rmmod while the disk does not answer.
-stall_disk
-bounded rmmod/rmmod 120 rmmod vireo_blk vireo_rng
+blk-io write "/dev/$d" 0 4m 9
+bounded rmmod/rmmod 120 rmmod vireo_blk
 check rmmod/escalated sh -c "dmesg | grep -q '$line'"
 check unload vireo_unload
