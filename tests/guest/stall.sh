@@ -86,12 +86,12 @@ check suspend/io-eio sh -c "blk-io verify /dev/$d 0 4k 0 | grep -q err=EIO"
 bounded suspend/unbind 60 sh -c "echo $blkv >/sys/bus/vireo/drivers/vireo_blk/unbind"
 revive suspend 7
 
-# 4. rmmod while the device does not answer. An open disk holds the
-# module, so what rmmod waits for is the write-back of dirty pages
-# (del_gendisk): it fails after the bound and rmmod finishes.
-d=$(blk_dev "$STALL_SERIAL")
-dmesg -c >/dev/null
-blk-io write "/dev/$d" 0 4m 9
-bounded rmmod/rmmod 120 rmmod vireo_blk
+# 4. rmmod while the device does not answer. A process with the disk open
+# holds vireo_blk (rmmod vireo_blk is refused), not the transport: rmmod
+# vireo_transport removes the device under the stalled writer and finishes
+# after the bound.
+stall_disk
+bounded rmmod/rmmod 120 rmmod vireo_transport
 check rmmod/escalated sh -c "dmesg | grep -q '$line'"
+check rmmod/writer-answered wait_for 30 grep -qE "err=|write ok" /tmp/w.out
 check unload vireo_unload

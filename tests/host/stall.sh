@@ -6,9 +6,9 @@
 # abort_timeout=8. The driver then resets the device (QEMU drains, so the
 # held write finishes or fails) and fails the disk's I/O: logged once, the
 # writer answered (EIO or done, never a hang), new I/O gets EIO; unbind,
-# suspend and rmmod issued meanwhile finish; a bind brings the disk back.
-# An entropy device giving 64 bytes per 10 minutes gives its blocked reader
-# EIO after the bound.
+# suspend and rmmod of the transport issued meanwhile finish; a bind brings
+# the disk back. An entropy device giving 64 bytes per 10 minutes gives its
+# blocked reader EIO after the bound.
 # shellcheck source=tests/lib.sh
 . "$(dirname "$0")/../lib.sh"
 
