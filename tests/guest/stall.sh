@@ -1,6 +1,6 @@
 # Guest side of tests/host/stall.sh (busybox sh, sourced by the --cmd).
-# vireo_ring is loaded with abort_timeout=STALL_ABORT, vireo_blk with
-# stall_timeout=2.
+# vireo_blk is loaded with stall_timeout=2; vireo_ring's abort_timeout is
+# set to STALL_ABORT here, once the disk is up.
 # shellcheck shell=sh disable=SC2154 # STALL_* come from the host
 . /tests/blk-lib.sh
 
@@ -42,17 +42,13 @@ stall_disk() {
 	sleep 1
 }
 
+d=$(blk_dev "$STALL_SERIAL")
+check disk-found test -n "$d" || return 1
+echo "$STALL_ABORT" >/sys/module/vireo_ring/parameters/abort_timeout
+
 line="the device stopped answering: resetting the device and failing its I/O"
 state=freeze
 grep -qw mem /sys/power/state && state=mem
-
-# 0. An entropy device that stops answering (the host gives 64 bytes per
-# 10 minutes; the hwrng core's own reader may have hit the bound already):
-# a blocked reader gets EIO, the reset is logged.
-rngv=$(basename "$(vireo_devices 0x0004)")
-hwrng-read 1000000 >/tmp/r.out &
-check rng/reader-eio wait_for 120 grep -q "err=EIO" /tmp/r.out
-check rng/escalated sh -c "dmesg | grep -q '$rngv: vireo_rng.*returned nothing for'"
 
 # 1. Nothing else happens: the disk fails its I/O after abort_timeout.
 stall_disk
@@ -86,7 +82,15 @@ check suspend/io-eio sh -c "blk-io verify /dev/$d 0 4k 0 | grep -q err=EIO"
 bounded suspend/unbind 60 sh -c "echo $blkv >/sys/bus/vireo/drivers/vireo_blk/unbind"
 revive suspend 7
 
-# 4. rmmod while the device does not answer. A process with the disk open
+# 4. An entropy device that stops answering (the host gives 64 bytes per
+# 10 minutes; the hwrng core's own reader may have hit the bound already):
+# a blocked reader gets EIO, the reset is logged.
+rngv=$(basename "$(vireo_devices 0x0004)")
+hwrng-read 1000000 >/tmp/r.out &
+check rng/reader-eio wait_for 120 grep -q "err=EIO" /tmp/r.out
+check rng/escalated sh -c "dmesg | grep -q '$rngv: vireo_rng.*returned nothing for'"
+
+# 5. rmmod while the device does not answer. A process with the disk open
 # holds vireo_blk (rmmod vireo_blk is refused), not the transport: rmmod
 # vireo_transport removes the device under the stalled writer and finishes
 # after the bound.
