@@ -43,6 +43,7 @@ struct vireo_rng {
 	/* Serialises resets and queue teardown (freeze, remove, abort). */
 	struct mutex dev_lock;
 	struct work_struct abort_work;	/* the device stopped answering */
+	unsigned int waited;		/* ... for this many seconds */
 
 	int index;
 	char name[24];
@@ -207,6 +208,7 @@ static int rng_read(struct hwrng *rng, void *data, size_t max, bool wait)
 		if (left < 0)
 			return left;
 		if (!left && stalled(vi)) {
+			WRITE_ONCE(vi->waited, limit);
 			fail_readers(vi, true);
 			schedule_work(&vi->abort_work);
 		}
@@ -279,7 +281,7 @@ static void rng_abort_work(struct work_struct *work)
 	mutex_lock(&vi->dev_lock);
 	if (vi->vq && !vi->suspended) {
 		dev_err(&vi->vd->dev, "%s: the device returned nothing for %u s: resetting it; readers get errors\n",
-			vi->name, vireo_abort_timeout());
+			vi->name, READ_ONCE(vi->waited));
 		vireo_reset_device(vi->vd);
 	}
 	mutex_unlock(&vi->dev_lock);
