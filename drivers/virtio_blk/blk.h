@@ -85,6 +85,7 @@ struct vblk {
 	unsigned int io_queues[HCTX_MAX_TYPES];
 
 	/* Limits decided at probe from the device's config. */
+	unsigned int ring_size;		/* descriptors of the smallest queue */
 	unsigned int sg_elems;		/* data segments per request */
 	unsigned int max_discard_seg;
 	bool wz_may_unmap;
@@ -100,6 +101,7 @@ struct vblk {
 	struct work_struct config_work;	/* capacity change */
 	struct work_struct abort_work;	/* a queue broke: fail what is queued */
 	bool dead;			/* reset for good: requests fail */
+	bool stalled;			/* a request outlived abort_timeout */
 	bool suspended;			/* between freeze and restore */
 	unsigned long logged;		/* VBLK_LOGGED_* bits: log once */
 };
@@ -107,7 +109,6 @@ struct vblk {
 enum {
 	VBLK_LOGGED_STATUS,		/* a status byte outside the spec */
 	VBLK_LOGGED_LEN,		/* a used length that does not fit */
-	VBLK_LOGGED_BROKEN,		/* a broken queue */
 };
 
 static inline bool vblk_has(const struct vblk *vblk, unsigned int bit)

@@ -101,13 +101,12 @@ static void vblk_complete_batch(struct io_comp_batch *iob)
 	blk_mq_end_request_batch(iob);
 }
 
-/* A queue broke (the ring logged why): take everything back from the device. */
+/*
+ * A queue broke: take everything back from the device. The ring logged why,
+ * once; that line is the only one this fault gets.
+ */
 static void vblk_queue_broken(struct vblk *vblk)
 {
-	if (!test_and_set_bit(VBLK_LOGGED_BROKEN, &vblk->logged))
-		dev_err(&vblk->vd->dev,
-			"%s: a request queue is broken; failing all outstanding and new I/O\n",
-			vblk->disk ? vblk->disk->disk_name : "disk");
 	schedule_work(&vblk->abort_work);
 }
 
@@ -125,9 +124,9 @@ bool vblk_broken(struct vblk *vblk)
 }
 
 /*
- * Completes every request the device returned on @q: into @iob where
- * blk-mq lets a request be batched, else one by one. Under q->lock.
- * Returns how many.
+ * Takes every request the device returned on @q and gives it its verdict;
+ * each goes to @iob where blk-mq lets a request be batched (@iob NULL:
+ * never), else it is completed alone. Under q->lock. Returns how many.
  */
 static int vblk_reap(struct vblk *vblk, struct vblk_queue *q,
 		     struct io_comp_batch *iob)
@@ -143,8 +142,9 @@ static int vblk_reap(struct vblk *vblk, struct vblk_queue *q,
 		found++;
 		if (unlikely(blk_should_fake_timeout(rq->q)))
 			continue;
-		if (!blk_mq_add_to_batch(rq, iob, vbr->result != BLK_STS_OK,
-					 vblk_complete_batch))
+		if (!iob || !blk_mq_add_to_batch(rq, iob,
+						 vbr->result != BLK_STS_OK,
+						 vblk_complete_batch))
 			blk_mq_complete_request(rq);
 	}
 	return found;
@@ -239,15 +239,24 @@ int vblk_poll(struct blk_mq_hw_ctx *hctx, struct io_comp_batch *iob)
 
 /*
  * The stall detector: blk-mq calls this when a request has been outstanding
- * for stall_timeout seconds (the queue's io_timeout). The device still owns
- * the request's buffers, so it is only logged, once, and waited for; only a
- * reset (the abort path, remove) takes them back.
+ * for stall_timeout seconds (the queue's io_timeout), and every
+ * stall_timeout seconds after. The device still owns the request's buffers:
+ * it is logged, once, and waited for, up to vireo_ring's abort_timeout;
+ * then the abort path resets the device, which gives the buffers back, and
+ * fails the disk's I/O, so that remove and suspend do not wait for ever.
  */
 enum blk_eh_timer_return vblk_timeout(struct request *rq)
 {
 	struct vblk *vblk = rq->q->queuedata;
 	struct vblk_req *vbr = blk_mq_rq_to_pdu(rq);
+	unsigned int limit = vireo_abort_timeout();
 
+	if (limit && time_after_eq(jiffies, vbr->issued + limit * HZ) &&
+	    !READ_ONCE(vblk->dead)) {
+		WRITE_ONCE(vblk->stalled, true);
+		schedule_work(&vblk->abort_work);
+		return BLK_EH_RESET_TIMER;
+	}
 	if (vblk_broken(vblk) || READ_ONCE(vblk->dead)) {
 		/* It will not come back by itself: the abort path fails it. */
 		schedule_work(&vblk->abort_work);
@@ -273,8 +282,7 @@ void vblk_reset_reclaim(struct vblk *vblk)
 {
 	struct vblk_queue *q;
 	struct vblk_req *vbr;
-	struct request *rq;
-	unsigned int i, len;
+	unsigned int i;
 
 	vireo_reset_device(vblk->vd);
 	for (i = 0; i < vblk->nr_queues; i++) {
@@ -282,11 +290,7 @@ void vblk_reset_reclaim(struct vblk *vblk)
 		if (!q->vq)
 			continue;
 		spin_lock_irq(&q->lock);
-		while ((vbr = vireo_vq_get_buf(q->vq, &len))) {
-			rq = blk_mq_rq_from_pdu(vbr);
-			vbr->result = vblk_verdict(vblk, rq, vbr, len);
-			blk_mq_complete_request(rq);
-		}
+		vblk_reap(vblk, q, NULL);
 		while ((vbr = vireo_vq_detach_unused(q->vq))) {
 			vbr->aborted = true;
 			vbr->result = BLK_STS_IOERR;
@@ -298,14 +302,16 @@ void vblk_reset_reclaim(struct vblk *vblk)
 
 /*
  * Gives up on the device for good: it is reset, outstanding requests fail
- * and so does every new one. Under vblk->lock.
+ * and so does every new one. @why is logged, unless NULL: whoever found the
+ * fault (the ring, the transport) has said so already. Under vblk->lock.
  */
 void vblk_abort_all(struct vblk *vblk, const char *why)
 {
 	if (READ_ONCE(vblk->dead))
 		return;
-	dev_err(&vblk->vd->dev, "%s: %s: resetting the device and failing its I/O\n",
-		vblk->disk ? vblk->disk->disk_name : "disk", why);
+	if (why)
+		dev_err(&vblk->vd->dev, "%s: %s: resetting the device and failing its I/O\n",
+			vblk->disk ? vblk->disk->disk_name : "disk", why);
 	WRITE_ONCE(vblk->dead, true);
 	vblk_reset_reclaim(vblk);
 	if (vblk->disk)
@@ -317,7 +323,9 @@ void vblk_abort_work(struct work_struct *work)
 	struct vblk *vblk = container_of(work, struct vblk, abort_work);
 
 	mutex_lock(&vblk->lock);
-	if (vblk->vd && !vblk->suspended && vblk_broken(vblk))
-		vblk_abort_all(vblk, "device failed");
+	if (vblk->vd && !vblk->suspended && READ_ONCE(vblk->stalled))
+		vblk_abort_all(vblk, "the device stopped answering");
+	else if (vblk->vd && !vblk->suspended && vblk_broken(vblk))
+		vblk_abort_all(vblk, NULL);
 	mutex_unlock(&vblk->lock);
 }

@@ -136,25 +136,28 @@ static void vblk_discard_limits(struct vblk *vblk, struct queue_limits *lim)
 		max = vireo_cread32(vd, CFG(max_discard_sectors));
 		segs = vireo_cread32(vd, CFG(max_discard_seg));
 		align = vireo_cread32(vd, CFG(discard_sector_alignment));
-		/* virtio 1.2, 5.2.6.1: at most max_discard_seg segments. */
+		/*
+		 * virtio 1.2, 5.2.6.1: at most max_discard_seg segments. Some
+		 * devices offer discard with 0 there; the in-tree driver then
+		 * takes its own maximum, and so does vireo_blk.
+		 */
 		if (!segs) {
 			vblk_ignore(vblk, "max_discard_seg", segs,
-				    "no discard can be sent");
-		} else {
-			lim->max_hw_discard_sectors = max ?: UINT_MAX;
-			lim->max_discard_segments = min_t(u32, segs,
-							  VBLK_MAX_RANGES);
-			vblk->max_discard_seg = lim->max_discard_segments;
-			gran = lim->logical_block_size;
-			if (align && (u64)align << SECTOR_SHIFT <= UINT_MAX &&
-			    !(((u64)align << SECTOR_SHIFT) % gran))
-				gran = align << SECTOR_SHIFT;
-			else if (align)
-				vblk_ignore(vblk, "discard_sector_alignment",
-					    align, "not a multiple of the block size");
-			lim->discard_granularity =
-				max(gran, lim->physical_block_size);
+				    "using " __stringify(VBLK_MAX_RANGES));
+			segs = VBLK_MAX_RANGES;
 		}
+		lim->max_hw_discard_sectors = max ?: UINT_MAX;
+		lim->max_discard_segments = min_t(u32, segs,
+						  VBLK_MAX_RANGES);
+		vblk->max_discard_seg = lim->max_discard_segments;
+		gran = lim->logical_block_size;
+		if (align && (u64)align << SECTOR_SHIFT <= UINT_MAX &&
+		    !(((u64)align << SECTOR_SHIFT) % gran))
+			gran = align << SECTOR_SHIFT;
+		else if (align)
+			vblk_ignore(vblk, "discard_sector_alignment", align,
+				    "not a multiple of the block size");
+		lim->discard_granularity = max(gran, lim->physical_block_size);
 	}
 
 	if (vblk_has(vblk, VIRTIO_BLK_F_WRITE_ZEROES)) {

@@ -216,6 +216,7 @@ static int vblk_init_tag_set(struct vblk *vblk)
 
 	for (i = 0; i < vblk->nr_queues; i++)
 		depth = min(depth, vireo_vq_size(vblk->queues[i].vq));
+	vblk->ring_size = depth;
 	/*
 	 * Without indirect descriptors a request may take sg_elems + 2 slots;
 	 * when the ring is full, blk-mq waits for a completion to retry.
@@ -371,7 +372,7 @@ static void vblk_remove(struct vireo_device *vd)
 	 */
 	mutex_lock(&vblk->lock);
 	if (vblk_broken(vblk))
-		vblk_abort_all(vblk, "device gone");
+		vblk_abort_all(vblk, NULL);
 	mutex_unlock(&vblk->lock);
 
 	/* Writes back what is dirty, fails new I/O, waits for the rest. */
@@ -395,9 +396,13 @@ static int vblk_freeze(struct vireo_device *vd)
 	struct vblk *vblk = vd->priv;
 	struct request_queue *q = vblk->disk->queue;
 
-	/* Let what is in flight finish; hold new requests until restore. */
+	/*
+	 * Let what is in flight finish; hold new requests until restore. The
+	 * quiesce waits for every dispatch still running, so none can touch a
+	 * queue freed below.
+	 */
 	blk_mq_freeze_queue(q);
-	blk_mq_quiesce_queue_nowait(q);
+	blk_mq_quiesce_queue(q);
 	blk_mq_unfreeze_queue(q);
 	flush_work(&vblk->config_work);
 
@@ -408,27 +413,95 @@ static int vblk_freeze(struct vireo_device *vd)
 	return 0;
 }
 
+/*
+ * After the reset of a resume the device may offer less than probe sized
+ * the disk for: fewer queues, shorter rings (the tag depth and the longest
+ * chain were chosen from them) or fewer segments per request. Requests made
+ * to the old limits would then be refused or overrun the device.
+ */
+static int vblk_check_resumed(struct vblk *vblk, bool queues_made)
+{
+	struct vireo_device *vd = vblk->vd;
+	unsigned int ring = UINT_MAX, i;
+	u32 v;
+
+	if (!queues_made) {
+		if (!vblk_has(vblk, VIRTIO_BLK_F_MQ))
+			return 0;
+		v = vireo_cread16(vd, offsetof(struct virtio_blk_config,
+					       num_queues));
+		if (v >= vblk->nr_queues)
+			return 0;
+		dev_err(&vd->dev, "%s: the device offers %u request queues after resume, %u before\n",
+			vblk->disk->disk_name, v, vblk->nr_queues);
+		return -EINVAL;
+	}
+
+	for (i = 0; i < vblk->nr_queues; i++)
+		ring = min(ring, vireo_vq_size(vblk->queues[i].vq));
+	if (ring < vblk->ring_size) {
+		dev_err(&vd->dev, "%s: queues of %u descriptors after resume, %u before\n",
+			vblk->disk->disk_name, ring, vblk->ring_size);
+		return -EINVAL;
+	}
+	if (vblk_has(vblk, VIRTIO_BLK_F_SEG_MAX)) {
+		v = vireo_cread32(vd, offsetof(struct virtio_blk_config,
+					       seg_max));
+		if (v && v < vblk->sg_elems) {
+			dev_err(&vd->dev, "%s: seg_max %u after resume, %u segments used before\n",
+				vblk->disk->disk_name, v, vblk->sg_elems);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
 static int vblk_restore(struct vireo_device *vd)
 {
 	struct vblk *vblk = vd->priv;
 	int err;
 
 	mutex_lock(&vblk->lock);
-	err = vblk_find_vqs(vblk);
+	err = vblk_check_resumed(vblk, false);
+	if (!err)
+		err = vblk_find_vqs(vblk);
+	if (!err) {
+		err = vblk_check_resumed(vblk, true);
+		if (err)
+			vblk_del_vqs(vblk);
+	}
 	if (!err) {
 		/* The reset put the device back in its own cache mode. */
 		vblk_apply_writeback(vblk);
 		vireo_device_ready(vd);
-	} else {
-		dev_err(&vd->dev, "%s: cannot set up queues on resume (%d); failing its I/O\n",
-			vblk->disk->disk_name, err);
-		WRITE_ONCE(vblk->dead, true);
+		vblk->suspended = false;
 	}
-	vblk->suspended = false;
 	mutex_unlock(&vblk->lock);
 
-	blk_mq_unquiesce_queue(vblk->disk->queue);
+	/* On failure the bus calls vblk_restore_failed(). */
+	if (!err)
+		blk_mq_unquiesce_queue(vblk->disk->queue);
 	return err;
+}
+
+/*
+ * The resume failed: the device has no queues and will not get them back.
+ * What waits in the quiesced queue, and everything after, fails with an I/O
+ * error instead of waiting for a restore that never comes; remove finds the
+ * disk dead and needs nothing from the device.
+ */
+static void vblk_restore_failed(struct vireo_device *vd, int err)
+{
+	struct vblk *vblk = vd->priv;
+
+	mutex_lock(&vblk->lock);
+	WRITE_ONCE(vblk->dead, true);
+	vblk->suspended = false;
+	mutex_unlock(&vblk->lock);
+	dev_err(&vd->dev, "%s: resume failed (%d): failing its I/O\n",
+		vblk->disk->disk_name, err);
+	blk_mq_unquiesce_queue(vblk->disk->queue);
+	blk_mq_start_stopped_hw_queues(vblk->disk->queue, true);
 }
 
 static const struct vireo_device_id vblk_ids[] = {
@@ -436,25 +509,31 @@ static const struct vireo_device_id vblk_ids[] = {
 	{ 0 },
 };
 
+static const unsigned int vblk_features[] = {
+	VIRTIO_BLK_F_SIZE_MAX,
+	VIRTIO_BLK_F_SEG_MAX,
+	VIRTIO_BLK_F_GEOMETRY,
+	VIRTIO_BLK_F_RO,
+	VIRTIO_BLK_F_BLK_SIZE,
+	VIRTIO_BLK_F_FLUSH,
+	VIRTIO_BLK_F_TOPOLOGY,
+	VIRTIO_BLK_F_CONFIG_WCE,
+	VIRTIO_BLK_F_MQ,
+	VIRTIO_BLK_F_DISCARD,
+	VIRTIO_BLK_F_WRITE_ZEROES,
+};
+
 static struct vireo_driver vireo_blk_driver = {
 	.driver.name = "vireo_blk",
 	.id_table = vblk_ids,
-	.features = BIT_ULL(VIRTIO_BLK_F_SIZE_MAX) |
-		    BIT_ULL(VIRTIO_BLK_F_SEG_MAX) |
-		    BIT_ULL(VIRTIO_BLK_F_GEOMETRY) |
-		    BIT_ULL(VIRTIO_BLK_F_RO) |
-		    BIT_ULL(VIRTIO_BLK_F_BLK_SIZE) |
-		    BIT_ULL(VIRTIO_BLK_F_FLUSH) |
-		    BIT_ULL(VIRTIO_BLK_F_TOPOLOGY) |
-		    BIT_ULL(VIRTIO_BLK_F_CONFIG_WCE) |
-		    BIT_ULL(VIRTIO_BLK_F_MQ) |
-		    BIT_ULL(VIRTIO_BLK_F_DISCARD) |
-		    BIT_ULL(VIRTIO_BLK_F_WRITE_ZEROES),
+	.feature_table = vblk_features,
+	.feature_table_size = ARRAY_SIZE(vblk_features),
 	.probe = vblk_probe,
 	.remove = vblk_remove,
 	.config_changed = vblk_config_changed,
 	.freeze = vblk_freeze,
 	.restore = vblk_restore,
+	.restore_failed = vblk_restore_failed,
 };
 
 static int __init vblk_init(void)

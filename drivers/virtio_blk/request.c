@@ -30,9 +30,12 @@ static bool vblk_beyond_capacity(struct request *rq, sector_t sector,
 	return sector > cap || nr > cap - sector;
 }
 
-/* The payload of a discard or write zeroes: one range per bio. */
-static blk_status_t vblk_setup_ranges(struct vblk *vblk, struct request *rq,
-				      struct vblk_req *vbr, u32 flags)
+/*
+ * The payload of a discard, and of a write zeroes, which takes the same
+ * ranges (virtio 1.2, 5.2.6): one range per bio.
+ */
+static blk_status_t vblk_setup_discard(struct vblk *vblk, struct request *rq,
+				       struct vblk_req *vbr, u32 flags)
 {
 	unsigned int n = 1, i = 0;
 	struct vblk_range *r;
@@ -135,15 +138,15 @@ static blk_status_t vblk_prep(struct vblk *vblk, struct request *rq,
 	case REQ_OP_DISCARD:
 		type = VIRTIO_BLK_T_DISCARD;
 		/* virtio 1.2, 5.2.6.1: unmap MUST be zero for discards. */
-		st = vblk_setup_ranges(vblk, rq, vbr, 0);
+		st = vblk_setup_discard(vblk, rq, vbr, 0);
 		if (st)
 			return st;
 		break;
 	case REQ_OP_WRITE_ZEROES:
 		type = VIRTIO_BLK_T_WRITE_ZEROES;
-		st = vblk_setup_ranges(vblk, rq, vbr,
-				       rq->cmd_flags & REQ_NOUNMAP ? 0 :
-				       VIRTIO_BLK_WRITE_ZEROES_FLAG_UNMAP);
+		st = vblk_setup_discard(vblk, rq, vbr,
+					rq->cmd_flags & REQ_NOUNMAP ? 0 :
+					VIRTIO_BLK_WRITE_ZEROES_FLAG_UNMAP);
 		if (st)
 			return st;
 		break;
@@ -268,6 +271,7 @@ blk_status_t vblk_queue_rq(struct blk_mq_hw_ctx *hctx,
 	struct vblk_queue *q = &vblk->queues[hctx->queue_num];
 	struct request *rq = bd->rq;
 	struct vblk_req *vbr = blk_mq_rq_to_pdu(rq);
+	struct vireo_vq *vq;
 	unsigned long flags;
 	blk_status_t st;
 	bool notify;
@@ -277,11 +281,17 @@ blk_status_t vblk_queue_rq(struct blk_mq_hw_ctx *hctx,
 		return st;
 
 	spin_lock_irqsave(&q->lock, flags);
+	/*
+	 * The queue as it is under the lock: freeze and remove free it only
+	 * after blk-mq has no dispatch running, so it stays valid for the
+	 * notify below, outside the lock; q->vq itself may be NULL by then.
+	 */
+	vq = q->vq;
 	st = vblk_enqueue(vblk, q, rq, vbr);
 	if (unlikely(st)) {
 		/* What earlier requests of this batch added must still go. */
 		if (st != BLK_STS_IOERR)
-			vireo_vq_kick(q->vq);
+			vireo_vq_kick(vq);
 		/* Restarted when the device returns a request. */
 		if (st == BLK_STS_DEV_RESOURCE) {
 			blk_mq_stop_hw_queue(hctx);
@@ -290,11 +300,11 @@ blk_status_t vblk_queue_rq(struct blk_mq_hw_ctx *hctx,
 		spin_unlock_irqrestore(&q->lock, flags);
 		return st;
 	}
-	notify = bd->last && vireo_vq_kick_prepare(q->vq);
+	notify = bd->last && vireo_vq_kick_prepare(vq);
 	spin_unlock_irqrestore(&q->lock, flags);
 
 	if (notify)
-		vireo_vq_notify(q->vq);
+		vireo_vq_notify(vq);
 	return BLK_STS_OK;
 }
 
@@ -325,6 +335,7 @@ void vblk_queue_rqs(vireo_rq_list *rqlist)
 {
 	struct request *rq, *run, *next, **tail, *back = NULL;
 	struct vblk_queue *q;
+	struct vireo_vq *vq;
 	unsigned long flags;
 	struct vblk *vblk;
 	blk_status_t st;
@@ -350,16 +361,17 @@ void vblk_queue_rqs(vireo_rq_list *rqlist)
 			continue;
 
 		spin_lock_irqsave(&q->lock, flags);
+		vq = q->vq;	/* see vblk_queue_rq() */
 		for (; run; run = next) {
 			next = run->rq_next;
 			st = vblk_enqueue(vblk, q, run, blk_mq_rq_to_pdu(run));
 			if (unlikely(st))
 				vblk_defer(&back, run, st);
 		}
-		notify = q->vq && vireo_vq_kick_prepare(q->vq);
+		notify = vq && vireo_vq_kick_prepare(vq);
 		spin_unlock_irqrestore(&q->lock, flags);
 		if (notify)
-			vireo_vq_notify(q->vq);
+			vireo_vq_notify(vq);
 	}
 
 	while ((rq = back)) {
@@ -376,15 +388,17 @@ void vblk_commit_rqs(struct blk_mq_hw_ctx *hctx)
 {
 	struct vblk *vblk = hctx->queue->queuedata;
 	struct vblk_queue *q = &vblk->queues[hctx->queue_num];
+	struct vireo_vq *vq;
 	bool notify = false;
 
 	spin_lock_irq(&q->lock);
-	if (q->vq && !READ_ONCE(vblk->dead))
-		notify = vireo_vq_kick_prepare(q->vq);
+	vq = q->vq;	/* see vblk_queue_rq() */
+	if (vq && !READ_ONCE(vblk->dead))
+		notify = vireo_vq_kick_prepare(vq);
 	spin_unlock_irq(&q->lock);
 
 	if (notify)
-		vireo_vq_notify(q->vq);
+		vireo_vq_notify(vq);
 }
 
 /* Reads the device's ID string (serial) into @buf, 20 bytes. */

@@ -5,15 +5,29 @@
  * negotiation (virtio 1.2, 3.1 "Device Initialization"), so no driver or
  * transport does them twice.
  */
+#include <linux/cc_platform.h>
 #include <linux/debugfs.h>
 #include <linux/delay.h>
 #include <linux/idr.h>
 #include <linux/module.h>
 #include <linux/slab.h>
+#include <linux/string.h>
+#include <linux/uaccess.h>
 
 #include <vireo/virtio.h>
 
 static DEFINE_IDA(vireo_index_ida);
+
+static unsigned int abort_timeout = 120;
+module_param(abort_timeout, uint, 0644);
+MODULE_PARM_DESC(abort_timeout,
+		 "Seconds a device may leave a request unanswered before its driver resets it and fails its I/O (default 120; 0: wait for ever)");
+
+unsigned int vireo_abort_timeout(void)
+{
+	return READ_ONCE(abort_timeout);
+}
+EXPORT_SYMBOL_NS_GPL(vireo_abort_timeout, VIREO_NS);
 static struct dentry *vireo_debugfs_root;
 
 static struct vireo_driver *bound_driver(struct vireo_device *vd)
@@ -53,29 +67,32 @@ static ssize_t status_show(struct device *d, struct device_attribute *attr,
 }
 static DEVICE_ATTR_RO(status);
 
-static ssize_t emit_bits(char *buf, u64 bits)
+/*
+ * One character per feature bit, bit 0 first, as the in-tree bus prints
+ * its 64; the next 64 follow only when one of them is set.
+ */
+static ssize_t emit_bits(char *buf, const struct vireo_features *f)
 {
-	char s[65];
-	int i;
+	char s[VIREO_FEATURE_BITS + 1];
+	unsigned int i, n = f->w[1] ? 128 : 64;
 
-	/* One character per feature bit, bit 0 first, as the in-tree bus. */
-	for (i = 0; i < 64; i++)
-		s[i] = bits & BIT_ULL(i) ? '1' : '0';
-	s[64] = '\0';
+	for (i = 0; i < n; i++)
+		s[i] = vireo_features_test(f, i) ? '1' : '0';
+	s[n] = '\0';
 	return sysfs_emit(buf, "%s\n", s);
 }
 
 static ssize_t features_show(struct device *d, struct device_attribute *attr,
 			     char *buf)
 {
-	return emit_bits(buf, to_vireo_device(d)->features);
+	return emit_bits(buf, &to_vireo_device(d)->features);
 }
 static DEVICE_ATTR_RO(features);
 
 static ssize_t device_features_show(struct device *d,
 				    struct device_attribute *attr, char *buf)
 {
-	return emit_bits(buf, to_vireo_device(d)->device_features);
+	return emit_bits(buf, &to_vireo_device(d)->device_features);
 }
 static DEVICE_ATTR_RO(device_features);
 
@@ -152,8 +169,10 @@ static int reset_device(struct vireo_device *vd)
 	if (vd->ops->synchronize_cbs)
 		vd->ops->synchronize_cbs(vd);
 	if (err) {
-		dev_err(&vd->dev, "device did not reset (%d): giving up on it\n",
-			err);
+		/* Said once: remove resets a failed device again. */
+		if (!vd->failed)
+			dev_err(&vd->dev, "device did not reset (%d): giving up on it\n",
+				err);
 		vd->failed = true;
 		vireo_break_vqs(vd);
 	}
@@ -189,13 +208,20 @@ static void disable_config(struct vireo_device *vd)
  */
 static int finalize_features(struct vireo_device *vd)
 {
-	vd->ops->set_features(vd, vd->features);
+	bool refuse = vd->fault == VIREO_FAULT_FEATURES_OK;
+	int err;
+
+	err = vd->ops->set_features(vd, &vd->features);
+	if (err)
+		return err;
 	if (!vireo_has_feature(vd, VIRTIO_F_VERSION_1))
 		return 0;
 	add_status(vd, VIRTIO_CONFIG_S_FEATURES_OK);
-	if (!(vd->ops->get_status(vd) & VIRTIO_CONFIG_S_FEATURES_OK)) {
-		dev_err(&vd->dev, "device refused features 0x%llx\n",
-			vd->features);
+	if (refuse ||
+	    !(vd->ops->get_status(vd) & VIRTIO_CONFIG_S_FEATURES_OK)) {
+		dev_err(&vd->dev, "device refused features 0x%016llx%016llx%s\n",
+			vd->features.w[1], vd->features.w[0],
+			refuse ? " (injected)" : "");
 		return -ENODEV;
 	}
 	return 0;
@@ -224,21 +250,50 @@ static int start_driver(struct vireo_device *vd,
 	return 0;
 }
 
-/* The ring and transport bits this device may have, given the driver. */
-static u64 offerable_features(struct vireo_device *vd,
-			      const struct vireo_driver *drv)
+/*
+ * virtio 1.2, 6: bits 24-41 belong to the queue and negotiation mechanisms
+ * (the bus's business), 42-49 and 128 up are reserved: no driver may ask
+ * for them.
+ */
+static bool device_feature_bit(unsigned int bit)
 {
-	u64 ring = VIREO_RING_FEATURES & vd->transport_features;
-	u64 want = drv->features & ~(u64)GENMASK_ULL(41, 24);
+	return bit < 24 || (bit >= 50 && bit < VIREO_FEATURE_BITS);
+}
 
-	return vd->device_features & (want | ring);
+/* What the driver asks for and the device offers, with the ring's bits. */
+static void offerable_features(struct vireo_device *vd,
+			       const struct vireo_driver *drv,
+			       struct vireo_features *f)
+{
+	unsigned int i;
+
+	memset(f, 0, sizeof(*f));
+	for (i = 0; i < drv->feature_table_size; i++)
+		vireo_features_set(f, drv->feature_table[i]);
+	f->w[0] |= VIREO_RING_FEATURES & vd->transport_features;
+	for (i = 0; i < VIREO_FEATURE_WORDS; i++)
+		f->w[i] &= vd->device_features.w[i];
+}
+
+/*
+ * A guest whose memory the host cannot read (SEV, TDX: the kernel's
+ * CC_ATTR_GUEST_MEM_ENCRYPT) must bounce every buffer through memory it
+ * shared: only the DMA API does that, so the device must take platform
+ * DMA (VIRTIO_F_ACCESS_PLATFORM, a virtio 1.x bit), as the in-tree core
+ * requires too.
+ */
+static bool usable_with_restricted_memory(const struct vireo_features *f)
+{
+	return vireo_features_test(f, VIRTIO_F_VERSION_1) &&
+	       vireo_features_test(f, VIRTIO_F_ACCESS_PLATFORM);
 }
 
 static int vireo_bus_probe(struct device *dev)
 {
 	struct vireo_device *vd = to_vireo_device(dev);
 	struct vireo_driver *drv = to_vireo_driver(dev->driver);
-	u64 before;
+	struct vireo_features before;
+	unsigned int i;
 	int err;
 
 	/* Start from a clean device even if an earlier probe failed. */
@@ -249,19 +304,28 @@ static int vireo_bus_probe(struct device *dev)
 	add_status(vd, VIRTIO_CONFIG_S_ACKNOWLEDGE);
 	add_status(vd, VIRTIO_CONFIG_S_DRIVER);
 
-	vd->device_features = vd->ops->get_features(vd);
-	vd->features = offerable_features(vd, drv);
+	memset(&vd->device_features, 0, sizeof(vd->device_features));
+	vd->ops->get_features(vd, &vd->device_features);
+	offerable_features(vd, drv, &vd->features);
 	/*
 	 * virtio 1.2, 6: packed rings and platform access are virtio 1.x only;
 	 * a legacy device gets neither even if it says so.
 	 */
-	if (!vireo_has_feature(vd, VIRTIO_F_VERSION_1))
-		vd->features &= ~(BIT_ULL(VIRTIO_F_RING_PACKED) |
-				  BIT_ULL(VIRTIO_F_ACCESS_PLATFORM) |
-				  BIT_ULL(VIRTIO_F_ORDER_PLATFORM));
-	else
+	if (!vireo_has_feature(vd, VIRTIO_F_VERSION_1)) {
+		vireo_features_clear(&vd->features, VIRTIO_F_RING_PACKED);
+		vireo_features_clear(&vd->features, VIRTIO_F_ACCESS_PLATFORM);
+		vireo_features_clear(&vd->features, VIRTIO_F_ORDER_PLATFORM);
+	} else {
 		/* ... and ANY_LAYOUT is a legacy bit (virtio 1.2, 6.3). */
-		vd->features &= ~BIT_ULL(VIRTIO_F_ANY_LAYOUT);
+		vireo_features_clear(&vd->features, VIRTIO_F_ANY_LAYOUT);
+	}
+
+	if (cc_platform_has(CC_ATTR_GUEST_MEM_ENCRYPT) &&
+	    !usable_with_restricted_memory(&vd->features)) {
+		dev_err(&vd->dev, "guest memory is encrypted and the device lacks VIRTIO_F_VERSION_1 or VIRTIO_F_ACCESS_PLATFORM: not driving it\n");
+		err = -ENODEV;
+		goto fail;
+	}
 
 	if (drv->validate) {
 		before = vd->features;
@@ -269,7 +333,8 @@ static int vireo_bus_probe(struct device *dev)
 		if (err)
 			goto fail;
 		/* validate may only take bits away. */
-		vd->features &= before;
+		for (i = 0; i < VIREO_FEATURE_WORDS; i++)
+			vd->features.w[i] &= before.w[i];
 	}
 
 	return start_driver(vd, drv->probe);
@@ -308,8 +373,22 @@ static VIREO_BUS_CONST struct bus_type vireo_bus = {
 
 int __vireo_register_driver(struct vireo_driver *drv, struct module *owner)
 {
+	unsigned int i;
+
 	if (!drv->probe || !drv->remove) {
 		pr_err("vireo: driver %s lacks probe or remove\n", drv->driver.name);
+		return -EINVAL;
+	}
+	for (i = 0; i < drv->feature_table_size; i++) {
+		if (!device_feature_bit(drv->feature_table[i])) {
+			pr_err("vireo: driver %s asks for feature bit %u, which is not a device-type bit\n",
+			       drv->driver.name, drv->feature_table[i]);
+			return -EINVAL;
+		}
+	}
+	if (drv->restore && !drv->restore_failed) {
+		pr_err("vireo: driver %s has restore but no restore_failed\n",
+		       drv->driver.name);
 		return -EINVAL;
 	}
 	drv->driver.bus = &vireo_bus;
@@ -354,6 +433,11 @@ int vireo_find_vqs(struct vireo_device *vd, unsigned int nvqs,
 		   struct vireo_vq *vqs[], const struct vireo_vq_info info[],
 		   struct irq_affinity *desc)
 {
+	if (vd->fault == VIREO_FAULT_QUEUES && vd->restoring) {
+		dev_err(&vd->dev, "cannot set up queues (%d, injected)\n",
+			-ENOMEM);
+		return -ENOMEM;
+	}
 	return vd->ops->find_vqs(vd, nvqs, vqs, info, desc);
 }
 EXPORT_SYMBOL_NS_GPL(vireo_find_vqs, VIREO_NS);
@@ -499,6 +583,56 @@ void vireo_cwrite32(struct vireo_device *vd, unsigned int offset, u32 val)
 EXPORT_SYMBOL_NS_GPL(vireo_cwrite32, VIREO_NS);
 
 /* ------------------------------------------------------------------ */
+/* Fault injection: /sys/kernel/debug/vireo/vireoN/fail_restore        */
+/* ------------------------------------------------------------------ */
+
+static const char *const fault_names[] = {
+	[VIREO_FAULT_NONE] = "none",
+	[VIREO_FAULT_RESET] = "reset",
+	[VIREO_FAULT_FEATURES] = "features",
+	[VIREO_FAULT_FEATURES_OK] = "features_ok",
+	[VIREO_FAULT_QUEUES] = "queues",
+};
+
+static ssize_t fail_restore_read(struct file *f, char __user *ubuf,
+				 size_t count, loff_t *ppos)
+{
+	struct vireo_device *vd = f->private_data;
+	char buf[16];
+	int n;
+
+	n = scnprintf(buf, sizeof(buf), "%s\n", fault_names[READ_ONCE(vd->fault)]);
+	return simple_read_from_buffer(ubuf, count, ppos, buf, n);
+}
+
+static ssize_t fail_restore_write(struct file *f, const char __user *ubuf,
+				  size_t count, loff_t *ppos)
+{
+	struct vireo_device *vd = f->private_data;
+	char buf[16];
+	int i;
+
+	if (count >= sizeof(buf))
+		return -EINVAL;
+	if (copy_from_user(buf, ubuf, count))
+		return -EFAULT;
+	buf[count] = '\0';
+	i = sysfs_match_string(fault_names, buf);
+	if (i < 0)
+		return i;
+	WRITE_ONCE(vd->fault, i);
+	return count;
+}
+
+static const struct file_operations fail_restore_fops = {
+	.owner = THIS_MODULE,
+	.open = simple_open,
+	.read = fail_restore_read,
+	.write = fail_restore_write,
+	.llseek = default_llseek,
+};
+
+/* ------------------------------------------------------------------ */
 /* Registration by transports                                          */
 /* ------------------------------------------------------------------ */
 
@@ -512,6 +646,7 @@ int vireo_register_device(struct vireo_device *vd)
 	INIT_LIST_HEAD(&vd->vqs);
 	vd->config_enabled = false;
 	vd->config_change_pending = false;
+	vd->fault = VIREO_FAULT_NONE;
 
 	err = ida_alloc(&vireo_index_ida, GFP_KERNEL);
 	if (err < 0)
@@ -528,6 +663,8 @@ int vireo_register_device(struct vireo_device *vd)
 	add_status(vd, VIRTIO_CONFIG_S_ACKNOWLEDGE);
 
 	vd->debugfs = debugfs_create_dir(dev_name(&vd->dev), vireo_debugfs_root);
+	debugfs_create_file("fail_restore", 0600, vd->debugfs, vd,
+			    &fail_restore_fops);
 
 	err = device_add(&vd->dev);
 	if (err)
@@ -575,13 +712,22 @@ int vireo_device_freeze(struct vireo_device *vd)
 }
 EXPORT_SYMBOL_NS_GPL(vireo_device_freeze, VIREO_NS);
 
-int vireo_device_restore(struct vireo_device *vd)
+/* The handshake of a resume, up to and including the driver's restore. */
+static int restore_device(struct vireo_device *vd, struct vireo_driver *drv)
 {
-	struct vireo_driver *drv = bound_driver(vd);
+	struct vireo_features lost = {};
+	unsigned int i;
+	u64 any = 0;
 	int err;
 
 	/* The device may have lost all state: initialise it again. */
 	err = reset_device(vd);
+	if (!err && vd->fault == VIREO_FAULT_RESET) {
+		dev_err(&vd->dev, "device did not reset (%d, injected): giving up on it\n",
+			-ETIMEDOUT);
+		vd->failed = true;
+		err = -ETIMEDOUT;
+	}
 	if (err)
 		return err;
 	add_status(vd, VIRTIO_CONFIG_S_ACKNOWLEDGE);
@@ -594,17 +740,51 @@ int vireo_device_restore(struct vireo_device *vd)
 	 * device that no longer offers one of them cannot be given it
 	 * (virtio 1.2, 2.2.1), so the driver cannot come back.
 	 */
-	vd->device_features = vd->ops->get_features(vd);
-	if (vd->features & ~vd->device_features) {
-		dev_err(&vd->dev, "device lost features 0x%llx over suspend\n",
-			vd->features & ~vd->device_features);
-		err = -ENODEV;
-		goto fail;
+	memset(&vd->device_features, 0, sizeof(vd->device_features));
+	vd->ops->get_features(vd, &vd->device_features);
+	for (i = 0; i < VIREO_FEATURE_WORDS; i++) {
+		lost.w[i] = vd->features.w[i] & ~vd->device_features.w[i];
+		any |= lost.w[i];
 	}
+	if (!any && vd->fault == VIREO_FAULT_FEATURES) {
+		/* The highest negotiated bit. */
+		for (i = VIREO_FEATURE_WORDS; i-- > 0 && !any;)
+			if (vd->features.w[i]) {
+				lost.w[i] = BIT_ULL(__fls(vd->features.w[i]));
+				any = lost.w[i];
+			}
+	}
+	if (any) {
+		dev_err(&vd->dev, "device lost features 0x%016llx%016llx over suspend%s\n",
+			lost.w[1], lost.w[0],
+			vd->fault == VIREO_FAULT_FEATURES ? " (injected)" : "");
+		add_status(vd, VIRTIO_CONFIG_S_FAILED);
+		return -ENODEV;
+	}
+	/* start_driver() sets FAILED if this fails. */
 	return start_driver(vd, drv->restore);
+}
 
-fail:
-	add_status(vd, VIRTIO_CONFIG_S_FAILED);
+int vireo_device_restore(struct vireo_device *vd)
+{
+	struct vireo_driver *drv = bound_driver(vd);
+	int err;
+
+	vd->restoring = true;
+	err = restore_device(vd, drv);
+	vd->restoring = false;
+	/* An injected fault fires once. */
+	vd->fault = VIREO_FAULT_NONE;
+	if (!err || !drv)
+		return err;
+	/*
+	 * The driver froze its users and freed its queues; if it is not told,
+	 * they wait for a restore that never comes. The device is done for
+	 * until a driver binds again (probe starts from a reset).
+	 */
+	vd->failed = true;
+	if (drv->restore_failed)
+		drv->restore_failed(vd, err);
 	return err;
 }
 EXPORT_SYMBOL_NS_GPL(vireo_device_restore, VIREO_NS);

@@ -10,8 +10,11 @@
 #include <linux/hw_random.h>
 #include <linux/idr.h>
 #include <linux/module.h>
+#include <linux/jiffies.h>
 #include <linux/slab.h>
+#include <linux/string.h>
 #include <linux/wait.h>
+#include <linux/workqueue.h>
 
 #include <vireo/virtio.h>
 
@@ -34,8 +37,13 @@ struct vireo_rng {
 	wait_queue_head_t wq;	/* readers waiting for bytes */
 	struct rng_buf bufs[RNG_BUFS];
 	bool gone;		/* removed or broken: readers get errors */
+	bool failed;		/* ... because the device failed: -EIO */
 	bool suspended;		/* between freeze and restore: no queue */
 	bool registered;
+	/* Serialises resets and queue teardown (freeze, remove, abort). */
+	struct mutex dev_lock;
+	struct work_struct abort_work;	/* the device stopped answering */
+	unsigned int waited;		/* ... for this many seconds */
 
 	int index;
 	char name[24];
@@ -81,8 +89,10 @@ static void rng_done(struct vireo_vq *vq)
 		b->len = len;
 		b->pos = 0;
 	}
-	if (vireo_vq_is_broken(vq))
+	if (vireo_vq_is_broken(vq) && !vi->gone) {
 		vi->gone = true;
+		vi->failed = true;
+	}
 	spin_unlock_irqrestore(&vi->lock, flags);
 	wake_up_all(&vi->wq);
 }
@@ -132,12 +142,38 @@ static bool can_read(struct vireo_rng *vi)
 	return ready;
 }
 
+/* Readers get errors from now on: -EIO if @failed, -ENODEV if removed. */
+static void fail_readers(struct vireo_rng *vi, bool failed)
+{
+	spin_lock_irq(&vi->lock);
+	if (!vi->gone)
+		vi->failed = failed;
+	vi->gone = true;
+	spin_unlock_irq(&vi->lock);
+	wake_up_all(&vi->wq);
+}
+
+/* The device holds buffers and returned none for a whole wait. */
+static bool stalled(struct vireo_rng *vi)
+{
+	bool posted = false;
+	int i;
+
+	spin_lock_irq(&vi->lock);
+	for (i = 0; i < RNG_BUFS; i++)
+		posted |= vi->bufs[i].posted;
+	posted &= !vi->suspended && !vi->gone;
+	spin_unlock_irq(&vi->lock);
+	return posted;
+}
+
 static int rng_read(struct hwrng *rng, void *data, size_t max, bool wait)
 {
 	struct vireo_rng *vi = container_of(rng, struct vireo_rng, hwrng);
 	size_t copied = 0;
 	struct rng_buf *b;
-	unsigned int n;
+	unsigned int n, limit;
+	long left, timeout;
 	bool kick;
 	int err;
 
@@ -153,7 +189,7 @@ static int rng_read(struct hwrng *rng, void *data, size_t max, bool wait)
 			if (b->pos == b->len && !vi->suspended)
 				kick |= post_buf(vi, b);
 		}
-		err = vi->gone ? -ENODEV : 0;
+		err = vi->gone ? (vi->failed ? -EIO : -ENODEV) : 0;
 		notify_locked(vi, kick);
 		spin_unlock_irq(&vi->lock);
 
@@ -161,10 +197,21 @@ static int rng_read(struct hwrng *rng, void *data, size_t max, bool wait)
 			return copied;
 		if (err)
 			return err;
-		/* Nothing yet: sleep until the device returns a buffer. */
-		err = wait_event_interruptible(vi->wq, can_read(vi));
-		if (err)
-			return err;
+		/*
+		 * Nothing yet: sleep until the device returns a buffer, for at
+		 * most vireo_ring's abort_timeout (0: for ever).
+		 */
+		limit = vireo_abort_timeout();
+		timeout = limit ? limit * HZ : MAX_SCHEDULE_TIMEOUT;
+		left = wait_event_interruptible_timeout(vi->wq, can_read(vi),
+							timeout);
+		if (left < 0)
+			return left;
+		if (!left && stalled(vi)) {
+			WRITE_ONCE(vi->waited, limit);
+			fail_readers(vi, true);
+			schedule_work(&vi->abort_work);
+		}
 	}
 }
 
@@ -192,20 +239,52 @@ static int rng_setup_vq(struct vireo_rng *vi)
 	return 0;
 }
 
-/* Stops the device and takes back every buffer; unread bytes are kept. */
-static void rng_teardown_vq(struct vireo_rng *vi)
+/*
+ * Stops the device and takes back every buffer, then frees the queue (if
+ * there is one: a failed resume left none). @discard drops unread bytes too.
+ * Under vi->dev_lock.
+ */
+static void rng_teardown_vq(struct vireo_rng *vi, bool discard)
 {
-	struct rng_buf *b;
+	struct vireo_vq *vq;
 	int i;
 
 	vireo_reset_device(vi->vd);
-	while ((b = vireo_vq_detach_unused(vi->vq)))
-		;
 	spin_lock_irq(&vi->lock);
-	for (i = 0; i < RNG_BUFS; i++)
+	vq = vi->vq;
+	vi->vq = NULL;
+	for (i = 0; i < RNG_BUFS; i++) {
 		vi->bufs[i].posted = false;
+		if (discard) {
+			memzero_explicit(vi->bufs[i].data, RNG_BUF_SIZE);
+			vi->bufs[i].len = 0;
+			vi->bufs[i].pos = 0;
+		}
+	}
 	spin_unlock_irq(&vi->lock);
+	if (!vq)
+		return;
+	while (vireo_vq_detach_unused(vq))
+		;
 	vireo_del_vqs(vi->vd);
+}
+
+/*
+ * A reader waited abort_timeout for a device that holds buffers: reset it,
+ * so that it stops writing into them; readers already get -EIO. Its queue
+ * stays until remove (or freeze) frees it.
+ */
+static void rng_abort_work(struct work_struct *work)
+{
+	struct vireo_rng *vi = container_of(work, struct vireo_rng, abort_work);
+
+	mutex_lock(&vi->dev_lock);
+	if (vi->vq && !vi->suspended) {
+		dev_err(&vi->vd->dev, "%s: the device returned nothing for %u s: resetting it; readers get errors\n",
+			vi->name, READ_ONCE(vi->waited));
+		vireo_reset_device(vi->vd);
+	}
+	mutex_unlock(&vi->dev_lock);
 }
 
 static void rng_free(struct vireo_rng *vi)
@@ -229,6 +308,8 @@ static int rng_probe(struct vireo_device *vd)
 	vi->vd = vd;
 	spin_lock_init(&vi->lock);
 	init_waitqueue_head(&vi->wq);
+	mutex_init(&vi->dev_lock);
+	INIT_WORK(&vi->abort_work, rng_abort_work);
 
 	vi->index = ida_alloc(&rng_index_ida, GFP_KERNEL);
 	if (vi->index < 0) {
@@ -264,7 +345,7 @@ static int rng_probe(struct vireo_device *vd)
 	return 0;
 
 teardown:
-	rng_teardown_vq(vi);
+	rng_teardown_vq(vi, true);
 free:
 	vd->priv = NULL;
 	rng_free(vi);
@@ -276,18 +357,22 @@ static void rng_remove(struct vireo_device *vd)
 	struct vireo_rng *vi = vd->priv;
 
 	/* Blocked readers return -ENODEV, so unregistering cannot wait on them. */
-	spin_lock_irq(&vi->lock);
-	vi->gone = true;
-	spin_unlock_irq(&vi->lock);
-	wake_up_all(&vi->wq);
-
+	fail_readers(vi, false);
 	if (vi->registered)
 		hwrng_unregister(&vi->hwrng);
-	rng_teardown_vq(vi);
+	cancel_work_sync(&vi->abort_work);
+	mutex_lock(&vi->dev_lock);
+	rng_teardown_vq(vi, true);
+	mutex_unlock(&vi->dev_lock);
 	vd->priv = NULL;
+	mutex_destroy(&vi->dev_lock);
 	rng_free(vi);
 }
 
+/*
+ * Bytes the device gave before a freeze are dropped: a hibernation image
+ * resumed twice would hand the same "random" bytes out twice.
+ */
 static int rng_freeze(struct vireo_device *vd)
 {
 	struct vireo_rng *vi = vd->priv;
@@ -295,13 +380,31 @@ static int rng_freeze(struct vireo_device *vd)
 	spin_lock_irq(&vi->lock);
 	vi->suspended = true;
 	spin_unlock_irq(&vi->lock);
-	rng_teardown_vq(vi);
+	mutex_lock(&vi->dev_lock);
+	rng_teardown_vq(vi, true);
+	mutex_unlock(&vi->dev_lock);
 	return 0;
 }
 
 static int rng_restore(struct vireo_device *vd)
 {
-	return rng_setup_vq(vd->priv);
+	struct vireo_rng *vi = vd->priv;
+	int err;
+
+	mutex_lock(&vi->dev_lock);
+	err = rng_setup_vq(vi);
+	mutex_unlock(&vi->dev_lock);
+	return err;
+}
+
+/* No queue and none to come: readers get -EIO; remove frees no queue. */
+static void rng_restore_failed(struct vireo_device *vd, int err)
+{
+	struct vireo_rng *vi = vd->priv;
+
+	dev_err(&vd->dev, "%s: resume failed (%d): readers get errors\n",
+		vi->name, err);
+	fail_readers(vi, true);
 }
 
 static const struct vireo_device_id rng_ids[] = {
@@ -316,6 +419,7 @@ static struct vireo_driver vireo_rng_driver = {
 	.remove = rng_remove,
 	.freeze = rng_freeze,
 	.restore = rng_restore,
+	.restore_failed = rng_restore_failed,
 };
 module_vireo_driver(vireo_rng_driver);
 

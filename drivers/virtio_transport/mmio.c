@@ -60,29 +60,51 @@ static int vireo_mmio_reset(struct vireo_device *vd)
 	return vireo_wait_for_reset(vd, NULL);
 }
 
-static u64 vireo_mmio_get_features(struct vireo_device *vd)
+/* virtio 1.2, 4.2.2.2 and 4.2.4: 32 bits per select; legacy has one word. */
+static unsigned int vireo_mmio_feature_selects(struct vireo_mmio *vm)
 {
-	struct vireo_mmio *vm = to_vireo_mmio(vd);
-	u32 lo, hi;
-
-	/* virtio 1.2, 4.2.2.2: select before reading. */
-	vireo_mmio_write(vm, VIRTIO_MMIO_DEVICE_FEATURES_SEL, 0);
-	lo = vireo_mmio_read(vm, VIRTIO_MMIO_DEVICE_FEATURES);
-	vireo_mmio_write(vm, VIRTIO_MMIO_DEVICE_FEATURES_SEL, 1);
-	hi = vireo_mmio_read(vm, VIRTIO_MMIO_DEVICE_FEATURES);
-	return ((u64)hi << 32) | lo;
+	return vm->version == 1 ? 1 : 2 * VIREO_FEATURE_WORDS;
 }
 
-static void vireo_mmio_set_features(struct vireo_device *vd, u64 features)
+static void vireo_mmio_get_features(struct vireo_device *vd,
+				    struct vireo_features *f)
 {
 	struct vireo_mmio *vm = to_vireo_mmio(vd);
+	unsigned int i;
+	u32 word;
 
-	vireo_mmio_write(vm, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 0);
-	vireo_mmio_write(vm, VIRTIO_MMIO_DRIVER_FEATURES,
-			 lower_32_bits(features));
-	vireo_mmio_write(vm, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 1);
-	vireo_mmio_write(vm, VIRTIO_MMIO_DRIVER_FEATURES,
-			 upper_32_bits(features));
+	memset(f, 0, sizeof(*f));
+	/* Select before reading. */
+	for (i = 0; i < vireo_mmio_feature_selects(vm); i++) {
+		vireo_mmio_write(vm, VIRTIO_MMIO_DEVICE_FEATURES_SEL, i);
+		word = vireo_mmio_read(vm, VIRTIO_MMIO_DEVICE_FEATURES);
+		f->w[i / 2] |= (u64)word << (i % 2 ? 32 : 0);
+	}
+}
+
+static int vireo_mmio_set_features(struct vireo_device *vd,
+				   const struct vireo_features *f)
+{
+	struct vireo_mmio *vm = to_vireo_mmio(vd);
+	unsigned int i;
+	u64 w;
+
+	/* virtio 1.2, 4.2.2: version 2 is the virtio 1.x interface. */
+	if (vm->version != 1 && !vireo_features_test(f, VIRTIO_F_VERSION_1)) {
+		dev_err(&vd->dev, "virtio-mmio version 2 without VIRTIO_F_VERSION_1: not driving it\n");
+		return -ENODEV;
+	}
+	if (vm->version == 1 && (upper_32_bits(f->w[0]) || f->w[1])) {
+		dev_err(&vd->dev, "legacy interface cannot carry feature bits above 31\n");
+		return -EINVAL;
+	}
+	for (i = 0; i < vireo_mmio_feature_selects(vm); i++) {
+		w = f->w[i / 2];
+		vireo_mmio_write(vm, VIRTIO_MMIO_DRIVER_FEATURES_SEL, i);
+		vireo_mmio_write(vm, VIRTIO_MMIO_DRIVER_FEATURES,
+				 i % 2 ? upper_32_bits(w) : lower_32_bits(w));
+	}
+	return 0;
 }
 
 static bool vireo_mmio_config_ok(struct vireo_mmio *vm, unsigned int offset,

@@ -52,23 +52,27 @@ static int vireo_pci_legacy_reset(struct vireo_device *vd)
 	return vireo_wait_for_reset(vd, vireo_pci_present);
 }
 
-static u64 vireo_pci_legacy_get_features(struct vireo_device *vd)
+static void vireo_pci_legacy_get_features(struct vireo_device *vd,
+					  struct vireo_features *f)
 {
-	return ioread32(to_vireo_pci(vd)->ioaddr + VIRTIO_PCI_HOST_FEATURES);
+	memset(f, 0, sizeof(*f));
+	f->w[0] = ioread32(to_vireo_pci(vd)->ioaddr + VIRTIO_PCI_HOST_FEATURES);
 }
 
-static void vireo_pci_legacy_set_features(struct vireo_device *vd,
-					  u64 features)
+static int vireo_pci_legacy_set_features(struct vireo_device *vd,
+					 const struct vireo_features *f)
 {
 	/*
 	 * Only bits 0-31 exist here (virtio 1.2, 4.1.4.9); the bus never
 	 * asks for more, since the device cannot offer more.
 	 */
-	if (upper_32_bits(features))
-		dev_err(&vd->dev, "legacy interface cannot accept features 0x%llx; dropped\n",
-			features & ~(u64)U32_MAX);
-	iowrite32(lower_32_bits(features),
+	if (upper_32_bits(f->w[0]) || f->w[1]) {
+		dev_err(&vd->dev, "legacy interface cannot carry feature bits above 31\n");
+		return -EINVAL;
+	}
+	iowrite32(lower_32_bits(f->w[0]),
 		  to_vireo_pci(vd)->ioaddr + VIRTIO_PCI_GUEST_FEATURES);
+	return 0;
 }
 
 static bool vireo_pci_legacy_config_ok(struct vireo_pci *vp,

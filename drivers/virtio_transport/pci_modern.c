@@ -253,20 +253,43 @@ static u64 vireo_pci_read_features(void __iomem *common)
 	return ((u64)hi << 32) | lo;
 }
 
-static u64 vireo_pci_modern_get_features(struct vireo_device *vd)
-{
-	return vireo_pci_read_features(to_vireo_pci(vd)->common);
-}
-
-static void vireo_pci_modern_set_features(struct vireo_device *vd,
-					  u64 features)
+static void vireo_pci_modern_get_features(struct vireo_device *vd,
+					  struct vireo_features *f)
 {
 	void __iomem *common = to_vireo_pci(vd)->common;
+	unsigned int i;
+	u32 word;
 
-	iowrite32(0, common + VIRTIO_PCI_COMMON_GFSELECT);
-	iowrite32(lower_32_bits(features), common + VIRTIO_PCI_COMMON_GF);
-	iowrite32(1, common + VIRTIO_PCI_COMMON_GFSELECT);
-	iowrite32(upper_32_bits(features), common + VIRTIO_PCI_COMMON_GF);
+	/* virtio 1.2, 4.1.4.3: 32 bits per device_feature_select value. */
+	for (i = 0; i < 2 * VIREO_FEATURE_WORDS; i++) {
+		iowrite32(i, common + VIRTIO_PCI_COMMON_DFSELECT);
+		word = ioread32(common + VIRTIO_PCI_COMMON_DF);
+		if (i % 2)
+			f->w[i / 2] |= (u64)word << 32;
+		else
+			f->w[i / 2] = word;
+	}
+}
+
+static int vireo_pci_modern_set_features(struct vireo_device *vd,
+					 const struct vireo_features *f)
+{
+	void __iomem *common = to_vireo_pci(vd)->common;
+	unsigned int i;
+	u64 w;
+
+	/* virtio 1.2, 4.1.2.4: the modern interface is virtio 1.x only. */
+	if (!vireo_features_test(f, VIRTIO_F_VERSION_1)) {
+		dev_err(&vd->dev, "modern PCI interface without VIRTIO_F_VERSION_1: not driving it\n");
+		return -ENODEV;
+	}
+	for (i = 0; i < 2 * VIREO_FEATURE_WORDS; i++) {
+		w = f->w[i / 2];
+		iowrite32(i, common + VIRTIO_PCI_COMMON_GFSELECT);
+		iowrite32(i % 2 ? upper_32_bits(w) : lower_32_bits(w),
+			  common + VIRTIO_PCI_COMMON_GF);
+	}
+	return 0;
 }
 
 static bool vireo_pci_modern_config_ok(struct vireo_pci *vp,

@@ -46,6 +46,39 @@
 	 BIT_ULL(VIRTIO_F_RING_PACKED) | \
 	 BIT_ULL(VIRTIO_F_ORDER_PLATFORM))
 
+/*
+ * Feature bits: virtio 1.2, 2.2 puts no upper bound on them, and devices
+ * use bits above 63 (virtio-net). vireo negotiates the first
+ * VIREO_FEATURE_BITS: what PCI modern and MMIO v2 carry through four 32-bit
+ * select words; legacy interfaces carry 32.
+ */
+#define VIREO_FEATURE_BITS	128
+#define VIREO_FEATURE_WORDS	(VIREO_FEATURE_BITS / 64)
+
+struct vireo_features {
+	u64 w[VIREO_FEATURE_WORDS];	/* bit n is w[n / 64] bit n % 64 */
+};
+
+static inline bool vireo_features_test(const struct vireo_features *f,
+				       unsigned int bit)
+{
+	return bit < VIREO_FEATURE_BITS && (f->w[bit / 64] & BIT_ULL(bit % 64));
+}
+
+static inline void vireo_features_set(struct vireo_features *f,
+				      unsigned int bit)
+{
+	if (bit < VIREO_FEATURE_BITS)
+		f->w[bit / 64] |= BIT_ULL(bit % 64);
+}
+
+static inline void vireo_features_clear(struct vireo_features *f,
+					unsigned int bit)
+{
+	if (bit < VIREO_FEATURE_BITS)
+		f->w[bit / 64] &= ~BIT_ULL(bit % 64);
+}
+
 struct vireo_device;
 struct vireo_vq;
 
@@ -234,8 +267,15 @@ struct vireo_transport_ops {
 	 * (virtio 1.2, 4.1.4.3.2).
 	 */
 	int (*reset)(struct vireo_device *vd);
-	u64 (*get_features)(struct vireo_device *vd);
-	void (*set_features)(struct vireo_device *vd, u64 features);
+	/*
+	 * Every feature word the interface has (bits it lacks read as 0).
+	 * set_features returns 0, or an error (one line logged) for features
+	 * the interface cannot carry or the device must have (e.g. a
+	 * modern-only interface without VIRTIO_F_VERSION_1).
+	 */
+	void (*get_features)(struct vireo_device *vd, struct vireo_features *f);
+	int (*set_features)(struct vireo_device *vd,
+			    const struct vireo_features *f);
 	/*
 	 * Bytes of device-specific config; the bus checks bounds first. The
 	 * transport picks the access width from @len (virtio 1.2, 4.1.3.1 and
@@ -282,9 +322,9 @@ struct vireo_device {
 	int index;			/* vireoN */
 	u32 id;				/* device type, VIRTIO_ID_* */
 	u32 vendor;			/* subsystem vendor (PCI) or vendor id */
-	u64 device_features;		/* what the device offers */
-	u64 features;			/* what was negotiated */
-	u64 transport_features;		/* ring/transport bits the transport allows */
+	struct vireo_features device_features;	/* what the device offers */
+	struct vireo_features features;		/* what was negotiated */
+	u64 transport_features;		/* ring/transport bits (all below 64) it allows */
 	u32 config_len;			/* bytes of device config space */
 	const struct vireo_transport_ops *ops;
 	/* Config-change callbacks wait while disabled (probe, remove). */
@@ -292,12 +332,28 @@ struct vireo_device {
 	bool config_enabled;
 	bool config_change_pending;
 	bool failed;			/* the device or the driver gave up */
+	bool restoring;			/* inside vireo_device_restore() */
+	u8 fault;			/* VIREO_FAULT_*: debugfs fail_restore */
 	struct list_head vqs;		/* the ring module's */
 	struct dentry *debugfs;		/* /sys/kernel/debug/vireo/vireoN */
 	void *priv;			/* the driver's */
 };
 
 #define to_vireo_device(d) container_of(d, struct vireo_device, dev)
+
+/*
+ * Faults the next resume of a device provokes, armed by writing their name
+ * to /sys/kernel/debug/vireo/vireoN/fail_restore (docs/transport.md): the
+ * reset times out, a negotiated feature is gone, FEATURES_OK is refused,
+ * the driver cannot set up its queues. Each fires once.
+ */
+enum {
+	VIREO_FAULT_NONE,
+	VIREO_FAULT_RESET,
+	VIREO_FAULT_FEATURES,
+	VIREO_FAULT_FEATURES_OK,
+	VIREO_FAULT_QUEUES,
+};
 
 struct vireo_device_id {
 	u32 device;			/* VIRTIO_ID_*; 0 ends the table */
@@ -310,10 +366,13 @@ struct vireo_driver {
 	struct device_driver driver;
 	const struct vireo_device_id *id_table;
 	/*
-	 * Device-specific feature bits (below 24, or above 41) the driver
-	 * implements; ring/transport bits are the bus's business.
+	 * Device-specific feature bits the driver implements, by number
+	 * (0-23 and 50-127, virtio 1.2, 6); ring/transport bits are the bus's
+	 * business, and registration refuses a table naming one of them, a
+	 * reserved bit or one beyond VIREO_FEATURE_BITS.
 	 */
-	u64 features;
+	const unsigned int *feature_table;
+	unsigned int feature_table_size;
 	/*
 	 * Optional: may clear bits in vd->features before they are written
 	 * (e.g. on a bad config value); runs after the device's offer is read.
@@ -328,10 +387,20 @@ struct vireo_driver {
 	void (*config_changed)(struct vireo_device *vd);
 	/*
 	 * Suspend/resume: freeze quiesces, resets and frees queues; restore
-	 * re-creates them; the bus redoes the handshake in between.
+	 * re-creates them; the bus redoes the handshake in between. A restore
+	 * that fails must free what it set up again.
+	 *
+	 * restore_failed (required with restore): the resume did not complete
+	 * (the reset timed out, features were lost or refused, or restore
+	 * returned @err). The device is marked failed and has no queues; the
+	 * driver must end what its users wait for with errors, fail new
+	 * requests, and still be able to remove (which then resets a device
+	 * without queues). Called once, from the PM resume path, after which
+	 * nothing but remove is called.
 	 */
 	int (*freeze)(struct vireo_device *vd);
 	int (*restore)(struct vireo_device *vd);
+	void (*restore_failed)(struct vireo_device *vd, int err);
 };
 
 #define to_vireo_driver(d) container_of(d, struct vireo_driver, driver)
@@ -353,7 +422,7 @@ void vireo_unregister_driver(struct vireo_driver *drv);
 static inline bool vireo_has_feature(const struct vireo_device *vd,
 				     unsigned int bit)
 {
-	return bit < 64 && (vd->features & BIT_ULL(bit));
+	return vireo_features_test(&vd->features, bit);
 }
 
 /*
@@ -375,6 +444,15 @@ void vireo_reset_device(struct vireo_device *vd);
  * nonsense, or one that is going away under the driver.
  */
 void vireo_device_fail(struct vireo_device *vd, const char *why);
+
+/*
+ * The one rule for a device that stops answering (vireo_ring's
+ * abort_timeout parameter, seconds; 0: never): once a request has been
+ * outstanding this long, the driver gives up on the device: it resets it,
+ * fails what was outstanding and every new request, so that remove and
+ * suspend finish.
+ */
+unsigned int vireo_abort_timeout(void);
 
 int vireo_find_vqs(struct vireo_device *vd, unsigned int nvqs,
 		   struct vireo_vq *vqs[], const struct vireo_vq_info info[],

@@ -36,7 +36,7 @@ struct th *th_try_new(u64 features, unsigned int num, unsigned int legacy_align,
 	t->parent.name = "sim-parent";
 	t->vd.dev.parent = &t->parent;
 	t->vd.dev.name = "vireo0";
-	t->vd.features = features;
+	t->vd.features.w[0] = features;
 	t->vd.debugfs = &th_debugfs_dir;
 	INIT_LIST_HEAD(&t->vd.vqs);
 	t->notify_ok = true;
