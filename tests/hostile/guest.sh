@@ -213,14 +213,24 @@ hx_stall_start() {
 	echo $! >"/tmp/hx-pid-$1"
 }
 
-# hx_stall CASE: the stall detector says so once; then unbinding the driver
-# must end in bounded time, failing the read.
+# hx_stall CASE: the stall detector says so once while the reader waits.
+# Both stalls are checked before either is unbound: the escalation
+# (vireo_ring abort_timeout) ends every stalled request at about the same
+# time.
 hx_stall() {
 	[ -s "/tmp/hx-pid-$1" ] || return
 	_v=$(cat "/tmp/hx-vdev-$1") _p=$(cat "/tmp/hx-pid-$1")
 	wait_for 40 sh -c "dmesg | sed -n '/hostile-mark $1\$/,\$p' | grep -F ' $_v: ' | grep -q 'not answered'"
 	check "$1/reader-waits" kill -0 "$_p"
 	hx_one_line "$1" "$_v" 'outstanding for .* has not answered'
+}
+
+# hx_stall_unbind CASE: unbinding the driver ends in bounded time (the
+# device is reset once abort_timeout has passed), the read fails with EIO,
+# and the escalation is one more line.
+hx_stall_unbind() {
+	[ -s "/tmp/hx-pid-$1" ] || return
+	_v=$(cat "/tmp/hx-vdev-$1") _p=$(cat "/tmp/hx-pid-$1")
 	if hx_known "$1/unbind"; then
 		skip "$1/unbind" "needs fix: unbinding a driver whose queue stopped answering waits for ever"
 		return
@@ -231,6 +241,8 @@ hx_stall() {
 		ok "$1/unbind"
 		wait_for 20 sh -c "! kill -0 $_p 2>/dev/null"
 		check_eq "$1/reader-eio" "verify err=EIO" cat "/tmp/hx-stall-$1.out"
+		_n=$(hx_lines "$1" "$_v" | grep -c 'stopped answering: resetting the device')
+		check_eq "$1/escalation-line" 1 echo "$_n"
 	else
 		fail "$1/unbind" "unbind of $_v still waiting after 60 s"
 	fi
