@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * vireo_transport: puts virtio devices found on PCI and MMIO onto the vireo
- * bus. Loading it binds every virtio device no other driver holds; the
- * in-tree virtio stack can keep the rest (scripts/vireo-bind moves devices
- * between the two).
+ * bus. Loading it binds every virtio device no other driver holds (of the
+ * types= it takes); the in-tree virtio stack can keep the rest
+ * (scripts/vireo-bind moves devices between the two).
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -18,6 +18,9 @@ static int __init vireo_transport_init(void)
 	int err;
 
 	/* A bad parameter fails the load before anything is registered. */
+	err = vireo_types_parse();
+	if (err)
+		return err;
 	err = vireo_mmio_devices_parse();
 	if (err)
 		return err;

@@ -489,6 +489,10 @@ static int vireo_mmio_probe(struct platform_device *pdev)
 	err = vireo_mmio_identify(vm);
 	if (err)
 		goto unmap;
+	if (!vireo_types_takes(dev, vm->vd.id)) {
+		err = -ENODEV;
+		goto unmap;
+	}
 	vireo_mmio_dma_masks(vm);
 
 	vm->vd.ops = vm->version == 1 ? &vireo_mmio_v1_ops : &vireo_mmio_v2_ops;
@@ -556,19 +560,18 @@ static const struct dev_pm_ops vireo_mmio_pm_ops = {
 	SYSTEM_SLEEP_PM_OPS(vireo_mmio_freeze, vireo_mmio_restore)
 };
 
-/*
- * No MODULE_DEVICE_TABLE, as for PCI: loading vireo_transport is the
- * user's choice, so it never races the in-tree virtio-mmio for a device.
- */
+/* Aliases as for PCI: udev loads vireo_transport once vireo is chosen. */
 static const struct of_device_id vireo_mmio_of_match[] = {
 	{ .compatible = "virtio,mmio" },
 	{ }
 };
+MODULE_DEVICE_TABLE(of, vireo_mmio_of_match);
 
 static const struct acpi_device_id vireo_mmio_acpi_match[] = {
 	{ "LNRO0005" },
 	{ }
 };
+MODULE_DEVICE_TABLE(acpi, vireo_mmio_acpi_match);
 
 struct platform_driver vireo_mmio_driver = {
 	.probe = vireo_mmio_probe,

@@ -80,6 +80,11 @@ static int vireo_pci_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	    pdev->device < VIREO_PCI_FIRST_TRANSITIONAL ||
 	    pdev->device > VIREO_PCI_LAST_MODERN)
 		return -ENODEV;
+	/* virtio 1.2, 4.1.2.1: the device id, or a transitional subsystem id. */
+	if (!vireo_types_takes(&pdev->dev, pdev->device >= VIREO_PCI_FIRST_MODERN ?
+			       pdev->device - VIREO_PCI_FIRST_MODERN :
+			       pdev->subsystem_device))
+		return -ENODEV;
 
 	vp = kzalloc(sizeof(*vp), GFP_KERNEL);
 	if (!vp)
@@ -172,14 +177,16 @@ static const struct dev_pm_ops vireo_pci_pm_ops = {
 
 /*
  * Every device of the vendor; probe keeps to 0x1000-0x107f, which an id
- * table cannot express. No MODULE_DEVICE_TABLE on purpose: loading
- * vireo_transport is the user's choice, never udev's, so that it does not
- * race the in-tree virtio-pci for devices (docs/transport.md).
+ * table cannot express. The aliases let udev load vireo_transport for a
+ * virtio device; installed, vireo is blacklisted for them until the user
+ * chooses it (packaging/modprobe.d, docs/install.md), so it never races
+ * the in-tree virtio-pci unasked.
  */
 static const struct pci_device_id vireo_pci_ids[] = {
 	{ PCI_DEVICE(VIREO_PCI_VENDOR, PCI_ANY_ID) },
 	{ }
 };
+MODULE_DEVICE_TABLE(pci, vireo_pci_ids);
 
 struct pci_driver vireo_pci_driver = {
 	.name = "vireo_transport",

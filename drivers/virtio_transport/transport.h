@@ -163,6 +163,11 @@ static inline struct vireo_mmio *to_vireo_mmio(struct vireo_device *vd)
 
 extern struct platform_driver vireo_mmio_driver;
 
+/* types.c: the types= module parameter. */
+#define VIREO_MAX_DEVICE_TYPE	63
+int vireo_types_parse(void);
+bool vireo_types_takes(struct device *dev, u32 id);
+
 /* mmio_param.c: the mmio_devices= module parameter. */
 int vireo_mmio_devices_parse(void);
 int vireo_mmio_devices_create(void);
