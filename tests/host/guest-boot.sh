@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# matrix: 6.1-pci-split 6.12-pci-split
+# matrix: 6.12-pci-split
 #
 # The Debian distro guest (scripts/mkguest) boots from its qcow2 disk through
 # its own GRUB, the cell's kernel and its initramfs, with the users' QEMU

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# matrix: 6.1-pci-split 6.12-pci-split
+# matrix: 6.1-pci-split
 #
 # Writes on the Debian guest's root disk survive as a user expects: a small
 # package installed with dpkg -i and 64 MiB of files (their sha256 sums kept
@@ -15,6 +15,13 @@
 # shellcheck source=tests/host/guest-common.inc
 . "$(dirname "$0")/guest-common.inc"
 
+# Ten minutes a cell under TCG, and without vireo inside the guest yet it
+# shows the image builder, not vireo: opt in until the root disk boots on
+# vireo_blk (issue 11).
+if [ "${VIREO_GUEST_DURABLE:-0}" != 1 ]; then
+	tap_skip durable "VIREO_GUEST_DURABLE=1 runs it (about 10 min; vireo inside the guest is work in progress)"
+	exit 0
+fi
 guest_image || exit 0
 
 # A small package made here: one file with known content.
