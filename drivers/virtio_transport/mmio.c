@@ -60,10 +60,17 @@ static int vireo_mmio_reset(struct vireo_device *vd)
 	return vireo_wait_for_reset(vd, NULL);
 }
 
-/* virtio 1.2, 4.2.2.2 and 4.2.4: 32 bits per select; legacy has one word. */
+/*
+ * virtio 1.2, 4.2.2.2 and 4.2.4: 32 bits per select; legacy has one word.
+ * Version 2 is read and written as two words (64 bits): QEMU 7.2's
+ * virtio-mmio keeps two DriverFeatures words and stores a write under a
+ * higher select past them, into its queue state (seen here: the packed
+ * queues of a virtio-mmio rng never answered and the guest's memory was
+ * overwritten); a read under a higher select repeats the low words.
+ */
 static unsigned int vireo_mmio_feature_selects(struct vireo_mmio *vm)
 {
-	return vm->version == 1 ? 1 : 2 * VIREO_FEATURE_WORDS;
+	return vm->version == 1 ? 1 : 2;
 }
 
 static void vireo_mmio_get_features(struct vireo_device *vd,
