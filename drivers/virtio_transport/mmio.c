@@ -105,6 +105,10 @@ static int vireo_mmio_set_features(struct vireo_device *vd,
 		dev_err(&vd->dev, "legacy interface cannot carry feature bits above 31\n");
 		return -EINVAL;
 	}
+	if (f->w[1]) {
+		dev_err(&vd->dev, "virtio-mmio cannot carry feature bits above 63\n");
+		return -EINVAL;
+	}
 	for (i = 0; i < vireo_mmio_feature_selects(vm); i++) {
 		w = f->w[i / 2];
 		vireo_mmio_write(vm, VIRTIO_MMIO_DRIVER_FEATURES_SEL, i);

@@ -49,8 +49,8 @@
 /*
  * Feature bits: virtio 1.2, 2.2 puts no upper bound on them, and devices
  * use bits above 63 (virtio-net). vireo negotiates the first
- * VIREO_FEATURE_BITS: what PCI modern and MMIO v2 carry through four 32-bit
- * select words; legacy interfaces carry 32.
+ * VIREO_FEATURE_BITS: what PCI modern carries through four 32-bit select
+ * words; MMIO v2 carries 64 (QEMU's keeps two words), legacy interfaces 32.
  */
 #define VIREO_FEATURE_BITS	128
 #define VIREO_FEATURE_WORDS	(VIREO_FEATURE_BITS / 64)
