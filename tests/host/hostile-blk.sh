@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# matrix: 6.1-pci-split 6.12-pci-split debug-pci-split
+# matrix: 6.1-pci-split debug-pci-split
 #
 # vireo_blk on a device that misbehaves on purpose, through the real
 # transport: sixteen vhost-user-blk disks in one guest, each served by its
