@@ -98,3 +98,17 @@ blk_size() {
 blk_wait_size() {
 	wait_for "${3:-300}" sh -c "test \$(cat /sys/block/$1/size) = $2"
 }
+
+# bounded NAME SECS CMD...: run CMD in the background and check that it
+# returns within SECS (a hung unbind stays in D state; it is not waited for).
+bounded() {
+	_bn=$1 _bs=$2 _bf=/tmp/$(echo "$1" | tr / _)
+	shift 2
+	rm -f "$_bf.rc"
+	(
+		"$@" >"$_bf.out" 2>&1
+		echo $? >"$_bf.rc"
+	) &
+	check "$_bn" wait_for "$_bs" test -e "$_bf.rc" || return 1
+	check_eq "$_bn-status" 0 cat "$_bf.rc"
+}

@@ -2,20 +2,6 @@
 # shellcheck shell=sh disable=SC2154 # PMF_SERIAL comes from the host
 . /tests/blk-lib.sh
 
-# bounded NAME SECS CMD...: run CMD in the background and check that it
-# returns within SECS (a hung unbind stays in D state; it is not waited for).
-bounded() {
-	_bn=$1 _bs=$2 _bf=/tmp/$(echo "$1" | tr / _)
-	shift 2
-	rm -f "$_bf.rc"
-	(
-		"$@" >"$_bf.out" 2>&1
-		echo $? >"$_bf.rc"
-	) &
-	check "$_bn" wait_for "$_bs" test -e "$_bf.rc" || return 1
-	check_eq "$_bn-status" 0 cat "$_bf.rc"
-}
-
 # Writes to the disk until one fails; "done" when it stopped.
 writer() {
 	_wi=0

@@ -4,20 +4,6 @@
 # shellcheck shell=sh disable=SC2154 # STALL_* come from the host
 . /tests/blk-lib.sh
 
-# bounded NAME SECS CMD...: run CMD in the background and check that it
-# returns within SECS (a hung unbind stays in D state; it is not waited for).
-bounded() {
-	_bn=$1 _bs=$2 _bf=/tmp/$(echo "$1" | tr / _)
-	shift 2
-	rm -f "$_bf.rc"
-	(
-		"$@" >"$_bf.out" 2>&1
-		echo $? >"$_bf.rc"
-	) &
-	check "$_bn" wait_for "$_bs" test -e "$_bf.rc" || return 1
-	check_eq "$_bn-status" 0 cat "$_bf.rc"
-}
-
 # revive: bind vireo_blk again and check the disk works. The host's throttle
 # is still paying off what it let through when the reset drained it (up to
 # 2 MiB at 64 KiB/s): the bound is lifted meanwhile, so a slow answer is
