@@ -6,6 +6,7 @@
  * "vireofs" is always registered; "virtiofs" too when no other file system
  * has that name (the in-tree virtiofs is built into Debian's 6.12).
  */
+#include <linux/backing-dev.h>
 #include <linux/fs_context.h>
 #include <linux/fs_parser.h>
 #include <linux/module.h>
@@ -206,6 +207,12 @@ static int vf_fill_super(struct super_block *sb, struct fs_context *fc)
 	err = vf_init_session(dev, sb);
 	if (err)
 		return err;
+	/* A bdi of its own: writeback (shared mmap) and readahead need one. */
+	err = super_setup_bdi(sb);
+	if (err)
+		return err;
+	sb->s_bdi->ra_pages = dev->conn.max_readahead / PAGE_SIZE;
+	sb->s_bdi->io_pages = dev->conn.max_pages;
 	dev->mounted = true;
 	dev->sb = sb;
 
