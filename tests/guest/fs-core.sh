@@ -11,6 +11,7 @@ case $VIREO_KERNEL in
 6.1) check_eq fs-type-6.1 virtiofs fs_type ;;
 *) check_eq fs-type-6.12-builtin-virtiofs vireofs fs_type ;;
 esac
+fs_ring_check
 fs_mount myfs $M || exit 1
 check_eq fstype-in-mounts "$FS_TYPE" sh -c "awk '\$2 == \"$M\" {print \$3}' /proc/mounts"
 dmesg | grep 'vireo_fs myfs: FUSE'
