@@ -241,10 +241,21 @@ static int vf_freeze(struct vireo_device *vd)
 {
 	struct vf_dev *dev = vd->priv;
 	unsigned int limit = vireo_abort_timeout();
+	unsigned int i;
 
 	spin_lock_irq(&dev->state_lock);
 	dev->frozen = true;
 	spin_unlock_irq(&dev->state_lock);
+	/*
+	 * A submitter checks frozen under its queue's lock: once each lock was
+	 * taken here, every request is either counted in in_flight or waits.
+	 */
+	spin_lock_irq(&dev->hiprio.lock);
+	spin_unlock_irq(&dev->hiprio.lock);
+	for (i = 0; i < dev->nr_queues; i++) {
+		spin_lock_irq(&dev->queues[i].lock);
+		spin_unlock_irq(&dev->queues[i].lock);
+	}
 	if (!wait_event_timeout(dev->state_wq, !atomic_read(&dev->in_flight),
 				(limit ? limit : 60) * HZ))
 		dev_warn(&vd->dev, "%s: %d requests still outstanding at suspend: failing them\n",

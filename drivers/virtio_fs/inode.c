@@ -367,11 +367,22 @@ static int vf_setattr(vireo_idmap_t *idmap, struct dentry *dentry,
 		       struct iattr *iattr)
 {
 	struct file *file = (iattr->ia_valid & ATTR_FILE) ? iattr->ia_file : NULL;
+	struct inode *inode = d_inode(dentry);
 	int err;
 
 	err = setattr_prepare(idmap, dentry, iattr);
 	if (err)
 		return err;
+	/* open(O_TRUNC): with ATOMIC_O_TRUNC the OPEN truncated already. */
+	if ((iattr->ia_valid & ATTR_OPEN) && S_ISREG(inode->i_mode) &&
+	    (VF_DEV(inode)->conn.flags & FUSE_ATOMIC_O_TRUNC)) {
+		mutex_lock(&VF_I(inode)->io_lock);
+		i_size_write(inode, 0);
+		truncate_pagecache(inode, 0);
+		mutex_unlock(&VF_I(inode)->io_lock);
+		vf_invalidate_attr(inode);
+		return 0;
+	}
 	return vf_do_setattr(dentry, iattr, file);
 }
 

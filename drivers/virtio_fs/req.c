@@ -224,6 +224,15 @@ static int req_submit(struct vf_dev *dev, struct vf_queue *q,
 			spin_unlock_irq(&q->lock);
 			return vf_dead_error(dev);
 		}
+		if (READ_ONCE(dev->frozen)) {
+			/* Suspending: the queue is about to go; wait for restore. */
+			spin_unlock_irq(&q->lock);
+			if (req->noreply)
+				return 0;
+			wait_event(dev->state_wq, !READ_ONCE(dev->frozen) ||
+				   READ_ONCE(dev->dead));
+			continue;
+		}
 		err = vireo_vq_add_sgs(q->vq, sgs, 1, n_in ? 1 : 0, req,
 				       GFP_ATOMIC);
 		if (!err) {

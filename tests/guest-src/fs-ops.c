@@ -18,6 +18,11 @@
  *   fs-ops dread FILE OFFSET KIB             O_DIRECT read; prints a sum
  *   fs-ops writeloop FILE SECS               rewrite 64 KiB at a time for
  *                                            up to SECS s; prints the error
+ *   fs-ops lockhold FILE SECS                F_SETLK a write lock on the
+ *                                            whole file, print "locked",
+ *                                            hold it SECS s
+ *   fs-ops locktry FILE                      F_GETLK (prints the holder's
+ *                                            pid) then F_SETLK (err=...)
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -206,6 +211,38 @@ static int do_writeloop(char **a)
 	return 0;
 }
 
+static int do_lockhold(char **a)
+{
+	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+	int fd = open(a[0], O_RDWR);
+
+	if (fd < 0)
+		return die("open");
+	if (fcntl(fd, F_SETLK, &fl))
+		return die("F_SETLK");
+	printf("locked\n");
+	fflush(stdout);
+	sleep(atoi(a[1]));
+	return 0;
+}
+
+static int do_locktry(char **a)
+{
+	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+	int fd = open(a[0], O_RDWR);
+
+	if (fd < 0)
+		return die("open");
+	if (fcntl(fd, F_GETLK, &fl))
+		return die("F_GETLK");
+	printf("holder=%d ", fl.l_type == F_UNLCK ? 0 : (int)fl.l_pid);
+	fl.l_type = F_WRLCK;
+	if (fcntl(fd, F_SETLK, &fl))
+		return die("F_SETLK");
+	printf("got-lock\n");
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct { const char *name; int args; } ops[] = {
@@ -213,7 +250,7 @@ int main(int argc, char **argv)
 		{ "mmapread", 3 }, { "append", 2 }, { "unlinkopen", 2 },
 		{ "setxattr", 3 }, { "getxattr", 2 }, { "listxattr", 1 },
 		{ "removexattr", 2 }, { "dwrite", 4 }, { "dread", 3 },
-		{ "writeloop", 2 },
+		{ "writeloop", 2 }, { "lockhold", 2 }, { "locktry", 1 },
 	};
 	char **a = argv + 2;
 	unsigned int i;
@@ -236,6 +273,8 @@ int main(int argc, char **argv)
 	case 6: case 7: case 8: case 9: return do_xattr(a, i - 6);
 	case 10: return do_direct(a, 1);
 	case 11: return do_direct(a, 0);
-	default: return do_writeloop(a);
+	case 12: return do_writeloop(a);
+	case 13: return do_lockhold(a);
+	default: return do_locktry(a);
 	}
 }

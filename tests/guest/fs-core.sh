@@ -66,6 +66,9 @@ printf 'a' >$M/g/app
 fs-ops append $M/g/app b
 fs-ops append $M/g/app c
 check_eq o-append abc cat $M/g/app
+printf 'long content' >$M/g/ot
+printf 'x' >$M/g/ot
+check_eq o-trunc "x 1" sh -c "echo \$(cat $M/g/ot) \$(stat -c %s $M/g/ot)"
 dd if=/dev/zero of=$M/g/trunc bs=1k count=100 2>/dev/null
 check truncate-down truncate -s 1000 $M/g/trunc
 check_eq truncate-down-size 1000 stat -c %s $M/g/trunc
@@ -94,6 +97,23 @@ check_eq listxattr user.vireo sh -c "fs-ops listxattr $M/g/data | grep user.vire
 check setxattr-2 fs-ops setxattr $M/g/data user.gone x
 check removexattr fs-ops removexattr $M/g/data user.gone
 check_eq getxattr-removed err=ENODATA sh -c "fs-ops getxattr $M/g/data user.gone 2>/dev/null"
+
+# Locks between two processes (kept by the kernel: the daemon is not asked).
+: >$M/g/lock
+fs-ops lockhold $M/g/lock 30 >/tmp/lock.out &
+holder=$!
+wait_for 10 grep -q locked /tmp/lock.out
+check_eq posix-lock-conflict "holder=$holder err=EAGAIN" sh -c "fs-ops locktry $M/g/lock 2>/dev/null | tr '\n' ' ' | sed 's/ \$//'"
+kill $holder
+wait $holder 2>/dev/null
+check_eq posix-lock-free "holder=0 got-lock" fs-ops locktry $M/g/lock
+# (flock's child inherits the lock: hold it for a bounded time, not kill.)
+flock -x $M/g/lock sleep 4 &
+fholder=$!
+sleep 1
+check_eq flock-conflict 1 sh -c "flock -n -x $M/g/lock true; echo \$?"
+wait $fholder
+check flock-free flock -n -x $M/g/lock true
 
 # A directory of 1000 entries made here, listed completely.
 mkdir $M/g/big
