@@ -90,6 +90,14 @@ check_eq seek-hole 528384 fs-ops seek $M/g/sparse hole 524288
 check punch-hole /usr/bin/fallocate -p -o 524288 -l 4096 $M/g/sparse
 check_eq punched-no-data err=ENXIO sh -c "fs-ops seek $M/g/sparse data 0 2>/dev/null"
 
+# Past 4 GiB: 4 KiB at 5 GiB of a sparse file, read back after a cache drop.
+dd if=/dev/urandom of=/tmp/blk4 bs=4k count=1 2>/dev/null
+check write-past-4g sh -c "dd if=/tmp/blk4 of=$M/g/huge bs=4k seek=1310720 conv=notrunc 2>/dev/null"
+check_eq huge-size 5368713216 stat -c %s $M/g/huge
+echo 3 >/proc/sys/vm/drop_caches
+check_eq read-past-4g "$(md5sum </tmp/blk4 | cut -c1-32)" sh -c "dd if=$M/g/huge bs=4k skip=1310720 count=1 2>/dev/null | md5sum | cut -c1-32"
+echo "FS-MD5 huge $(md5sum </tmp/blk4 | cut -c1-32)"
+
 # xattrs (virtiofsd -o xattr).
 check setxattr fs-ops setxattr $M/g/data user.vireo hello
 check_eq getxattr hello fs-ops getxattr $M/g/data user.vireo
