@@ -109,7 +109,7 @@ static void vf_teardown_vqs(struct vf_dev *dev, int err)
 }
 
 static void vf_queue_init(struct vf_dev *dev, struct vf_queue *q,
-			   const char *name)
+			  const char *name)
 {
 	q->dev = dev;
 	spin_lock_init(&q->lock);

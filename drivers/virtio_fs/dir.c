@@ -73,7 +73,7 @@ static int do_lookup(struct inode *dir, const struct qstr *name,
 }
 
 static struct dentry *vf_lookup(struct inode *dir, struct dentry *dentry,
-				 unsigned int flags)
+				unsigned int flags)
 {
 	struct fuse_entry_out out;
 	struct inode *inode = NULL;
@@ -91,7 +91,7 @@ static struct dentry *vf_lookup(struct inode *dir, struct dentry *dentry,
 	}
 	if (out.nodeid) {
 		inode = vf_iget(dir->i_sb, out.nodeid, &out.attr,
-				 out.attr_valid, out.attr_valid_nsec);
+				out.attr_valid, out.attr_valid_nsec);
 		if (IS_ERR(inode))
 			return ERR_CAST(inode);
 	}
@@ -138,7 +138,7 @@ static int vf_d_revalidate(struct dentry *dentry, unsigned int flags)
 	if ((inode->i_mode ^ out.attr.mode) & S_IFMT)
 		return 0;
 	vf_change_attributes(inode, &out.attr, out.attr_valid,
-			      out.attr_valid_nsec);
+			     out.attr_valid_nsec);
 	dentry_set_expire(dentry, out.entry_valid, out.entry_valid_nsec);
 	return 1;
 }
@@ -180,7 +180,7 @@ static int create_entry(struct inode *dir, struct dentry *dentry,
 		return -EIO;
 	}
 	inode = vf_iget(dir->i_sb, out.nodeid, &out.attr, out.attr_valid,
-			 out.attr_valid_nsec);
+			out.attr_valid_nsec);
 	if (IS_ERR(inode))
 		return PTR_ERR(inode);
 	d_drop(dentry);
@@ -191,7 +191,7 @@ static int create_entry(struct inode *dir, struct dentry *dentry,
 }
 
 static int vf_mknod(vireo_idmap_t *idmap, struct inode *dir,
-		     struct dentry *dentry, umode_t mode, dev_t rdev)
+		    struct dentry *dentry, umode_t mode, dev_t rdev)
 {
 	struct fuse_mknod_in in = {
 		.mode = mode,
@@ -209,7 +209,7 @@ static int vf_mknod(vireo_idmap_t *idmap, struct inode *dir,
 }
 
 static int vf_mkdir(vireo_idmap_t *idmap, struct inode *dir,
-		     struct dentry *dentry, umode_t mode)
+		    struct dentry *dentry, umode_t mode)
 {
 	struct fuse_mkdir_in in = {
 		.mode = mode | S_IFDIR,
@@ -226,7 +226,7 @@ static int vf_mkdir(vireo_idmap_t *idmap, struct inode *dir,
 }
 
 static int vf_symlink(vireo_idmap_t *idmap, struct inode *dir,
-		       struct dentry *dentry, const char *target)
+		      struct dentry *dentry, const char *target)
 {
 	size_t len = strlen(target);
 	struct vf_args a = {
@@ -242,7 +242,7 @@ static int vf_symlink(vireo_idmap_t *idmap, struct inode *dir,
 }
 
 static int vf_link(struct dentry *old, struct inode *dir,
-		    struct dentry *dentry)
+		   struct dentry *dentry)
 {
 	struct inode *inode = d_inode(old);
 	struct fuse_link_in in = { .oldnodeid = VF_I(inode)->nodeid };
@@ -292,8 +292,8 @@ static int vf_rmdir(struct inode *dir, struct dentry *dentry)
 }
 
 static int vf_rename(vireo_idmap_t *idmap, struct inode *olddir,
-		      struct dentry *old, struct inode *newdir,
-		      struct dentry *new, unsigned int flags)
+		     struct dentry *old, struct inode *newdir,
+		     struct dentry *new, unsigned int flags)
 {
 	struct vf_dev *dev = VF_DEV(olddir);
 	struct fuse_rename2_in in2 = {
@@ -342,8 +342,8 @@ static int vf_rename(vireo_idmap_t *idmap, struct inode *olddir,
 
 /* CREATE: a new file, opened, in one request. */
 static int vf_atomic_open(struct inode *dir, struct dentry *dentry,
-			   struct file *file, unsigned int flags,
-			   umode_t mode)
+			  struct file *file, unsigned int flags,
+			  umode_t mode)
 {
 	struct vf_dev *dev = VF_DEV(dir);
 	struct fuse_create_in in = {
@@ -406,7 +406,7 @@ static int vf_atomic_open(struct inode *dir, struct dentry *dentry,
 	ff->open_flags = out.o.open_flags;
 	ff->nodeid = out.e.nodeid;
 	inode = vf_iget(dir->i_sb, out.e.nodeid, &out.e.attr,
-			 out.e.attr_valid, out.e.attr_valid_nsec);
+			out.e.attr_valid, out.e.attr_valid_nsec);
 	if (IS_ERR(inode)) {
 		err = PTR_ERR(inode);
 		kfree(ff);
@@ -445,7 +445,7 @@ mknod:
 }
 
 static int vf_create(vireo_idmap_t *idmap, struct inode *dir,
-		      struct dentry *dentry, umode_t mode, bool excl)
+		     struct dentry *dentry, umode_t mode, bool excl)
 {
 	return vf_mknod(idmap, dir, dentry, mode | S_IFREG, 0);
 }
@@ -536,7 +536,7 @@ static int vf_dir_release(struct inode *inode, struct file *file)
 }
 
 static int vf_dir_fsync(struct file *file, loff_t start, loff_t end,
-			 int datasync)
+			int datasync)
 {
 	struct vf_file *ff = file->private_data;
 	struct fuse_fsync_in in = {

@@ -29,7 +29,7 @@ struct vf_file *vf_file_alloc(struct vf_dev *dev)
 }
 
 void vf_file_install(struct inode *inode, struct file *file,
-		      struct vf_file *ff)
+		     struct vf_file *ff)
 {
 	struct vf_inode *vi = VF_I(inode);
 
@@ -349,7 +349,7 @@ static int write_folio(struct inode *inode, struct folio *folio)
 }
 
 static int vf_writepage_cb(VIREO_WRITEPAGE_ARG, struct writeback_control *wbc,
-			    void *data)
+			   void *data)
 {
 	struct folio *folio = VIREO_WRITEPAGE_FOLIO;
 	struct address_space *mapping = data;
@@ -365,7 +365,7 @@ static int vf_writepage_cb(VIREO_WRITEPAGE_ARG, struct writeback_control *wbc,
 }
 
 static int vf_writepages(struct address_space *mapping,
-			  struct writeback_control *wbc)
+			 struct writeback_control *wbc)
 {
 	return write_cache_pages(mapping, wbc, vf_writepage_cb, mapping);
 }
@@ -519,7 +519,8 @@ static ssize_t vf_write_iter(struct kiocb *iocb, struct iov_iter *from)
 		goto unlock;
 
 	mutex_lock(&vi->io_lock);
-	start = pos = iocb->ki_pos;
+	start = iocb->ki_pos;
+	pos = start;
 	ret = filemap_write_and_wait_range(inode->i_mapping, pos,
 					   pos + iov_iter_count(from) - 1);
 	if (ret)
@@ -644,7 +645,7 @@ static int vf_fsync(struct file *file, loff_t start, loff_t end, int datasync)
 }
 
 static long vf_fallocate(struct file *file, int mode, loff_t offset,
-			  loff_t length)
+			 loff_t length)
 {
 	struct inode *inode = file_inode(file);
 	struct vf_inode *vi = VF_I(inode);

@@ -207,19 +207,19 @@ void vf_unregister_fs(void);
 
 /* inode.c */
 struct inode *vf_iget(struct super_block *sb, u64 nodeid,
-		       struct fuse_attr *attr, u64 attr_valid,
-		       u32 attr_valid_nsec);
+		      struct fuse_attr *attr, u64 attr_valid,
+		      u32 attr_valid_nsec);
 void vf_change_attributes(struct inode *inode, struct fuse_attr *attr,
-			   u64 attr_valid, u32 attr_valid_nsec);
+			  u64 attr_valid, u32 attr_valid_nsec);
 int vf_refresh_attr(struct inode *inode, struct file *file);
 u64 vf_timeout(u64 sec, u32 nsec);
 void vf_invalidate_attr(struct inode *inode);
 int vf_do_setattr(struct dentry *dentry, struct iattr *iattr,
-		   struct file *file);
+		  struct file *file);
 int vf_dir_getattr(vireo_idmap_t *idmap, const struct path *path,
-		    struct kstat *stat, u32 request_mask, unsigned int flags);
+		   struct kstat *stat, u32 request_mask, unsigned int flags);
 int vf_dir_setattr(vireo_idmap_t *idmap, struct dentry *dentry,
-		    struct iattr *iattr);
+		   struct iattr *iattr);
 int vf_dir_permission(vireo_idmap_t *idmap, struct inode *inode, int mask);
 extern const struct inode_operations vf_file_iops;
 extern const struct inode_operations vf_symlink_iops;
@@ -237,7 +237,7 @@ int vf_open_common(struct inode *inode, struct file *file, bool dir);
 void vf_release_common(struct inode *inode, struct file *file, bool dir);
 struct vf_file *vf_file_alloc(struct vf_dev *dev);
 void vf_file_install(struct inode *inode, struct file *file,
-		      struct vf_file *ff);
+		     struct vf_file *ff);
 
 /* xattr.c */
 extern const struct xattr_handler *vf_xattr_handlers[];

@@ -67,7 +67,7 @@ static void set_attributes(struct inode *inode, struct fuse_attr *attr)
  * drops the cached pages (the host changed the file).
  */
 void vf_change_attributes(struct inode *inode, struct fuse_attr *attr,
-			   u64 attr_valid, u32 attr_valid_nsec)
+			  u64 attr_valid, u32 attr_valid_nsec)
 {
 	struct vf_inode *vi = VF_I(inode);
 	struct timespec64 old_mtime;
@@ -148,8 +148,8 @@ static int iget_set(struct inode *inode, void *data)
  * (LOOKUP, CREATE, MKDIR, ... and READDIRPLUS entries): its nlookup goes up.
  */
 struct inode *vf_iget(struct super_block *sb, u64 nodeid,
-		       struct fuse_attr *attr, u64 attr_valid,
-		       u32 attr_valid_nsec)
+		      struct fuse_attr *attr, u64 attr_valid,
+		      u32 attr_valid_nsec)
 {
 	struct inode *inode;
 	struct vf_inode *vi;
@@ -158,7 +158,18 @@ struct inode *vf_iget(struct super_block *sb, u64 nodeid,
 	if (!inode)
 		return ERR_PTR(-ENOMEM);
 	vi = VF_I(inode);
-	if (inode->i_state & I_NEW) {
+	if (!(inode->i_state & I_NEW)) {
+		if (!attr_type_ok(inode, attr)) {
+			/* The host replaced the object under the same node id. */
+			spin_lock(&inode->i_lock);
+			vi->nlookup++;
+			spin_unlock(&inode->i_lock);
+			make_bad_inode(inode);
+			iput(inode);
+			return ERR_PTR(-EIO);
+		}
+		vf_change_attributes(inode, attr, attr_valid, attr_valid_nsec);
+	} else {
 		inode->i_flags |= S_NOATIME;
 		if (S_ISREG(attr->mode) || S_ISDIR(attr->mode))
 			inode->i_flags |= S_NOCMTIME;
@@ -168,16 +179,6 @@ struct inode *vf_iget(struct super_block *sb, u64 nodeid,
 		vi->attr_expire = vf_timeout(attr_valid, attr_valid_nsec);
 		spin_unlock(&inode->i_lock);
 		unlock_new_inode(inode);
-	} else if (!attr_type_ok(inode, attr)) {
-		/* The host replaced the object under the same node id. */
-		spin_lock(&inode->i_lock);
-		vi->nlookup++;
-		spin_unlock(&inode->i_lock);
-		make_bad_inode(inode);
-		iput(inode);
-		return ERR_PTR(-EIO);
-	} else {
-		vf_change_attributes(inode, attr, attr_valid, attr_valid_nsec);
 	}
 	spin_lock(&inode->i_lock);
 	vi->nlookup++;
@@ -217,7 +218,7 @@ int vf_refresh_attr(struct inode *inode, struct file *file)
 		return -EIO;
 	}
 	vf_change_attributes(inode, &out.attr, out.attr_valid,
-			      out.attr_valid_nsec);
+			     out.attr_valid_nsec);
 	return 0;
 }
 
@@ -229,8 +230,8 @@ static int refresh_if_stale(struct inode *inode)
 }
 
 static int vf_getattr(vireo_idmap_t *idmap, const struct path *path,
-		       struct kstat *stat, u32 request_mask,
-		       unsigned int flags)
+		      struct kstat *stat, u32 request_mask,
+		      unsigned int flags)
 {
 	struct inode *inode = d_inode(path->dentry);
 	int err = 0;
@@ -269,7 +270,7 @@ static void ts_to_fuse(struct timespec64 ts, u64 *sec, u32 *nsec)
 }
 
 int vf_do_setattr(struct dentry *dentry, struct iattr *iattr,
-		   struct file *file)
+		  struct file *file)
 {
 	struct inode *inode = d_inode(dentry);
 	struct vf_inode *vi = VF_I(inode);
@@ -350,7 +351,7 @@ int vf_do_setattr(struct dentry *dentry, struct iattr *iattr,
 		spin_lock(&inode->i_lock);
 		set_attributes(inode, &out.attr);
 		vi->attr_expire = vf_timeout(out.attr_valid,
-					      out.attr_valid_nsec);
+					     out.attr_valid_nsec);
 		if (trunc || !S_ISREG(inode->i_mode))
 			i_size_write(inode, out.attr.size);
 		spin_unlock(&inode->i_lock);
@@ -364,7 +365,7 @@ unlock:
 }
 
 static int vf_setattr(vireo_idmap_t *idmap, struct dentry *dentry,
-		       struct iattr *iattr)
+		      struct iattr *iattr)
 {
 	struct file *file = (iattr->ia_valid & ATTR_FILE) ? iattr->ia_file : NULL;
 	struct inode *inode = d_inode(dentry);
@@ -387,7 +388,7 @@ static int vf_setattr(vireo_idmap_t *idmap, struct dentry *dentry,
 }
 
 static const char *vf_get_link(struct dentry *dentry, struct inode *inode,
-				struct delayed_call *done)
+			       struct delayed_call *done)
 {
 	struct vf_dev *dev;
 	struct vf_args a = { .opcode = FUSE_READLINK };
@@ -435,13 +436,13 @@ const struct inode_operations vf_symlink_iops = {
 
 /* For dir.c */
 int vf_dir_getattr(vireo_idmap_t *idmap, const struct path *path,
-		    struct kstat *stat, u32 request_mask, unsigned int flags)
+		   struct kstat *stat, u32 request_mask, unsigned int flags)
 {
 	return vf_getattr(idmap, path, stat, request_mask, flags);
 }
 
 int vf_dir_setattr(vireo_idmap_t *idmap, struct dentry *dentry,
-		    struct iattr *iattr)
+		   struct iattr *iattr)
 {
 	return vf_setattr(idmap, dentry, iattr);
 }

@@ -230,7 +230,7 @@ static int vf_fill_super(struct super_block *sb, struct fs_context *fc)
 		return -EIO;
 	}
 	root = vf_iget(sb, FUSE_ROOT_ID, &out.attr, out.attr_valid,
-			out.attr_valid_nsec);
+		       out.attr_valid_nsec);
 	if (IS_ERR(root))
 		return PTR_ERR(root);
 	sb->s_root = d_make_root(root);
@@ -413,9 +413,9 @@ static int __init vf_init(void)
 	int err;
 
 	vf_inode_cachep = kmem_cache_create("vireo_fs_inode",
-					     sizeof(struct vf_inode), 0,
-					     SLAB_RECLAIM_ACCOUNT | SLAB_ACCOUNT,
-					     vf_inode_once);
+					    sizeof(struct vf_inode), 0,
+					    SLAB_RECLAIM_ACCOUNT | SLAB_ACCOUNT,
+					    vf_inode_once);
 	if (!vf_inode_cachep)
 		return -ENOMEM;
 	err = vf_register_fs();

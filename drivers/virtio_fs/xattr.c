@@ -29,8 +29,10 @@ static ssize_t xattr_query(struct inode *inode, u32 opcode, const char *name,
 	};
 	int err;
 
-	if (size > XATTR_SIZE_MAX)
-		size = in.size = XATTR_SIZE_MAX;
+	if (size > XATTR_SIZE_MAX) {
+		size = XATTR_SIZE_MAX;
+		in.size = size;
+	}
 	if (size) {
 		a.out = value;
 		a.out_size = size;
@@ -50,16 +52,16 @@ static ssize_t xattr_query(struct inode *inode, u32 opcode, const char *name,
 }
 
 static int vf_xattr_get(const struct xattr_handler *handler,
-			 struct dentry *dentry, struct inode *inode,
-			 const char *name, void *value, size_t size)
+			struct dentry *dentry, struct inode *inode,
+			const char *name, void *value, size_t size)
 {
 	return xattr_query(inode, FUSE_GETXATTR, name, value, size);
 }
 
 static int vf_xattr_set(const struct xattr_handler *handler,
-			 vireo_idmap_t *idmap, struct dentry *dentry,
-			 struct inode *inode, const char *name,
-			 const void *value, size_t size, int flags)
+			vireo_idmap_t *idmap, struct dentry *dentry,
+			struct inode *inode, const char *name,
+			const void *value, size_t size, int flags)
 {
 	struct vf_dev *dev = VF_DEV(inode);
 	struct fuse_setxattr_in in = { .size = size, .flags = flags };

@@ -188,13 +188,16 @@ static inline int vireo_blk_set_write_cache(struct gendisk *disk, bool on)
 #endif
 
 /* generic_fillattr() takes the statx request mask since 6.6. */
+static inline void vireo_generic_fillattr(vireo_idmap_t *idmap, u32 mask,
+					  struct inode *inode,
+					  struct kstat *stat)
+{
 #if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 6, 0)
-#define vireo_generic_fillattr(idmap, mask, inode, stat) \
-	generic_fillattr(idmap, mask, inode, stat)
+	generic_fillattr(idmap, mask, inode, stat);
 #else
-#define vireo_generic_fillattr(idmap, mask, inode, stat) \
-	generic_fillattr(idmap, inode, stat)
+	generic_fillattr(idmap, inode, stat);
 #endif
+}
 
 /* atime and mtime are behind accessors since 6.7 (ctime since 6.6). */
 #if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 7, 0)

@@ -23,6 +23,9 @@
  *                                            hold it SECS s
  *   fs-ops locktry FILE                      F_GETLK (prints the holder's
  *                                            pid) then F_SETLK (err=...)
+ *   fs-ops flockhold FILE SECS               flock(LOCK_EX), print "locked",
+ *                                            hold it SECS s
+ *   fs-ops flocktry FILE                     flock(LOCK_EX | LOCK_NB)
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -30,6 +33,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/xattr.h>
@@ -243,6 +247,21 @@ static int do_locktry(char **a)
 	return 0;
 }
 
+static int do_flock(char **a, int hold)
+{
+	int fd = open(a[0], O_RDONLY);
+
+	if (fd < 0)
+		return die("open");
+	if (flock(fd, LOCK_EX | (hold ? 0 : LOCK_NB)))
+		return die("flock");
+	printf("locked\n");
+	fflush(stdout);
+	if (hold)
+		sleep(atoi(a[1]));
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct { const char *name; int args; } ops[] = {
@@ -251,6 +270,7 @@ int main(int argc, char **argv)
 		{ "setxattr", 3 }, { "getxattr", 2 }, { "listxattr", 1 },
 		{ "removexattr", 2 }, { "dwrite", 4 }, { "dread", 3 },
 		{ "writeloop", 2 }, { "lockhold", 2 }, { "locktry", 1 },
+		{ "flockhold", 2 }, { "flocktry", 1 },
 	};
 	char **a = argv + 2;
 	unsigned int i;
@@ -275,6 +295,8 @@ int main(int argc, char **argv)
 	case 11: return do_direct(a, 0);
 	case 12: return do_writeloop(a);
 	case 13: return do_lockhold(a);
-	default: return do_locktry(a);
+	case 14: return do_locktry(a);
+	case 15: return do_flock(a, 1);
+	default: return do_flock(a, 0);
 	}
 }

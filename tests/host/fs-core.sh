@@ -22,10 +22,12 @@ mkdir "$FS_SRC/hostbig"
 (cd "$FS_SRC/hostbig" && for i in $(seq 1000); do : >"f$i"; done)
 sha=$(sha256sum "$FS_SRC/hostfile" | cut -d' ' -f1)
 blocks=$(stat -f -c %b "$FS_SRC")
+builtin=0
+kernel_has_builtin virtiofs && builtin=1
 
 fs_daemon_start xattr || exit 0
 mapfile -t qa < <(fs_qemu_args myfs)
-boot "${qa[@]}" --timeout 600 --cmd "HOST_SHA=$sha HOST_BLOCKS=$blocks . /tests/fs-core.sh"
+boot "${qa[@]}" --timeout 600 --cmd "HOST_SHA=$sha HOST_BLOCKS=$blocks HOST_VIRTIOFS_BUILTIN=$builtin . /tests/fs-core.sh"
 fs_daemon_stop
 
 # What the host directory holds now.
