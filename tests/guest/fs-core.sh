@@ -136,6 +136,21 @@ check_eq readdir-1000 1000 sh -c "ls $M/g/big | wc -l"
 # statfs reports the host's file system.
 check_eq statfs-blocks "$HOST_BLOCKS" sh -c "stat -f -c '%b' $M"
 
+# Suspend and resume (the device stage, as tests/host/suspend.sh) with the
+# mount in use: a file stays open across it; the session survives.
+echo before >$M/g/pm1
+exec 7<$M/g/pm1
+echo devices >/sys/power/pm_test
+if grep -qw freeze /sys/power/state; then
+	check freeze-cycle sh -c "echo freeze >/sys/power/state"
+	check_eq freeze-open-file-reads before cat <&7
+	check_eq freeze-new-file after sh -c "echo after >$M/g/pm2 && cat $M/g/pm2"
+else
+	skip freeze-cycle "freeze is not in /sys/power/state"
+fi
+echo none >/sys/power/pm_test
+exec 7<&-
+
 check umount umount $M
 check_eq no-vireofs-mount 0 sh -c "grep -c ' $M ' /proc/mounts"
 check unload rmmod vireo_fs

@@ -7,7 +7,9 @@
 # the right bytes, modes, owners, link counts, times, xattrs and names
 # (renames over, across, exchange, noreplace; unlink of an open file;
 # O_APPEND; truncate; mmap written and msync'ed; O_DIRECT; sparse files
-# with SEEK_DATA/SEEK_HOLE and a punched hole; 1000 entries; statfs).
+# with SEEK_DATA/SEEK_HOLE and a punched hole; 4 KiB past 4 GiB; POSIX
+# locks and flock between processes; 1000 entries; statfs; suspend and
+# resume with a file open).
 # shellcheck source=tests/lib.sh
 . "$(dirname "$0")/../lib.sh"
 # shellcheck source=tests/host/fs-common.inc
@@ -66,4 +68,5 @@ g = "user.gone" in os.listxattr(sys.argv[1])
 print(v, "present" if g else "none")' "$g/data" 2>&1)"
 want=$(grep -aoE 'FS-MD5 huge [0-9a-f]+' "$log" | head -n 1 | cut -d' ' -f3)
 host_check past-4g "5368713216 ${want:-none}" "$(stat -c %s "$g/huge") $(dd if="$g/huge" bs=4k skip=1310720 count=1 2>/dev/null | md5sum | cut -c1-32)"
+host_check after-resume "after" "$(cat "$g/pm2" 2>&1)"
 host_check readdir-1000 1000 "$(ls "$g/big" | wc -l)"
