@@ -75,6 +75,7 @@ static int do_lookup(struct inode *dir, const struct qstr *name,
 static struct dentry *vf_lookup(struct inode *dir, struct dentry *dentry,
 				unsigned int flags)
 {
+	u64 version = vf_attr_version(dir);
 	struct fuse_entry_out out;
 	struct inode *inode = NULL;
 	struct dentry *res;
@@ -91,7 +92,7 @@ static struct dentry *vf_lookup(struct inode *dir, struct dentry *dentry,
 	}
 	if (out.nodeid) {
 		inode = vf_iget(dir->i_sb, out.nodeid, &out.attr,
-				out.attr_valid, out.attr_valid_nsec);
+				out.attr_valid, out.attr_valid_nsec, version);
 		if (IS_ERR(inode))
 			return ERR_CAST(inode);
 	}
@@ -108,6 +109,7 @@ static int vf_d_revalidate(struct dentry *dentry, unsigned int flags)
 	struct fuse_entry_out out;
 	struct dentry *parent;
 	struct vf_inode *vi;
+	u64 version;
 	int err;
 
 	if (inode && is_bad_inode(inode))
@@ -119,6 +121,7 @@ static int vf_d_revalidate(struct dentry *dentry, unsigned int flags)
 	if (flags & LOOKUP_RCU)
 		return -ECHILD;
 
+	version = vf_attr_version(inode);
 	parent = dget_parent(dentry);
 	err = do_lookup(d_inode(parent), &dentry->d_name, &out);
 	dput(parent);
@@ -138,7 +141,7 @@ static int vf_d_revalidate(struct dentry *dentry, unsigned int flags)
 	if ((inode->i_mode ^ out.attr.mode) & S_IFMT)
 		return 0;
 	vf_change_attributes(inode, &out.attr, out.attr_valid,
-			     out.attr_valid_nsec);
+			     out.attr_valid_nsec, version);
 	dentry_set_expire(dentry, out.entry_valid, out.entry_valid_nsec);
 	return 1;
 }
@@ -159,6 +162,7 @@ static int create_entry(struct inode *dir, struct dentry *dentry,
 			struct vf_args *a, umode_t type)
 {
 	struct vf_dev *dev = VF_DEV(dir);
+	u64 version = vf_attr_version(dir);
 	struct fuse_entry_out out;
 	struct inode *inode;
 	int err;
@@ -180,7 +184,7 @@ static int create_entry(struct inode *dir, struct dentry *dentry,
 		return -EIO;
 	}
 	inode = vf_iget(dir->i_sb, out.nodeid, &out.attr, out.attr_valid,
-			out.attr_valid_nsec);
+			out.attr_valid_nsec, version);
 	if (IS_ERR(inode))
 		return PTR_ERR(inode);
 	d_drop(dentry);
@@ -365,6 +369,7 @@ static int vf_atomic_open(struct inode *dir, struct dentry *dentry,
 		.out_size = sizeof(out),
 		.out_exact = true,
 	};
+	u64 version = vf_attr_version(dir);
 	struct dentry *res = NULL;
 	struct vf_file *ff;
 	struct inode *inode;
@@ -406,7 +411,7 @@ static int vf_atomic_open(struct inode *dir, struct dentry *dentry,
 	ff->open_flags = out.o.open_flags;
 	ff->nodeid = out.e.nodeid;
 	inode = vf_iget(dir->i_sb, out.e.nodeid, &out.e.attr,
-			out.e.attr_valid, out.e.attr_valid_nsec);
+			out.e.attr_valid, out.e.attr_valid_nsec, version);
 	if (IS_ERR(inode)) {
 		err = PTR_ERR(inode);
 		kfree(ff);

@@ -573,7 +573,7 @@ static ssize_t vf_write_iter(struct kiocb *iocb, struct iov_iter *from)
 		invalidate_inode_pages2_range(inode->i_mapping,
 					      start >> PAGE_SHIFT,
 					      (pos - 1) >> PAGE_SHIFT);
-		vf_invalidate_attr(inode);
+		vf_attr_changed(inode);
 		iocb->ki_pos = pos;
 		ret = total;
 	}
@@ -682,7 +682,7 @@ static long vf_fallocate(struct file *file, int mode, loff_t offset,
 		if (!(mode & FALLOC_FL_KEEP_SIZE) &&
 		    offset + length > i_size_read(inode))
 			i_size_write(inode, offset + length);
-		vf_invalidate_attr(inode);
+		vf_attr_changed(inode);
 	}
 	mutex_unlock(&vi->io_lock);
 	inode_unlock(inode);

@@ -113,6 +113,7 @@ struct vf_dev {
 	wait_queue_head_t state_wq;	/* frozen -> thawed, in-flight drain */
 	atomic_t in_flight;
 	atomic64_t next_unique;
+	atomic64_t attr_version;	/* bumped by every local size change */
 	struct work_struct abort_work;
 	unsigned int waited;		/* seconds, for the abort log line */
 
@@ -127,7 +128,7 @@ struct vf_inode {
 	u64 nodeid;
 	u64 nlookup;			/* LOOKUP replies not yet FORGOTten */
 	u64 attr_expire;		/* jiffies */
-	u64 attr_version;
+	u64 attr_version;		/* dev->attr_version at its last change */
 	struct mutex io_lock;		/* serialises write paths */
 	spinlock_t lock;		/* open_files */
 	struct list_head open_files;	/* writable vf_file.node */
@@ -208,9 +209,11 @@ void vf_unregister_fs(void);
 /* inode.c */
 struct inode *vf_iget(struct super_block *sb, u64 nodeid,
 		      struct fuse_attr *attr, u64 attr_valid,
-		      u32 attr_valid_nsec);
+		      u32 attr_valid_nsec, u64 version);
 void vf_change_attributes(struct inode *inode, struct fuse_attr *attr,
-			  u64 attr_valid, u32 attr_valid_nsec);
+			  u64 attr_valid, u32 attr_valid_nsec, u64 version);
+void vf_attr_changed(struct inode *inode);
+u64 vf_attr_version(struct inode *inode);
 int vf_refresh_attr(struct inode *inode, struct file *file);
 u64 vf_timeout(u64 sec, u32 nsec);
 void vf_invalidate_attr(struct inode *inode);

@@ -63,16 +63,37 @@ static void set_attributes(struct inode *inode, struct fuse_attr *attr)
 }
 
 /*
- * Fresh attributes from the daemon. A size or mtime changed by someone else
- * drops the cached pages (the host changed the file).
+ * A local change of the inode's size (write, truncate, fallocate): replies
+ * to requests sent before it carry an older size and must not undo it.
+ */
+void vf_attr_changed(struct inode *inode)
+{
+	struct vf_inode *vi = VF_I(inode);
+
+	spin_lock(&inode->i_lock);
+	vi->attr_version = atomic64_inc_return(&VF_DEV(inode)->attr_version);
+	vi->attr_expire = 0;
+	spin_unlock(&inode->i_lock);
+}
+
+u64 vf_attr_version(struct inode *inode)
+{
+	return atomic64_read(&VF_DEV(inode)->attr_version);
+}
+
+/*
+ * Fresh attributes from the daemon, for a request sent at @version. A size
+ * or mtime changed by someone else drops the cached pages (the host changed
+ * the file). If the inode changed here since the request went out, its size
+ * stays and the attributes are fetched again next time.
  */
 void vf_change_attributes(struct inode *inode, struct fuse_attr *attr,
-			  u64 attr_valid, u32 attr_valid_nsec)
+			  u64 attr_valid, u32 attr_valid_nsec, u64 version)
 {
 	struct vf_inode *vi = VF_I(inode);
 	struct timespec64 old_mtime;
+	bool changed, stale;
 	loff_t old_size;
-	bool changed;
 
 	if (!attr_type_ok(inode, attr)) {
 		pr_warn_ratelimited("vireo_fs: node %llu changed its type: marking it bad\n",
@@ -81,20 +102,19 @@ void vf_change_attributes(struct inode *inode, struct fuse_attr *attr,
 		return;
 	}
 	spin_lock(&inode->i_lock);
+	stale = vi->attr_version > version;
 	old_mtime = vireo_inode_mtime(inode);
 	old_size = i_size_read(inode);
 	set_attributes(inode, attr);
-	vi->attr_expire = vf_timeout(attr_valid, attr_valid_nsec);
-	changed = S_ISREG(inode->i_mode) &&
+	vi->attr_expire = stale ? 0 : vf_timeout(attr_valid, attr_valid_nsec);
+	changed = !stale && S_ISREG(inode->i_mode) &&
 		  (old_size != attr->size || old_mtime.tv_sec != attr->mtime ||
 		   old_mtime.tv_nsec != attr->mtimensec);
-	if (S_ISREG(inode->i_mode) && !mutex_is_locked(&vi->io_lock))
-		i_size_write(inode, attr->size);
-	else if (!S_ISREG(inode->i_mode))
+	if (!stale)
 		i_size_write(inode, attr->size);
 	spin_unlock(&inode->i_lock);
 
-	if (changed && !mutex_is_locked(&vi->io_lock)) {
+	if (changed) {
 		if (attr->size < old_size)
 			truncate_pagecache(inode, attr->size);
 		invalidate_inode_pages2(inode->i_mapping);
@@ -149,7 +169,7 @@ static int iget_set(struct inode *inode, void *data)
  */
 struct inode *vf_iget(struct super_block *sb, u64 nodeid,
 		      struct fuse_attr *attr, u64 attr_valid,
-		      u32 attr_valid_nsec)
+		      u32 attr_valid_nsec, u64 version)
 {
 	struct inode *inode;
 	struct vf_inode *vi;
@@ -168,7 +188,8 @@ struct inode *vf_iget(struct super_block *sb, u64 nodeid,
 			iput(inode);
 			return ERR_PTR(-EIO);
 		}
-		vf_change_attributes(inode, attr, attr_valid, attr_valid_nsec);
+		vf_change_attributes(inode, attr, attr_valid, attr_valid_nsec,
+				     version);
 	} else {
 		inode->i_flags |= S_NOATIME;
 		if (S_ISREG(attr->mode) || S_ISDIR(attr->mode))
@@ -202,6 +223,7 @@ int vf_refresh_attr(struct inode *inode, struct file *file)
 		.out_size = sizeof(out),
 		.out_exact = true,
 	};
+	u64 version = vf_attr_version(inode);
 	int err;
 
 	if (file && S_ISREG(inode->i_mode) && file->private_data) {
@@ -218,7 +240,7 @@ int vf_refresh_attr(struct inode *inode, struct file *file)
 		return -EIO;
 	}
 	vf_change_attributes(inode, &out.attr, out.attr_valid,
-			     out.attr_valid_nsec);
+			     out.attr_valid_nsec, version);
 	return 0;
 }
 
@@ -355,8 +377,10 @@ int vf_do_setattr(struct dentry *dentry, struct iattr *iattr,
 		if (trunc || !S_ISREG(inode->i_mode))
 			i_size_write(inode, out.attr.size);
 		spin_unlock(&inode->i_lock);
-		if (trunc)
+		if (trunc) {
 			truncate_pagecache(inode, out.attr.size);
+			vf_attr_changed(inode);
+		}
 	}
 unlock:
 	if (trunc)
@@ -381,7 +405,7 @@ static int vf_setattr(vireo_idmap_t *idmap, struct dentry *dentry,
 		i_size_write(inode, 0);
 		truncate_pagecache(inode, 0);
 		mutex_unlock(&VF_I(inode)->io_lock);
-		vf_invalidate_attr(inode);
+		vf_attr_changed(inode);
 		return 0;
 	}
 	return vf_do_setattr(dentry, iattr, file);

@@ -230,7 +230,7 @@ static int vf_fill_super(struct super_block *sb, struct fs_context *fc)
 		return -EIO;
 	}
 	root = vf_iget(sb, FUSE_ROOT_ID, &out.attr, out.attr_valid,
-		       out.attr_valid_nsec);
+		       out.attr_valid_nsec, 0);
 	if (IS_ERR(root))
 		return PTR_ERR(root);
 	sb->s_root = d_make_root(root);
