@@ -22,9 +22,9 @@ check writer-ended sh -c "! kill -0 $writer"
 check_eq writer-error 1 sh -c "grep -cE 'err=(EIO|ENOTCONN)' /tmp/w.out"
 wait_for 60 sh -c "! kill -0 $reader"
 check reader-ended sh -c "! kill -0 $reader"
-check reader-error grep -qiE 'not connected|I/O error' /tmp/r.err
-check_eq new-call-fails 1 sh -c "timeout 20 ls $M 2>&1 | grep -ciE 'not connected|I/O error'"
-check_eq create-fails 1 sh -c "timeout 20 sh -c ': >$M/new' 2>&1 | grep -ciE 'not connected|I/O error'"
+check reader-error grep -qiE 'not connected|Input/output error' /tmp/r.err
+check_eq new-call-fails 1 sh -c "timeout 20 ls $M 2>&1 | grep -ciE 'not connected|Input/output error'"
+check_eq create-fails 1 sh -c "timeout 20 sh -c ': >$M/new' 2>&1 | grep -ciE 'not connected|Input/output error'"
 check_eq one-abort-line 1 sh -c "dmesg | grep -c 'vireo_fs.*went unanswered'"
 check umount timeout 30 umount $M
 check unload rmmod vireo_fs
