@@ -124,14 +124,15 @@ kill $fholder
 wait $fholder 2>/dev/null
 check_eq flock-free locked fs-ops flocktry $M/g/lock
 
-# A directory of 1000 entries made here, listed completely.
+# A directory of 300 entries made here (1000 made by the host are listed
+# above), listed completely.
 mkdir $M/g/big
 i=1
-while [ $i -le 1000 ]; do
+while [ $i -le 300 ]; do
 	: >$M/g/big/e$i
 	i=$((i + 1))
 done
-check_eq readdir-1000 1000 sh -c "ls $M/g/big | wc -l"
+check_eq readdir-300 300 sh -c "ls $M/g/big | wc -l"
 
 # statfs reports the host's file system.
 check_eq statfs-blocks "$HOST_BLOCKS" sh -c "stat -f -c '%b' $M"

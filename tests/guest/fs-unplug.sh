@@ -5,6 +5,7 @@
 . /tests/fs-lib.sh
 
 M=/mnt/fs
+fs_ring_check
 fs_mount myfs $M || exit 1
 fs-ops writeloop $M/w 600 >/tmp/w.out 2>&1 &
 writer=$!
