@@ -119,7 +119,7 @@ check_eq posix-lock-free "holder=0 got-lock" fs-ops locktry $M/g/lock
 fs-ops flockhold $M/g/lock 30 >/tmp/flock.out &
 fholder=$!
 wait_for 10 grep -q locked /tmp/flock.out
-check_eq flock-conflict err=EWOULDBLOCK sh -c "fs-ops flocktry $M/g/lock 2>/dev/null"
+check_eq flock-conflict err=EAGAIN sh -c "fs-ops flocktry $M/g/lock 2>/dev/null"
 kill $fholder
 wait $fholder 2>/dev/null
 check_eq flock-free locked fs-ops flocktry $M/g/lock
