@@ -250,9 +250,8 @@ static int req_submit(struct vf_dev *dev, struct vf_queue *q,
 		spin_unlock_irq(&q->lock);
 		if (err != -ENOSPC || req->noreply) {
 			if (err != -ENOSPC)
-				dev_err_ratelimited(&dev->vd->dev,
-						    "%s: cannot queue a request: %d\n",
-						    dev->tag, err);
+				pr_err_ratelimited("vireo_fs %s: cannot queue a request: %d\n",
+						   dev->tag, err);
 			return err == -ENOSPC ? -EAGAIN : -EIO;
 		}
 		if (time_after(jiffies, deadline))
