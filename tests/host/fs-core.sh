@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# matrix: 6.1-pci-split 6.12-mmio2-packed debug-pci-split
+# matrix: 6.1-pci-split
 #
 # The functional suite on a vireo_fs mount of a virtiofsd directory: files
 # the host made read correctly in the guest (bytes, mode, owner, links, a

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# matrix: 6.12-pci-split 6.1-mmio2-split
+# matrix: 6.12-mmio2-packed
 #
 # virtiofsd killed (by the PID this test started, with its sandboxed child)
 # while the guest writes, fsyncs and reads on the mount. QEMU 7.2 tells the

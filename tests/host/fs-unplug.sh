@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# matrix: 6.1-pci-split
+# matrix: debug-pci-split
 #
 # Hot-unplug (QMP device_del) of a mounted virtio-fs device while the guest
 # writes, fsyncs and reads on it: the callers get EIO, the vireo device goes,
