@@ -13,10 +13,10 @@ writer=$!
 (i=0; while [ $i -lt 100000 ] && cat $M/readme >/dev/null 2>/tmp/r.err; do
 	echo 3 >/proc/sys/vm/drop_caches; i=$((i + 1)); done; echo "reads=$i" >/tmp/r.out) &
 reader=$!
-sleep 3
+sleep 2
 check io-running kill -0 $writer
 echo FS-IO-RUNNING
-# abort_timeout is 10 s here: give it 10 times that before calling it a hang.
+# abort_timeout is 5 s here: give it 20 times that before calling it a hang.
 wait_for 100 sh -c "! kill -0 $writer"
 check writer-ended sh -c "! kill -0 $writer"
 check_eq writer-error 1 sh -c "grep -cE 'err=(EIO|ENOTCONN)' /tmp/w.out"

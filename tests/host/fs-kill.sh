@@ -4,7 +4,7 @@
 # virtiofsd killed (by the PID this test started, with its sandboxed child)
 # while the guest writes, fsyncs and reads on the mount. QEMU 7.2 tells the
 # guest nothing, so vireo_fs notices through vireo_ring's abort_timeout
-# (10 s here): one log line, the device reset, every caller gets EIO or
+# (5 s here): one log line, the device reset, every caller gets EIO or
 # ENOTCONN, new calls fail at once, umount and unload work, no warning.
 # shellcheck source=tests/lib.sh
 . "$(dirname "$0")/../lib.sh"
@@ -13,7 +13,7 @@
 
 fs_daemon_start || exit 0
 mapfile -t qa < <(fs_qemu_args myfs)
-boot_bg "${qa[@]}" --modparam 'vireo_ring abort_timeout=10' --timeout 400 \
+boot_bg "${qa[@]}" --modparam 'vireo_ring abort_timeout=5' --timeout 400 \
 	--cmd '. /tests/fs-kill.sh'
 if guest_console_wait FS-IO-RUNNING 240; then
 	fs_daemon_kill KILL
