@@ -170,4 +170,79 @@ static inline int vireo_blk_set_write_cache(struct gendisk *disk, bool on)
 
 /* ---- end vireo_blk ------------------------------------------------------ */
 
+/* ---- vireo_fs ----------------------------------------------------------- */
+
+#include <linux/fs.h>
+#include <linux/writeback.h>
+
+/*
+ * Inode operations take the mount's idmapping: a struct mnt_idmap since
+ * 6.3, the mount's user namespace before.
+ */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 3, 0)
+#define vireo_idmap_t		struct mnt_idmap
+#define VIREO_NOP_IDMAP		(&nop_mnt_idmap)
+#else
+#define vireo_idmap_t		struct user_namespace
+#define VIREO_NOP_IDMAP		(&init_user_ns)
+#endif
+
+/* generic_fillattr() takes the statx request mask since 6.6. */
+static inline void vireo_generic_fillattr(vireo_idmap_t *idmap, u32 mask,
+					  struct inode *inode,
+					  struct kstat *stat)
+{
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 6, 0)
+	generic_fillattr(idmap, mask, inode, stat);
+#else
+	generic_fillattr(idmap, inode, stat);
+#endif
+}
+
+/* atime and mtime are behind accessors since 6.7 (ctime since 6.6). */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 7, 0)
+static inline void vireo_inode_set_amtime(struct inode *inode,
+					  struct timespec64 at,
+					  struct timespec64 mt)
+{
+	inode_set_atime_to_ts(inode, at);
+	inode_set_mtime_to_ts(inode, mt);
+}
+
+static inline struct timespec64 vireo_inode_mtime(struct inode *inode)
+{
+	return inode_get_mtime(inode);
+}
+#else
+static inline void vireo_inode_set_amtime(struct inode *inode,
+					  struct timespec64 at,
+					  struct timespec64 mt)
+{
+	inode->i_atime = at;
+	inode->i_mtime = mt;
+}
+
+static inline struct timespec64 vireo_inode_mtime(struct inode *inode)
+{
+	return inode->i_mtime;
+}
+#endif
+
+/*
+ * write_cache_pages() hands its callback a folio since 6.3, a page before.
+ * Declare the callback as
+ *	static int cb(VIREO_WRITEPAGE_ARG, struct writeback_control *wbc,
+ *		      void *data)
+ * and get the folio with VIREO_WRITEPAGE_FOLIO.
+ */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 3, 0)
+#define VIREO_WRITEPAGE_ARG	struct folio *vireo_wp_folio
+#define VIREO_WRITEPAGE_FOLIO	(vireo_wp_folio)
+#else
+#define VIREO_WRITEPAGE_ARG	struct page *vireo_wp_page
+#define VIREO_WRITEPAGE_FOLIO	page_folio(vireo_wp_page)
+#endif
+
+/* ---- end vireo_fs ------------------------------------------------------- */
+
 #endif /* _VIREO_COMPAT_H */

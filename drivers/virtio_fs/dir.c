@@ -1,0 +1,570 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Directories: lookup and dentry timeouts, the operations that create and
+ * remove names, rename, and reading a directory.
+ */
+#include <linux/fs.h>
+#include <linux/jiffies.h>
+#include <linux/namei.h>
+#include <linux/slab.h>
+
+#include "fs.h"
+
+static void dentry_set_expire(struct dentry *dentry, u64 sec, u32 nsec)
+{
+	dentry->d_fsdata = (void *)(unsigned long)vf_timeout(sec, nsec);
+}
+
+static bool dentry_fresh(struct dentry *dentry)
+{
+	return time_before64(get_jiffies_64(),
+			     (u64)(unsigned long)dentry->d_fsdata);
+}
+
+static u64 dir_nodeid(struct inode *dir)
+{
+	return VF_I(dir)->nodeid;
+}
+
+/* An entry reply must name a node (nodeid 0 only means "negative"). */
+static int check_entry(struct vf_dev *dev, struct fuse_entry_out *e,
+		       bool negative_ok)
+{
+	if (!e->nodeid && !negative_ok) {
+		pr_err_ratelimited("vireo_fs %s: entry reply without a node id: EIO\n",
+				   dev->tag);
+		return -EIO;
+	}
+	if (e->nodeid == FUSE_ROOT_ID && negative_ok) {
+		pr_err_ratelimited("vireo_fs %s: a name resolves to the root node: EIO\n",
+				   dev->tag);
+		return -EIO;
+	}
+	if (e->nodeid && !(e->attr.mode & S_IFMT)) {
+		pr_err_ratelimited("vireo_fs %s: entry reply with no file type: EIO\n",
+				   dev->tag);
+		return -EIO;
+	}
+	return 0;
+}
+
+static int do_lookup(struct inode *dir, const struct qstr *name,
+		     struct fuse_entry_out *out)
+{
+	struct vf_dev *dev = VF_DEV(dir);
+	struct vf_args a = {
+		.opcode = FUSE_LOOKUP,
+		.nodeid = dir_nodeid(dir),
+		.nr_in = 1,
+		.in = { name->name },
+		.in_size = { name->len + 1 },
+		.out = out,
+		.out_size = sizeof(*out),
+		.out_exact = true,
+	};
+	int err;
+
+	if (name->len > VF_NAME_MAX)
+		return -ENAMETOOLONG;
+	err = vf_send(dev, &a);
+	if (err)
+		return err;
+	return check_entry(dev, out, true);
+}
+
+static struct dentry *vf_lookup(struct inode *dir, struct dentry *dentry,
+				unsigned int flags)
+{
+	u64 version = vf_attr_version(dir);
+	struct fuse_entry_out out;
+	struct inode *inode = NULL;
+	struct dentry *res;
+	int err;
+
+	err = do_lookup(dir, &dentry->d_name, &out);
+	if (err == -ENOENT) {
+		/* Negative, cached for the default (0): asked again next time. */
+		out.nodeid = 0;
+		out.entry_valid = 0;
+		out.entry_valid_nsec = 0;
+	} else if (err) {
+		return ERR_PTR(err);
+	}
+	if (out.nodeid) {
+		inode = vf_iget(dir->i_sb, out.nodeid, &out.attr,
+				out.attr_valid, out.attr_valid_nsec, version);
+		if (IS_ERR(inode))
+			return ERR_CAST(inode);
+	}
+	res = d_splice_alias(inode, dentry);
+	if (IS_ERR(res))
+		return res;
+	dentry_set_expire(res ?: dentry, out.entry_valid, out.entry_valid_nsec);
+	return res;
+}
+
+static int vf_d_revalidate(struct dentry *dentry, unsigned int flags)
+{
+	struct inode *inode = d_inode_rcu(dentry);
+	struct fuse_entry_out out;
+	struct dentry *parent;
+	struct vf_inode *vi;
+	u64 version;
+	int err;
+
+	if (inode && is_bad_inode(inode))
+		return 0;
+	if (dentry_fresh(dentry))
+		return 1;
+	if (!inode)
+		return 0;
+	if (flags & LOOKUP_RCU)
+		return -ECHILD;
+
+	version = vf_attr_version(inode);
+	parent = dget_parent(dentry);
+	err = do_lookup(d_inode(parent), &dentry->d_name, &out);
+	dput(parent);
+	vi = VF_I(inode);
+	if (err == -ENOMEM || err == -EINTR)
+		return err;
+	if (err || !out.nodeid)
+		return 0;
+	if (out.nodeid != vi->nodeid) {
+		/* The daemon counted this lookup: give it back. */
+		vf_forget(VF_DEV(inode), out.nodeid, 1);
+		return 0;
+	}
+	spin_lock(&inode->i_lock);
+	vi->nlookup++;
+	spin_unlock(&inode->i_lock);
+	if ((inode->i_mode ^ out.attr.mode) & S_IFMT)
+		return 0;
+	vf_change_attributes(inode, &out.attr, out.attr_valid,
+			     out.attr_valid_nsec, version);
+	dentry_set_expire(dentry, out.entry_valid, out.entry_valid_nsec);
+	return 1;
+}
+
+static int vf_d_delete(const struct dentry *dentry)
+{
+	/* Negative dentries live only as long as the daemon said. */
+	return !d_really_is_positive(dentry) && !dentry_fresh((struct dentry *)dentry);
+}
+
+const struct dentry_operations vf_dentry_ops = {
+	.d_revalidate = vf_d_revalidate,
+	.d_delete = vf_d_delete,
+};
+
+/* MKNOD, MKDIR, SYMLINK, LINK: the reply is a new entry for @dentry. */
+static int create_entry(struct inode *dir, struct dentry *dentry,
+			struct vf_args *a, umode_t type)
+{
+	struct vf_dev *dev = VF_DEV(dir);
+	u64 version = vf_attr_version(dir);
+	struct fuse_entry_out out;
+	struct inode *inode;
+	int err;
+
+	a->nodeid = dir_nodeid(dir);
+	a->out = &out;
+	a->out_size = sizeof(out);
+	a->out_exact = true;
+	err = vf_send(dev, a);
+	if (err)
+		return err;
+	err = check_entry(dev, &out, false);
+	if (err)
+		return err;
+	if ((out.attr.mode & S_IFMT) != type) {
+		pr_err_ratelimited("vireo_fs %s: the new entry has another file type: EIO\n",
+				   dev->tag);
+		vf_forget(dev, out.nodeid, 1);
+		return -EIO;
+	}
+	inode = vf_iget(dir->i_sb, out.nodeid, &out.attr, out.attr_valid,
+			out.attr_valid_nsec, version);
+	if (IS_ERR(inode))
+		return PTR_ERR(inode);
+	d_drop(dentry);
+	d_add(dentry, inode);
+	dentry_set_expire(dentry, out.entry_valid, out.entry_valid_nsec);
+	vf_invalidate_attr(dir);
+	return 0;
+}
+
+static int vf_mknod(vireo_idmap_t *idmap, struct inode *dir,
+		    struct dentry *dentry, umode_t mode, dev_t rdev)
+{
+	struct fuse_mknod_in in = {
+		.mode = mode,
+		.rdev = new_encode_dev(rdev),
+		.umask = current_umask(),
+	};
+	struct vf_args a = {
+		.opcode = FUSE_MKNOD,
+		.nr_in = 2,
+		.in = { &in, dentry->d_name.name },
+		.in_size = { sizeof(in), dentry->d_name.len + 1 },
+	};
+
+	return create_entry(dir, dentry, &a, mode & S_IFMT);
+}
+
+static int vf_mkdir(vireo_idmap_t *idmap, struct inode *dir,
+		    struct dentry *dentry, umode_t mode)
+{
+	struct fuse_mkdir_in in = {
+		.mode = mode | S_IFDIR,
+		.umask = current_umask(),
+	};
+	struct vf_args a = {
+		.opcode = FUSE_MKDIR,
+		.nr_in = 2,
+		.in = { &in, dentry->d_name.name },
+		.in_size = { sizeof(in), dentry->d_name.len + 1 },
+	};
+
+	return create_entry(dir, dentry, &a, S_IFDIR);
+}
+
+static int vf_symlink(vireo_idmap_t *idmap, struct inode *dir,
+		      struct dentry *dentry, const char *target)
+{
+	size_t len = strlen(target);
+	struct vf_args a = {
+		.opcode = FUSE_SYMLINK,
+		.nr_in = 2,
+		.in = { dentry->d_name.name, target },
+		.in_size = { dentry->d_name.len + 1, len + 1 },
+	};
+
+	if (len >= PAGE_SIZE)
+		return -ENAMETOOLONG;
+	return create_entry(dir, dentry, &a, S_IFLNK);
+}
+
+static int vf_link(struct dentry *old, struct inode *dir,
+		   struct dentry *dentry)
+{
+	struct inode *inode = d_inode(old);
+	struct fuse_link_in in = { .oldnodeid = VF_I(inode)->nodeid };
+	struct vf_args a = {
+		.opcode = FUSE_LINK,
+		.nr_in = 2,
+		.in = { &in, dentry->d_name.name },
+		.in_size = { sizeof(in), dentry->d_name.len + 1 },
+	};
+
+	return create_entry(dir, dentry, &a, inode->i_mode & S_IFMT);
+}
+
+static int remove_entry(struct inode *dir, struct dentry *dentry, u32 opcode)
+{
+	struct inode *inode = d_inode(dentry);
+	struct vf_args a = {
+		.opcode = opcode,
+		.nodeid = dir_nodeid(dir),
+		.nr_in = 1,
+		.in = { dentry->d_name.name },
+		.in_size = { dentry->d_name.len + 1 },
+	};
+	int err;
+
+	err = vf_send(VF_DEV(dir), &a);
+	if (err)
+		return err;
+	if (opcode == FUSE_RMDIR)
+		clear_nlink(inode);
+	else if (inode->i_nlink)
+		drop_nlink(inode);
+	vf_invalidate_attr(inode);
+	vf_invalidate_attr(dir);
+	d_invalidate(dentry);
+	return 0;
+}
+
+static int vf_unlink(struct inode *dir, struct dentry *dentry)
+{
+	return remove_entry(dir, dentry, FUSE_UNLINK);
+}
+
+static int vf_rmdir(struct inode *dir, struct dentry *dentry)
+{
+	return remove_entry(dir, dentry, FUSE_RMDIR);
+}
+
+static int vf_rename(vireo_idmap_t *idmap, struct inode *olddir,
+		     struct dentry *old, struct inode *newdir,
+		     struct dentry *new, unsigned int flags)
+{
+	struct vf_dev *dev = VF_DEV(olddir);
+	struct fuse_rename2_in in2 = {
+		.newdir = dir_nodeid(newdir),
+		.flags = flags,
+	};
+	struct fuse_rename_in in = { .newdir = dir_nodeid(newdir) };
+	struct vf_args a = {
+		.nodeid = dir_nodeid(olddir),
+		.nr_in = 3,
+		.in = { NULL, old->d_name.name, new->d_name.name },
+		.in_size = { 0, old->d_name.len + 1, new->d_name.len + 1 },
+	};
+	int err;
+
+	if (flags & ~(RENAME_NOREPLACE | RENAME_EXCHANGE))
+		return -EINVAL;
+	if (flags) {
+		a.opcode = FUSE_RENAME2;
+		a.in[0] = &in2;
+		a.in_size[0] = sizeof(in2);
+	} else {
+		a.opcode = FUSE_RENAME;
+		a.in[0] = &in;
+		a.in_size[0] = sizeof(in);
+	}
+	err = vf_send(dev, &a);
+	if (err == -ENOSYS && flags)
+		return -EINVAL;
+	if (err)
+		return err;
+	vf_invalidate_attr(d_inode(old));
+	vf_invalidate_attr(olddir);
+	vf_invalidate_attr(newdir);
+	if (d_really_is_positive(new)) {
+		vf_invalidate_attr(d_inode(new));
+		if (!(flags & RENAME_EXCHANGE) && d_inode(new)->i_nlink) {
+			if (S_ISDIR(d_inode(new)->i_mode))
+				clear_nlink(d_inode(new));
+			else
+				drop_nlink(d_inode(new));
+		}
+	}
+	return 0;
+}
+
+/* CREATE: a new file, opened, in one request. */
+static int vf_atomic_open(struct inode *dir, struct dentry *dentry,
+			  struct file *file, unsigned int flags,
+			  umode_t mode)
+{
+	struct vf_dev *dev = VF_DEV(dir);
+	struct fuse_create_in in = {
+		.flags = flags & ~O_NOCTTY,
+		.mode = mode,
+		.umask = current_umask(),
+	};
+	struct {
+		struct fuse_entry_out e;
+		struct fuse_open_out o;
+	} out;
+	struct vf_args a = {
+		.opcode = FUSE_CREATE,
+		.nodeid = dir_nodeid(dir),
+		.nr_in = 2,
+		.in = { &in, dentry->d_name.name },
+		.in_size = { sizeof(in), dentry->d_name.len + 1 },
+		.out = &out,
+		.out_size = sizeof(out),
+		.out_exact = true,
+	};
+	u64 version = vf_attr_version(dir);
+	struct dentry *res = NULL;
+	struct vf_file *ff;
+	struct inode *inode;
+	int err;
+
+	if (d_in_lookup(dentry)) {
+		res = vf_lookup(dir, dentry, 0);
+		if (IS_ERR(res))
+			return PTR_ERR(res);
+		if (res)
+			dentry = res;
+	}
+	if (!(flags & O_CREAT) || d_really_is_positive(dentry))
+		return finish_no_open(file, res);
+	if (test_bit(FUSE_CREATE, dev->conn.enosys))
+		goto mknod;
+
+	ff = vf_file_alloc(dev);
+	if (!ff) {
+		err = -ENOMEM;
+		goto out;
+	}
+	err = vf_send(dev, &a);
+	if (err == -ENOSYS) {
+		kfree(ff);
+		goto mknod;
+	}
+	if (!err)
+		err = check_entry(dev, &out.e, false);
+	if (!err && !S_ISREG(out.e.attr.mode)) {
+		vf_forget(dev, out.e.nodeid, 1);
+		err = -EIO;
+	}
+	if (err) {
+		kfree(ff);
+		goto out;
+	}
+	ff->fh = out.o.fh;
+	ff->open_flags = out.o.open_flags;
+	ff->nodeid = out.e.nodeid;
+	inode = vf_iget(dir->i_sb, out.e.nodeid, &out.e.attr,
+			out.e.attr_valid, out.e.attr_valid_nsec, version);
+	if (IS_ERR(inode)) {
+		err = PTR_ERR(inode);
+		kfree(ff);
+		goto out;
+	}
+	ff->writable = true;
+	vf_invalidate_attr(dir);
+	d_instantiate(dentry, inode);
+	dentry_set_expire(dentry, out.e.entry_valid, out.e.entry_valid_nsec);
+	file->f_mode |= FMODE_CREATED;
+	err = finish_open(file, dentry, generic_file_open);
+	if (err) {
+		struct fuse_release_in rin = { .fh = ff->fh };
+		struct vf_args r = {
+			.opcode = FUSE_RELEASE,
+			.nodeid = ff->nodeid,
+			.nr_in = 1,
+			.in = { &rin },
+			.in_size = { sizeof(rin) },
+		};
+
+		vf_send(dev, &r);
+		kfree(ff);
+	} else {
+		vf_file_install(inode, file, ff);
+	}
+out:
+	dput(res);
+	return err;
+
+mknod:
+	err = vf_mknod(VIREO_NOP_IDMAP, dir, dentry, mode | S_IFREG, 0);
+	if (err)
+		goto out;
+	return finish_no_open(file, NULL);
+}
+
+static int vf_create(vireo_idmap_t *idmap, struct inode *dir,
+		     struct dentry *dentry, umode_t mode, bool excl)
+{
+	return vf_mknod(idmap, dir, dentry, mode | S_IFREG, 0);
+}
+
+const struct inode_operations vf_dir_iops = {
+	.lookup = vf_lookup,
+	.atomic_open = vf_atomic_open,
+	.create = vf_create,
+	.mkdir = vf_mkdir,
+	.mknod = vf_mknod,
+	.symlink = vf_symlink,
+	.link = vf_link,
+	.unlink = vf_unlink,
+	.rmdir = vf_rmdir,
+	.rename = vf_rename,
+	.getattr = vf_dir_getattr,
+	.setattr = vf_dir_setattr,
+	.permission = vf_dir_permission,
+	.listxattr = vf_listxattr,
+};
+
+/* READDIR: fuse_dirent records, each checked against the buffer. */
+static int vf_readdir(struct file *file, struct dir_context *ctx)
+{
+	struct inode *inode = file_inode(file);
+	struct vf_file *ff = file->private_data;
+	struct vf_dev *dev = VF_DEV(inode);
+	struct fuse_read_in in = { .fh = ff->fh, .size = PAGE_SIZE };
+	struct vf_args a = {
+		.opcode = FUSE_READDIR,
+		.nodeid = VF_I(inode)->nodeid,
+		.nr_in = 1,
+		.in = { &in },
+		.in_size = { sizeof(in) },
+		.out_size = PAGE_SIZE,
+	};
+	unsigned int pos, reclen;
+	struct fuse_dirent *d;
+	char *buf;
+	int err = 0;
+
+	buf = kmalloc(PAGE_SIZE, GFP_KERNEL);
+	if (!buf)
+		return -ENOMEM;
+	a.out = buf;
+	for (;;) {
+		in.offset = ctx->pos;
+		a.out_got = 0;
+		err = vf_send(dev, &a);
+		if (err || !a.out_got)
+			break;
+		for (pos = 0; pos < a.out_got; pos += reclen) {
+			if (a.out_got - pos < FUSE_NAME_OFFSET)
+				goto bad;
+			d = (struct fuse_dirent *)(buf + pos);
+			if (!d->namelen || d->namelen > VF_NAME_MAX)
+				goto bad;
+			reclen = FUSE_DIRENT_SIZE(d);
+			if (reclen > a.out_got - pos)
+				goto bad;
+			if (memchr(d->name, '/', d->namelen))
+				goto bad;
+			if (!dir_emit(ctx, d->name, d->namelen, d->ino,
+				      d->type))
+				goto done;
+			ctx->pos = d->off;
+		}
+	}
+done:
+	kfree(buf);
+	return err;
+bad:
+	pr_err_ratelimited("vireo_fs %s: malformed READDIR reply at byte %u: EIO\n",
+			   dev->tag, pos);
+	kfree(buf);
+	return -EIO;
+}
+
+static int vf_dir_open(struct inode *inode, struct file *file)
+{
+	return vf_open_common(inode, file, true);
+}
+
+static int vf_dir_release(struct inode *inode, struct file *file)
+{
+	vf_release_common(inode, file, true);
+	return 0;
+}
+
+static int vf_dir_fsync(struct file *file, loff_t start, loff_t end,
+			int datasync)
+{
+	struct vf_file *ff = file->private_data;
+	struct fuse_fsync_in in = {
+		.fh = ff->fh,
+		.fsync_flags = datasync ? FUSE_FSYNC_FDATASYNC : 0,
+	};
+	struct vf_args a = {
+		.opcode = FUSE_FSYNCDIR,
+		.nodeid = ff->nodeid,
+		.nr_in = 1,
+		.in = { &in },
+		.in_size = { sizeof(in) },
+	};
+	int err = vf_send(ff->dev, &a);
+
+	return err == -ENOSYS ? 0 : err;
+}
+
+const struct file_operations vf_dir_fops = {
+	.llseek = generic_file_llseek,
+	.read = generic_read_dir,
+	.iterate_shared = vf_readdir,
+	.open = vf_dir_open,
+	.release = vf_dir_release,
+	.fsync = vf_dir_fsync,
+};

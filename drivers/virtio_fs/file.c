@@ -1,0 +1,752 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Regular files: open handles, reads through the page cache (read_folio,
+ * readahead), writes through to the daemon (the written range of the cache
+ * is dropped, as the in-tree FUSE client does without a writeback cache),
+ * shared mmap written back by writepages, direct I/O, and the remaining
+ * file operations (flush, fsync, fallocate, lseek).
+ */
+#include <linux/fs.h>
+#include <linux/falloc.h>
+#include <linux/highmem.h>
+#include <linux/mm.h>
+#include <linux/pagemap.h>
+#include <linux/slab.h>
+#include <linux/uio.h>
+#include <linux/writeback.h>
+
+#include "fs.h"
+
+struct vf_file *vf_file_alloc(struct vf_dev *dev)
+{
+	struct vf_file *ff = kzalloc(sizeof(*ff), GFP_KERNEL);
+
+	if (ff) {
+		ff->dev = dev;
+		INIT_LIST_HEAD(&ff->node);
+	}
+	return ff;
+}
+
+void vf_file_install(struct inode *inode, struct file *file,
+		     struct vf_file *ff)
+{
+	struct vf_inode *vi = VF_I(inode);
+
+	file->private_data = ff;
+	ff->writable = !!(file->f_mode & FMODE_WRITE);
+	if (S_ISREG(inode->i_mode)) {
+		spin_lock(&vi->lock);
+		list_add_tail(&ff->node, &vi->open_files);
+		spin_unlock(&vi->lock);
+		if (ff->open_flags & FOPEN_NONSEEKABLE)
+			nonseekable_open(inode, file);
+		if (ff->open_flags & FOPEN_STREAM)
+			stream_open(inode, file);
+	}
+}
+
+int vf_open_common(struct inode *inode, struct file *file, bool dir)
+{
+	struct vf_dev *dev = VF_DEV(inode);
+	struct fuse_open_in in = {
+		.flags = file->f_flags & ~(O_CREAT | O_EXCL | O_NOCTTY),
+	};
+	struct fuse_open_out out;
+	struct vf_args a = {
+		.opcode = dir ? FUSE_OPENDIR : FUSE_OPEN,
+		.nodeid = VF_I(inode)->nodeid,
+		.nr_in = 1,
+		.in = { &in },
+		.in_size = { sizeof(in) },
+		.out = &out,
+		.out_size = sizeof(out),
+		.out_exact = true,
+	};
+	struct vf_file *ff;
+	int err;
+
+	if (!dir) {
+		err = generic_file_open(inode, file);
+		if (err)
+			return err;
+	}
+	if (!(dev->conn.flags & FUSE_ATOMIC_O_TRUNC))
+		in.flags &= ~O_TRUNC;
+	ff = vf_file_alloc(dev);
+	if (!ff)
+		return -ENOMEM;
+	err = vf_send(dev, &a);
+	if (err) {
+		kfree(ff);
+		return err;
+	}
+	ff->fh = out.fh;
+	ff->open_flags = out.open_flags;
+	ff->nodeid = VF_I(inode)->nodeid;
+	vf_file_install(inode, file, ff);
+	if (!dir && !(ff->open_flags & FOPEN_KEEP_CACHE))
+		invalidate_inode_pages2(inode->i_mapping);
+	if (!dir && (file->f_flags & O_TRUNC) &&
+	    (dev->conn.flags & FUSE_ATOMIC_O_TRUNC))
+		vf_invalidate_attr(inode);
+	return 0;
+}
+
+void vf_release_common(struct inode *inode, struct file *file, bool dir)
+{
+	struct vf_file *ff = file->private_data;
+	struct vf_inode *vi = VF_I(inode);
+	struct fuse_release_in in = {
+		.fh = ff->fh,
+		.flags = file->f_flags,
+	};
+	struct vf_args a = {
+		.opcode = dir ? FUSE_RELEASEDIR : FUSE_RELEASE,
+		.nodeid = ff->nodeid,
+		.nr_in = 1,
+		.in = { &in },
+		.in_size = { sizeof(in) },
+		.force = true,
+	};
+
+	if (!dir) {
+		/* Pages dirtied through mmap go out with this handle. */
+		if (ff->writable)
+			filemap_write_and_wait(inode->i_mapping);
+		spin_lock(&vi->lock);
+		list_del_init(&ff->node);
+		spin_unlock(&vi->lock);
+		/* A writeback that picked this handle is finished after this. */
+		filemap_fdatawait(inode->i_mapping);
+	}
+	vf_send(ff->dev, &a);
+	kfree(ff);
+}
+
+static int vf_file_open(struct inode *inode, struct file *file)
+{
+	return vf_open_common(inode, file, false);
+}
+
+static int vf_file_release(struct inode *inode, struct file *file)
+{
+	vf_release_common(inode, file, false);
+	return 0;
+}
+
+/* A handle for I/O without a file (writeback, read_folio from a fault). */
+static bool pick_fh(struct inode *inode, bool write, u64 *fh)
+{
+	struct vf_inode *vi = VF_I(inode);
+	struct vf_file *ff;
+	bool found = false;
+
+	spin_lock(&vi->lock);
+	list_for_each_entry(ff, &vi->open_files, node) {
+		if (!write || ff->writable) {
+			*fh = ff->fh;
+			found = true;
+			break;
+		}
+	}
+	spin_unlock(&vi->lock);
+	return found;
+}
+
+static bool file_fh(struct file *file, struct inode *inode, bool write,
+		    u64 *fh)
+{
+	struct vf_file *ff = file ? file->private_data : NULL;
+
+	if (ff && (!write || ff->writable)) {
+		*fh = ff->fh;
+		return true;
+	}
+	return pick_fh(inode, write, fh);
+}
+
+/*
+ * READ of @len bytes at @pos into @pages (from @off in the first); returns
+ * the bytes read or an error.
+ */
+static ssize_t send_read(struct inode *inode, u64 fh, loff_t pos,
+			 struct page **pages, unsigned int nr,
+			 unsigned int off, unsigned int len, u32 flags)
+{
+	struct fuse_read_in in = {
+		.fh = fh,
+		.offset = pos,
+		.size = len,
+		.flags = flags,
+	};
+	struct vf_args a = {
+		.opcode = FUSE_READ,
+		.nodeid = VF_I(inode)->nodeid,
+		.nr_in = 1,
+		.in = { &in },
+		.in_size = { sizeof(in) },
+		.pages = pages,
+		.nr_pages = nr,
+		.page_off = off,
+		.data_len = len,
+		.pagecache = true,
+	};
+	int err;
+
+	err = vf_send(VF_DEV(inode), &a);
+	if (err)
+		return err;
+	return a.data_len;
+}
+
+static ssize_t send_write(struct inode *inode, u64 fh, loff_t pos,
+			  struct page **pages, unsigned int nr,
+			  unsigned int off, unsigned int len, u32 write_flags,
+			  u32 flags)
+{
+	struct fuse_write_in in = {
+		.fh = fh,
+		.offset = pos,
+		.size = len,
+		.write_flags = write_flags,
+		.flags = flags,
+	};
+	struct fuse_write_out out;
+	struct vf_args a = {
+		.opcode = FUSE_WRITE,
+		.nodeid = VF_I(inode)->nodeid,
+		.nr_in = 1,
+		.in = { &in },
+		.in_size = { sizeof(in) },
+		.out = &out,
+		.out_size = sizeof(out),
+		.out_exact = true,
+		.pages = pages,
+		.nr_pages = nr,
+		.page_off = off,
+		.data_len = len,
+		.data_out = true,
+		.pagecache = true,
+	};
+	int err;
+
+	err = vf_send(VF_DEV(inode), &a);
+	if (err)
+		return err;
+	if (out.size > len) {
+		pr_err_ratelimited("vireo_fs %s: WRITE of %u bytes reports %u written: EIO\n",
+				   VF_DEV(inode)->tag, len, out.size);
+		return -EIO;
+	}
+	return out.size;
+}
+
+static int vf_read_folio(struct file *file, struct folio *folio)
+{
+	struct inode *inode = folio->mapping->host;
+	unsigned int i, nr = folio_nr_pages(folio);
+	size_t size = folio_size(folio);
+	struct page *pages[16];
+	ssize_t got;
+	u64 fh;
+
+	if (nr > ARRAY_SIZE(pages) || !file_fh(file, inode, false, &fh)) {
+		folio_unlock(folio);
+		return -EIO;
+	}
+	for (i = 0; i < nr; i++)
+		pages[i] = folio_page(folio, i);
+	got = send_read(inode, fh, folio_pos(folio), pages, nr, 0, size, 0);
+	if (got < 0) {
+		folio_unlock(folio);
+		return got;
+	}
+	if (got < size)
+		folio_zero_segment(folio, got, size);
+	folio_mark_uptodate(folio);
+	folio_unlock(folio);
+	return 0;
+}
+
+/*
+ * Readahead: consecutive folios go out as one READ of up to max_pages
+ * pages, straight into the page cache. (Folios are single pages: large
+ * folios are not enabled on the mapping.) A folio left unread stays
+ * !uptodate and read_folio fetches it on demand.
+ */
+static void vf_readahead(struct readahead_control *rac)
+{
+	struct inode *inode = rac->mapping->host;
+	struct vf_dev *dev = VF_DEV(inode);
+	struct folio *folios[VF_MAX_PAGES];
+	struct page *pages[VF_MAX_PAGES];
+	unsigned int max = dev->conn.max_pages, nr, i;
+	struct folio *folio;
+	ssize_t got;
+	loff_t pos;
+	u64 fh;
+
+	if (!file_fh(rac->file, inode, false, &fh))
+		return;
+	for (;;) {
+		nr = 0;
+		pos = readahead_pos(rac);
+		while (nr < max && (folio = readahead_folio(rac))) {
+			if (folio_nr_pages(folio) != 1) {
+				folio_unlock(folio);
+				break;
+			}
+			folios[nr] = folio;
+			pages[nr++] = folio_page(folio, 0);
+		}
+		if (!nr)
+			return;
+		got = send_read(inode, fh, pos, pages, nr, 0, nr * PAGE_SIZE, 0);
+		for (i = 0; i < nr; i++) {
+			ssize_t at = (ssize_t)i * PAGE_SIZE;
+
+			if (got >= 0) {
+				if (got < at + (ssize_t)PAGE_SIZE)
+					folio_zero_segment(folios[i],
+							   max_t(ssize_t, got - at, 0),
+							   PAGE_SIZE);
+				folio_mark_uptodate(folios[i]);
+			}
+			folio_unlock(folios[i]);
+		}
+		if (got < (ssize_t)(nr * PAGE_SIZE))
+			return;
+	}
+}
+
+/* WRITE of one locked folio's bytes below EOF; returns 0 or an error. */
+static int write_folio(struct inode *inode, struct folio *folio)
+{
+	unsigned int i, nr = folio_nr_pages(folio);
+	loff_t pos = folio_pos(folio), size = i_size_read(inode);
+	struct page *pages[16];
+	unsigned int len;
+	ssize_t done;
+	u64 fh;
+
+	if (pos >= size)
+		return 0;
+	len = min_t(loff_t, folio_size(folio), size - pos);
+	if (nr > ARRAY_SIZE(pages))
+		return -EIO;
+	if (!pick_fh(inode, true, &fh)) {
+		pr_err_ratelimited("vireo_fs %s: no writable handle for dirty pages of node %llu: dropped\n",
+				   VF_DEV(inode)->tag, VF_I(inode)->nodeid);
+		return -EIO;
+	}
+	for (i = 0; i < nr; i++)
+		pages[i] = folio_page(folio, i);
+	done = send_write(inode, fh, pos, pages, nr, 0, len, FUSE_WRITE_CACHE, 0);
+	if (done < 0)
+		return done;
+	return done == len ? 0 : -EIO;
+}
+
+static int vf_writepage_cb(VIREO_WRITEPAGE_ARG, struct writeback_control *wbc,
+			   void *data)
+{
+	struct folio *folio = VIREO_WRITEPAGE_FOLIO;
+	struct address_space *mapping = data;
+	int err;
+
+	folio_start_writeback(folio);
+	folio_unlock(folio);
+	err = write_folio(mapping->host, folio);
+	if (err)
+		mapping_set_error(mapping, err);
+	folio_end_writeback(folio);
+	return 0;
+}
+
+static int vf_writepages(struct address_space *mapping,
+			 struct writeback_control *wbc)
+{
+	return write_cache_pages(mapping, wbc, vf_writepage_cb, mapping);
+}
+
+/* A dirty folio about to be invalidated (the host changed the file). */
+static int vf_launder_folio(struct folio *folio)
+{
+	if (!folio_clear_dirty_for_io(folio))
+		return 0;
+	return write_folio(folio->mapping->host, folio);
+}
+
+const struct address_space_operations vf_aops = {
+	.read_folio = vf_read_folio,
+	.readahead = vf_readahead,
+	.writepages = vf_writepages,
+	.dirty_folio = filemap_dirty_folio,
+	.launder_folio = vf_launder_folio,
+	.direct_IO = noop_direct_IO,
+	.migrate_folio = filemap_migrate_folio,
+};
+
+static void free_bounce(struct page **pages, unsigned int nr)
+{
+	unsigned int i;
+
+	for (i = 0; i < nr; i++)
+		if (pages[i])
+			__free_page(pages[i]);
+	kfree(pages);
+}
+
+static struct page **alloc_bounce(unsigned int nr)
+{
+	struct page **pages = kcalloc(nr, sizeof(*pages), GFP_KERNEL);
+	unsigned int i;
+
+	if (!pages)
+		return NULL;
+	for (i = 0; i < nr; i++) {
+		pages[i] = alloc_page(GFP_KERNEL);
+		if (!pages[i]) {
+			free_bounce(pages, nr);
+			return NULL;
+		}
+	}
+	return pages;
+}
+
+/* Reads bypassing the page cache (O_DIRECT, FOPEN_DIRECT_IO). */
+static ssize_t direct_read(struct kiocb *iocb, struct iov_iter *to)
+{
+	struct file *file = iocb->ki_filp;
+	struct inode *inode = file_inode(file);
+	struct vf_file *ff = file->private_data;
+	struct vf_dev *dev = VF_DEV(inode);
+	unsigned int max = dev->conn.max_pages, nr, i;
+	size_t len, chunk, copied, total = 0;
+	struct page **pages;
+	ssize_t got;
+	int err;
+
+	if (!iov_iter_count(to))
+		return 0;
+	err = filemap_write_and_wait_range(inode->i_mapping, iocb->ki_pos,
+					   iocb->ki_pos + iov_iter_count(to) - 1);
+	if (err)
+		return err;
+	pages = alloc_bounce(max);
+	if (!pages)
+		return -ENOMEM;
+	while (iov_iter_count(to)) {
+		len = min_t(size_t, iov_iter_count(to), max * PAGE_SIZE);
+		nr = DIV_ROUND_UP(len, PAGE_SIZE);
+		got = send_read(inode, ff->fh, iocb->ki_pos, pages, nr, 0, len,
+				file->f_flags);
+		if (got < 0) {
+			err = got;
+			break;
+		}
+		copied = 0;
+		for (i = 0; i < nr && copied < got; i++) {
+			chunk = min_t(size_t, got - copied, PAGE_SIZE);
+			if (copy_page_to_iter(pages[i], 0, chunk, to) != chunk) {
+				err = -EFAULT;
+				break;
+			}
+			copied += chunk;
+		}
+		iocb->ki_pos += copied;
+		total += copied;
+		if (err || got < len)
+			break;
+	}
+	free_bounce(pages, max);
+	return total ?: err;
+}
+
+static ssize_t vf_read_iter(struct kiocb *iocb, struct iov_iter *to)
+{
+	struct file *file = iocb->ki_filp;
+	struct inode *inode = file_inode(file);
+	struct vf_file *ff = file->private_data;
+	int err;
+
+	if (is_bad_inode(inode))
+		return -EIO;
+	if ((iocb->ki_flags & IOCB_DIRECT) ||
+	    (ff->open_flags & FOPEN_DIRECT_IO))
+		return direct_read(iocb, to);
+	/* The file may have grown on the host. */
+	if (iocb->ki_pos + iov_iter_count(to) > i_size_read(inode)) {
+		err = vf_refresh_attr(inode, file);
+		if (err)
+			return err;
+	}
+	return generic_file_read_iter(iocb, to);
+}
+
+/*
+ * Writes go to the daemon at once, max_write bytes per request, from
+ * bounce pages (the user's buffer may be anywhere); the range's cached
+ * pages are dropped afterwards so that reads see the host's bytes.
+ */
+static ssize_t vf_write_iter(struct kiocb *iocb, struct iov_iter *from)
+{
+	struct file *file = iocb->ki_filp;
+	struct inode *inode = file_inode(file);
+	struct vf_inode *vi = VF_I(inode);
+	struct vf_file *ff = file->private_data;
+	struct vf_dev *dev = VF_DEV(inode);
+	unsigned int max = dev->conn.max_write / PAGE_SIZE, nr, i, off;
+	size_t len, chunk, total = 0;
+	loff_t start, pos;
+	struct page **pages;
+	ssize_t ret, done;
+
+	if (is_bad_inode(inode))
+		return -EIO;
+	inode_lock(inode);
+	if (iocb->ki_flags & IOCB_APPEND) {
+		ret = vf_refresh_attr(inode, file);
+		if (ret)
+			goto unlock;
+	}
+	ret = generic_write_checks(iocb, from);
+	if (ret <= 0)
+		goto unlock;
+	ret = file_remove_privs(file);
+	if (ret)
+		goto unlock;
+
+	mutex_lock(&vi->io_lock);
+	start = iocb->ki_pos;
+	pos = start;
+	ret = filemap_write_and_wait_range(inode->i_mapping, pos,
+					   pos + iov_iter_count(from) - 1);
+	if (ret)
+		goto unlock_io;
+	pages = alloc_bounce(max + 1);
+	if (!pages) {
+		ret = -ENOMEM;
+		goto unlock_io;
+	}
+	while (iov_iter_count(from)) {
+		off = pos & ~PAGE_MASK;
+		len = min_t(size_t, iov_iter_count(from),
+			    (size_t)max * PAGE_SIZE - off);
+		nr = DIV_ROUND_UP(off + len, PAGE_SIZE);
+		done = 0;
+		for (i = 0; i < nr; i++) {
+			unsigned int o = i ? 0 : off;
+
+			chunk = min_t(size_t, len - done, PAGE_SIZE - o);
+			if (copy_page_from_iter(pages[i], o, chunk, from) != chunk) {
+				ret = -EFAULT;
+				break;
+			}
+			done += chunk;
+		}
+		if (ret == -EFAULT) {
+			iov_iter_revert(from, done);
+			break;
+		}
+		done = send_write(inode, ff->fh, pos, pages, nr, off, len, 0,
+				  file->f_flags);
+		if (done < 0) {
+			ret = done;
+			iov_iter_revert(from, len);
+			break;
+		}
+		if (done < len)
+			iov_iter_revert(from, len - done);
+		pos += done;
+		total += done;
+		if (done < len)
+			break;
+	}
+	free_bounce(pages, max + 1);
+	if (total) {
+		spin_lock(&inode->i_lock);
+		if (pos > i_size_read(inode))
+			i_size_write(inode, pos);
+		spin_unlock(&inode->i_lock);
+		invalidate_inode_pages2_range(inode->i_mapping,
+					      start >> PAGE_SHIFT,
+					      (pos - 1) >> PAGE_SHIFT);
+		vf_attr_changed(inode);
+		iocb->ki_pos = pos;
+		ret = total;
+	}
+unlock_io:
+	mutex_unlock(&vi->io_lock);
+unlock:
+	inode_unlock(inode);
+	if (ret > 0)
+		ret = generic_write_sync(iocb, ret);
+	return ret;
+}
+
+static int vf_mmap(struct file *file, struct vm_area_struct *vma)
+{
+	struct vf_file *ff = file->private_data;
+
+	/* With FOPEN_DIRECT_IO the daemon wants no shared page cache. */
+	if ((ff->open_flags & FOPEN_DIRECT_IO) &&
+	    (vma->vm_flags & VM_SHARED) && (vma->vm_flags & VM_MAYWRITE))
+		return -ENODEV;
+	return generic_file_mmap(file, vma);
+}
+
+static int vf_flush(struct file *file, fl_owner_t id)
+{
+	struct inode *inode = file_inode(file);
+	struct vf_file *ff = file->private_data;
+	struct fuse_flush_in in = { .fh = ff->fh };
+	struct vf_args a = {
+		.opcode = FUSE_FLUSH,
+		.nodeid = ff->nodeid,
+		.nr_in = 1,
+		.in = { &in },
+		.in_size = { sizeof(in) },
+	};
+	int err;
+
+	err = filemap_write_and_wait(inode->i_mapping);
+	if (err)
+		return err;
+	err = vf_send(ff->dev, &a);
+	return err == -ENOSYS ? 0 : err;
+}
+
+static int vf_fsync(struct file *file, loff_t start, loff_t end, int datasync)
+{
+	struct inode *inode = file_inode(file);
+	struct vf_file *ff = file->private_data;
+	struct fuse_fsync_in in = {
+		.fh = ff->fh,
+		.fsync_flags = datasync ? FUSE_FSYNC_FDATASYNC : 0,
+	};
+	struct vf_args a = {
+		.opcode = FUSE_FSYNC,
+		.nodeid = ff->nodeid,
+		.nr_in = 1,
+		.in = { &in },
+		.in_size = { sizeof(in) },
+	};
+	int err;
+
+	err = file_write_and_wait_range(file, start, end);
+	if (err)
+		return err;
+	inode_lock(inode);
+	err = vf_send(ff->dev, &a);
+	inode_unlock(inode);
+	return err == -ENOSYS ? 0 : err;
+}
+
+static long vf_fallocate(struct file *file, int mode, loff_t offset,
+			 loff_t length)
+{
+	struct inode *inode = file_inode(file);
+	struct vf_inode *vi = VF_I(inode);
+	struct vf_file *ff = file->private_data;
+	struct fuse_fallocate_in in = {
+		.fh = ff->fh,
+		.offset = offset,
+		.length = length,
+		.mode = mode,
+	};
+	struct vf_args a = {
+		.opcode = FUSE_FALLOCATE,
+		.nodeid = ff->nodeid,
+		.nr_in = 1,
+		.in = { &in },
+		.in_size = { sizeof(in) },
+	};
+	int err;
+
+	if (mode & ~(FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE))
+		return -EOPNOTSUPP;
+	inode_lock(inode);
+	mutex_lock(&vi->io_lock);
+	err = filemap_write_and_wait_range(inode->i_mapping, offset,
+					   offset + length - 1);
+	if (!err)
+		err = vf_send(ff->dev, &a);
+	if (err == -ENOSYS)
+		err = -EOPNOTSUPP;
+	if (!err) {
+		if (mode & FALLOC_FL_PUNCH_HOLE)
+			truncate_pagecache_range(inode, offset,
+						 offset + length - 1);
+		if (!(mode & FALLOC_FL_KEEP_SIZE) &&
+		    offset + length > i_size_read(inode))
+			i_size_write(inode, offset + length);
+		vf_attr_changed(inode);
+	}
+	mutex_unlock(&vi->io_lock);
+	inode_unlock(inode);
+	return err;
+}
+
+static loff_t vf_llseek(struct file *file, loff_t offset, int whence)
+{
+	struct inode *inode = file_inode(file);
+	struct vf_file *ff = file->private_data;
+	struct fuse_lseek_in in = {
+		.fh = ff->fh,
+		.offset = offset,
+		.whence = whence,
+	};
+	struct fuse_lseek_out out;
+	struct vf_args a = {
+		.opcode = FUSE_LSEEK,
+		.nodeid = ff->nodeid,
+		.nr_in = 1,
+		.in = { &in },
+		.in_size = { sizeof(in) },
+		.out = &out,
+		.out_size = sizeof(out),
+		.out_exact = true,
+	};
+	int err;
+
+	switch (whence) {
+	case SEEK_SET:
+	case SEEK_CUR:
+		return generic_file_llseek(file, offset, whence);
+	case SEEK_END:
+		err = vf_refresh_attr(inode, file);
+		if (err)
+			return err;
+		return generic_file_llseek(file, offset, whence);
+	case SEEK_DATA:
+	case SEEK_HOLE:
+		err = filemap_write_and_wait(inode->i_mapping);
+		if (err)
+			return err;
+		err = vf_send(ff->dev, &a);
+		if (err == -ENOSYS) {
+			err = vf_refresh_attr(inode, file);
+			if (err)
+				return err;
+			return generic_file_llseek(file, offset, whence);
+		}
+		if (err)
+			return err;
+		return vfs_setpos(file, out.offset, inode->i_sb->s_maxbytes);
+	}
+	return -EINVAL;
+}
+
+const struct file_operations vf_file_fops = {
+	.llseek = vf_llseek,
+	.read_iter = vf_read_iter,
+	.write_iter = vf_write_iter,
+	.mmap = vf_mmap,
+	.open = vf_file_open,
+	.flush = vf_flush,
+	.release = vf_file_release,
+	.fsync = vf_fsync,
+	.fallocate = vf_fallocate,
+};

@@ -1,0 +1,249 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * vireo_fs: a FUSE client over the virtio file system device (virtio 1.2,
+ * 5.11). The wire protocol is the kernel's public uapi <linux/fuse.h>; the
+ * file system is built on the VFS's public helpers (page cache, generic
+ * read/write iterators, lock bookkeeping).
+ */
+#ifndef _VIREO_FS_H
+#define _VIREO_FS_H
+
+#include <linux/completion.h>
+#include <linux/fs.h>
+#include <linux/fuse.h>
+#include <linux/kref.h>
+#include <linux/list.h>
+#include <linux/mutex.h>
+#include <linux/refcount.h>
+#include <linux/spinlock.h>
+#include <linux/wait.h>
+#include <linux/workqueue.h>
+
+#include <vireo/virtio.h>
+
+#define VF_TAG_LEN		36	/* virtio 1.2, 5.11.4: tag[36] */
+#define VF_MAX_REQ_QUEUES	16
+#define VF_HIPRIO		0	/* queue 0: FORGET and friends */
+#define VF_NAME_MAX		1024	/* longest name in a FUSE dirent */
+
+/*
+ * Largest read/write payload of one request, in pages: also bounded by the
+ * daemon's max_write and our ring's size.
+ */
+#define VF_MAX_PAGES		32
+
+struct vf_dev;
+
+/* One request queue (or the hiprio queue) of the device. */
+struct vf_queue {
+	struct vf_dev *dev;
+	struct vireo_vq *vq;
+	spinlock_t lock;		/* vq, in_flight */
+	struct list_head in_flight;	/* vf_req.node */
+	wait_queue_head_t space;	/* waiting for ring room */
+	char name[24];
+};
+
+/*
+ * One FUSE request. Headers and argument structures live in kmalloc'ed
+ * buffers owned by the request, file data in @pages; the request is freed
+ * when both the caller and the device are done with it (@ref), so a caller
+ * that gives up (killed, timed out) never leaves memory the device may
+ * still write into.
+ */
+struct vf_req {
+	refcount_t ref;
+	struct list_head node;		/* vf_queue.in_flight */
+	struct vf_queue *q;
+	struct completion done;
+	u32 opcode;
+	u64 unique;
+	bool posted;			/* in a ring */
+	bool noreply;			/* FORGET: nothing comes back */
+	int error;			/* transport error, or 0 */
+
+	void *in;			/* fuse_in_header + arguments */
+	unsigned int in_len;
+	void *out;			/* fuse_out_header + reply */
+	unsigned int out_cap;		/* bytes reserved for the reply */
+	unsigned int out_len;		/* bytes the device wrote (all of it) */
+
+	/* File data after the arguments (WRITE) or after the reply (READ). */
+	struct page **pages;
+	unsigned int nr_pages;
+	unsigned int page_off;		/* into pages[0] */
+	unsigned int data_len;
+	bool data_out;			/* device-readable (WRITE) */
+
+	struct scatterlist *sg;		/* built at submit */
+};
+
+/*
+ * The FUSE session on one device: INIT's outcome. One mount per device at a
+ * time (the super block is keyed by the device).
+ */
+struct vf_conn {
+	u32 minor;
+	u32 max_write;
+	u32 max_read;
+	u32 max_pages;
+	u32 max_readahead;
+	u32 time_gran;
+	u64 flags;			/* FUSE_* init flags both sides have */
+	bool no_open;
+	/* Opcodes the daemon answered ENOSYS: not sent again. */
+	DECLARE_BITMAP(enosys, 64);
+};
+
+struct vf_dev {
+	struct kref kref;
+	struct list_head list;		/* vf_devices */
+	struct vireo_device *vd;	/* NULL once removed */
+	char tag[VF_TAG_LEN + 1];
+	unsigned int nr_queues;		/* request queues */
+	struct vf_queue hiprio;
+	struct vf_queue *queues;
+
+	/* dev_lock: queue set-up and teardown (probe, remove, freeze, abort) */
+	struct mutex dev_lock;
+	spinlock_t state_lock;		/* the flags below */
+	bool dead;			/* removed, failed or aborted */
+	bool frozen;			/* between freeze and restore */
+	int dead_err;			/* -ENOTCONN or -EIO */
+	wait_queue_head_t state_wq;	/* frozen -> thawed, in-flight drain */
+	atomic_t in_flight;
+	atomic64_t next_unique;
+	atomic64_t attr_version;	/* bumped by every local size change */
+	struct work_struct abort_work;
+	unsigned int waited;		/* seconds, for the abort log line */
+
+	bool mounted;
+	struct vf_conn conn;
+	struct super_block *sb;
+};
+
+/* Per-inode state. */
+struct vf_inode {
+	struct inode inode;
+	u64 nodeid;
+	u64 nlookup;			/* LOOKUP replies not yet FORGOTten */
+	u64 attr_expire;		/* jiffies */
+	u64 attr_version;		/* dev->attr_version at its last change */
+	struct mutex io_lock;		/* serialises write paths */
+	spinlock_t lock;		/* open_files */
+	struct list_head open_files;	/* writable vf_file.node */
+};
+
+static inline struct vf_inode *VF_I(struct inode *inode)
+{
+	return container_of(inode, struct vf_inode, inode);
+}
+
+/* An open file or directory: the daemon's handle. */
+struct vf_file {
+	struct vf_dev *dev;
+	u64 fh;
+	u64 nodeid;
+	u32 open_flags;			/* FOPEN_* */
+	struct list_head node;		/* vf_inode.open_files */
+	bool writable;
+	/* READDIR continuation */
+	u64 dir_pos;
+};
+
+static inline struct vf_dev *VF_SB(struct super_block *sb)
+{
+	return sb->s_fs_info;
+}
+
+static inline struct vf_dev *VF_DEV(struct inode *inode)
+{
+	return inode->i_sb->s_fs_info;
+}
+
+/* device.c */
+struct vf_dev *vf_dev_get_by_tag(const char *tag);
+void vf_dev_put(struct vf_dev *dev);
+int vf_register_driver(void);
+void vf_unregister_driver(void);
+
+/* req.c */
+/*
+ * A request in one call: @in_args (@in_sizes) after the in header, the
+ * reply into @out (at most @out_size bytes; *@out_got gets the length).
+ * @exact: the reply must be exactly @out_size bytes (fixed-size replies).
+ */
+struct vf_args {
+	u32 opcode;
+	u64 nodeid;
+	unsigned int nr_in;
+	const void *in[3];
+	unsigned int in_size[3];
+	void *out;
+	unsigned int out_size;
+	bool out_exact;
+	unsigned int out_got;
+	/* file data */
+	struct page **pages;
+	unsigned int nr_pages;
+	unsigned int page_off;
+	unsigned int data_len;
+	bool data_out;
+	bool noreply;
+	bool force;			/* send even on an ENOSYS opcode */
+	bool pagecache;			/* pages are page cache: never abandon */
+};
+
+int vf_send(struct vf_dev *dev, struct vf_args *args);
+void vf_queue_done(struct vireo_vq *vq);
+void vf_abort_all(struct vf_dev *dev, int err);
+void vf_reclaim_queue(struct vf_queue *q, int err);
+int vf_dead_error(struct vf_dev *dev);
+void vf_forget(struct vf_dev *dev, u64 nodeid, u64 nlookup);
+
+/* super.c */
+extern struct kmem_cache *vf_inode_cachep;
+int vf_register_fs(void);
+void vf_unregister_fs(void);
+
+/* inode.c */
+struct inode *vf_iget(struct super_block *sb, u64 nodeid,
+		      struct fuse_attr *attr, u64 attr_valid,
+		      u32 attr_valid_nsec, u64 version);
+void vf_change_attributes(struct inode *inode, struct fuse_attr *attr,
+			  u64 attr_valid, u32 attr_valid_nsec, u64 version);
+void vf_attr_changed(struct inode *inode);
+u64 vf_attr_version(struct inode *inode);
+int vf_refresh_attr(struct inode *inode, struct file *file);
+u64 vf_timeout(u64 sec, u32 nsec);
+void vf_invalidate_attr(struct inode *inode);
+int vf_do_setattr(struct dentry *dentry, struct iattr *iattr,
+		  struct file *file);
+int vf_dir_getattr(vireo_idmap_t *idmap, const struct path *path,
+		   struct kstat *stat, u32 request_mask, unsigned int flags);
+int vf_dir_setattr(vireo_idmap_t *idmap, struct dentry *dentry,
+		   struct iattr *iattr);
+int vf_dir_permission(vireo_idmap_t *idmap, struct inode *inode, int mask);
+extern const struct inode_operations vf_file_iops;
+extern const struct inode_operations vf_symlink_iops;
+void vf_init_inode(struct inode *inode, struct fuse_attr *attr);
+
+/* dir.c */
+extern const struct inode_operations vf_dir_iops;
+extern const struct file_operations vf_dir_fops;
+extern const struct dentry_operations vf_dentry_ops;
+
+/* file.c */
+extern const struct file_operations vf_file_fops;
+extern const struct address_space_operations vf_aops;
+int vf_open_common(struct inode *inode, struct file *file, bool dir);
+void vf_release_common(struct inode *inode, struct file *file, bool dir);
+struct vf_file *vf_file_alloc(struct vf_dev *dev);
+void vf_file_install(struct inode *inode, struct file *file,
+		     struct vf_file *ff);
+
+/* xattr.c */
+extern const struct xattr_handler *vf_xattr_handlers[];
+ssize_t vf_listxattr(struct dentry *dentry, char *list, size_t size);
+
+#endif /* _VIREO_FS_H */

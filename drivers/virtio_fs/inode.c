@@ -1,0 +1,477 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Inodes and their attributes. An inode is keyed by the daemon's node id;
+ * its attributes are the daemon's, cached for as long as the daemon said
+ * (attr_valid) and fetched again (GETATTR) after that.
+ */
+#include <linux/fs.h>
+#include <linux/jiffies.h>
+#include <linux/mm.h>
+#include <linux/namei.h>
+#include <linux/pagemap.h>
+#include <linux/uidgid.h>
+
+#include "fs.h"
+
+/* A timeout of the daemon's (sec, nsec) as an absolute jiffies value. */
+u64 vf_timeout(u64 sec, u32 nsec)
+{
+	struct timespec64 ts = {
+		.tv_sec = min_t(u64, sec, (u64)(MAX_JIFFY_OFFSET / HZ) - 1),
+		.tv_nsec = min_t(u32, nsec, NSEC_PER_SEC - 1),
+	};
+
+	if (!sec && !nsec)
+		return get_jiffies_64();
+	return get_jiffies_64() + timespec64_to_jiffies(&ts);
+}
+
+void vf_invalidate_attr(struct inode *inode)
+{
+	VF_I(inode)->attr_expire = 0;
+}
+
+static bool attr_type_ok(struct inode *inode, struct fuse_attr *attr)
+{
+	return (inode->i_mode & S_IFMT) == (attr->mode & S_IFMT);
+}
+
+/* The attributes of a reply into the inode. Under the inode's i_lock. */
+static void set_attributes(struct inode *inode, struct fuse_attr *attr)
+{
+	struct timespec64 at, mt, ct;
+
+	inode->i_ino = attr->ino;
+	inode->i_mode = (inode->i_mode & S_IFMT) | (attr->mode & 07777);
+	set_nlink(inode, attr->nlink);
+	inode->i_uid = make_kuid(&init_user_ns, attr->uid);
+	inode->i_gid = make_kgid(&init_user_ns, attr->gid);
+	inode->i_blocks = attr->blocks;
+	at.tv_sec = attr->atime;
+	at.tv_nsec = min_t(u32, attr->atimensec, NSEC_PER_SEC - 1);
+	mt.tv_sec = attr->mtime;
+	mt.tv_nsec = min_t(u32, attr->mtimensec, NSEC_PER_SEC - 1);
+	ct.tv_sec = attr->ctime;
+	ct.tv_nsec = min_t(u32, attr->ctimensec, NSEC_PER_SEC - 1);
+	vireo_inode_set_amtime(inode, at, mt);
+	inode_set_ctime_to_ts(inode, ct);
+	if (attr->blksize && is_power_of_2(attr->blksize) &&
+	    attr->blksize >= 512 && attr->blksize <= PAGE_SIZE * 256)
+		inode->i_blkbits = ilog2(attr->blksize);
+	else
+		inode->i_blkbits = inode->i_sb->s_blocksize_bits;
+}
+
+/*
+ * A local change of the inode's size (write, truncate, fallocate): replies
+ * to requests sent before it carry an older size and must not undo it.
+ */
+void vf_attr_changed(struct inode *inode)
+{
+	struct vf_inode *vi = VF_I(inode);
+
+	spin_lock(&inode->i_lock);
+	vi->attr_version = atomic64_inc_return(&VF_DEV(inode)->attr_version);
+	vi->attr_expire = 0;
+	spin_unlock(&inode->i_lock);
+}
+
+u64 vf_attr_version(struct inode *inode)
+{
+	return atomic64_read(&VF_DEV(inode)->attr_version);
+}
+
+/*
+ * Fresh attributes from the daemon, for a request sent at @version. A size
+ * or mtime changed by someone else drops the cached pages (the host changed
+ * the file). If the inode changed here since the request went out, its size
+ * stays and the attributes are fetched again next time.
+ */
+void vf_change_attributes(struct inode *inode, struct fuse_attr *attr,
+			  u64 attr_valid, u32 attr_valid_nsec, u64 version)
+{
+	struct vf_inode *vi = VF_I(inode);
+	struct timespec64 old_mtime;
+	bool changed, stale;
+	loff_t old_size;
+
+	if (!attr_type_ok(inode, attr)) {
+		pr_warn_ratelimited("vireo_fs: node %llu changed its type: marking it bad\n",
+				    vi->nodeid);
+		make_bad_inode(inode);
+		return;
+	}
+	spin_lock(&inode->i_lock);
+	stale = vi->attr_version > version;
+	old_mtime = vireo_inode_mtime(inode);
+	old_size = i_size_read(inode);
+	set_attributes(inode, attr);
+	vi->attr_expire = stale ? 0 : vf_timeout(attr_valid, attr_valid_nsec);
+	changed = !stale && S_ISREG(inode->i_mode) &&
+		  (old_size != attr->size || old_mtime.tv_sec != attr->mtime ||
+		   old_mtime.tv_nsec != attr->mtimensec);
+	if (!stale)
+		i_size_write(inode, attr->size);
+	spin_unlock(&inode->i_lock);
+
+	if (changed) {
+		if (attr->size < old_size)
+			truncate_pagecache(inode, attr->size);
+		invalidate_inode_pages2(inode->i_mapping);
+	}
+}
+
+void vf_init_inode(struct inode *inode, struct fuse_attr *attr)
+{
+	inode->i_mode = attr->mode & S_IFMT;
+	i_size_write(inode, attr->size);
+	switch (inode->i_mode) {
+	case S_IFREG:
+		inode->i_op = &vf_file_iops;
+		inode->i_fop = &vf_file_fops;
+		inode->i_mapping->a_ops = &vf_aops;
+		break;
+	case S_IFDIR:
+		inode->i_op = &vf_dir_iops;
+		inode->i_fop = &vf_dir_fops;
+		break;
+	case S_IFLNK:
+		inode->i_op = &vf_symlink_iops;
+		inode_nohighmem(inode);
+		break;
+	case S_IFCHR:
+	case S_IFBLK:
+	case S_IFIFO:
+	case S_IFSOCK:
+		inode->i_op = &vf_file_iops;
+		init_special_inode(inode, inode->i_mode,
+				   new_decode_dev(attr->rdev));
+		break;
+	default:
+		make_bad_inode(inode);
+	}
+}
+
+static int iget_test(struct inode *inode, void *data)
+{
+	return VF_I(inode)->nodeid == *(u64 *)data;
+}
+
+static int iget_set(struct inode *inode, void *data)
+{
+	VF_I(inode)->nodeid = *(u64 *)data;
+	return 0;
+}
+
+/*
+ * The inode for @nodeid with @attr, from a reply that counts as one lookup
+ * (LOOKUP, CREATE, MKDIR, ... and READDIRPLUS entries): its nlookup goes up.
+ */
+struct inode *vf_iget(struct super_block *sb, u64 nodeid,
+		      struct fuse_attr *attr, u64 attr_valid,
+		      u32 attr_valid_nsec, u64 version)
+{
+	struct inode *inode;
+	struct vf_inode *vi;
+
+	inode = iget5_locked(sb, nodeid, iget_test, iget_set, &nodeid);
+	if (!inode)
+		return ERR_PTR(-ENOMEM);
+	vi = VF_I(inode);
+	if (!(inode->i_state & I_NEW)) {
+		if (!attr_type_ok(inode, attr)) {
+			/* The host replaced the object under the same node id. */
+			spin_lock(&inode->i_lock);
+			vi->nlookup++;
+			spin_unlock(&inode->i_lock);
+			make_bad_inode(inode);
+			iput(inode);
+			return ERR_PTR(-EIO);
+		}
+		vf_change_attributes(inode, attr, attr_valid, attr_valid_nsec,
+				     version);
+	} else {
+		inode->i_flags |= S_NOATIME;
+		if (S_ISREG(attr->mode) || S_ISDIR(attr->mode))
+			inode->i_flags |= S_NOCMTIME;
+		vf_init_inode(inode, attr);
+		spin_lock(&inode->i_lock);
+		set_attributes(inode, attr);
+		vi->attr_expire = vf_timeout(attr_valid, attr_valid_nsec);
+		spin_unlock(&inode->i_lock);
+		unlock_new_inode(inode);
+	}
+	spin_lock(&inode->i_lock);
+	vi->nlookup++;
+	spin_unlock(&inode->i_lock);
+	return inode;
+}
+
+/* GETATTR; with @file, by its handle. */
+int vf_refresh_attr(struct inode *inode, struct file *file)
+{
+	struct vf_dev *dev = VF_DEV(inode);
+	struct fuse_getattr_in in = { 0 };
+	struct fuse_attr_out out;
+	struct vf_args a = {
+		.opcode = FUSE_GETATTR,
+		.nodeid = VF_I(inode)->nodeid,
+		.nr_in = 1,
+		.in = { &in },
+		.in_size = { sizeof(in) },
+		.out = &out,
+		.out_size = sizeof(out),
+		.out_exact = true,
+	};
+	u64 version = vf_attr_version(inode);
+	int err;
+
+	if (file && S_ISREG(inode->i_mode) && file->private_data) {
+		struct vf_file *ff = file->private_data;
+
+		in.getattr_flags = FUSE_GETATTR_FH;
+		in.fh = ff->fh;
+	}
+	err = vf_send(dev, &a);
+	if (err)
+		return err;
+	if (!attr_type_ok(inode, &out.attr)) {
+		make_bad_inode(inode);
+		return -EIO;
+	}
+	vf_change_attributes(inode, &out.attr, out.attr_valid,
+			     out.attr_valid_nsec, version);
+	return 0;
+}
+
+static int refresh_if_stale(struct inode *inode)
+{
+	if (time_before64(get_jiffies_64(), VF_I(inode)->attr_expire))
+		return 0;
+	return vf_refresh_attr(inode, NULL);
+}
+
+static int vf_getattr(vireo_idmap_t *idmap, const struct path *path,
+		      struct kstat *stat, u32 request_mask,
+		      unsigned int flags)
+{
+	struct inode *inode = d_inode(path->dentry);
+	int err = 0;
+
+	if (flags & AT_STATX_FORCE_SYNC)
+		err = vf_refresh_attr(inode, NULL);
+	else if (!(flags & AT_STATX_DONT_SYNC))
+		err = refresh_if_stale(inode);
+	if (err)
+		return err;
+	vireo_generic_fillattr(idmap, request_mask, inode, stat);
+	stat->blksize = 1 << inode->i_blkbits;
+	return 0;
+}
+
+static int vf_permission(vireo_idmap_t *idmap, struct inode *inode, int mask)
+{
+	int err;
+
+	/* Permissions are checked here, on fresh attributes (as the daemon does). */
+	if (mask & MAY_NOT_BLOCK) {
+		if (time_before64(get_jiffies_64(), VF_I(inode)->attr_expire))
+			return generic_permission(idmap, inode, mask);
+		return -ECHILD;
+	}
+	err = refresh_if_stale(inode);
+	if (err)
+		return err;
+	return generic_permission(idmap, inode, mask);
+}
+
+static void ts_to_fuse(struct timespec64 ts, u64 *sec, u32 *nsec)
+{
+	*sec = ts.tv_sec;
+	*nsec = ts.tv_nsec;
+}
+
+int vf_do_setattr(struct dentry *dentry, struct iattr *iattr,
+		  struct file *file)
+{
+	struct inode *inode = d_inode(dentry);
+	struct vf_inode *vi = VF_I(inode);
+	struct vf_dev *dev = VF_DEV(inode);
+	struct fuse_setattr_in in = { 0 };
+	struct fuse_attr_out out;
+	struct vf_args a = {
+		.opcode = FUSE_SETATTR,
+		.nodeid = vi->nodeid,
+		.nr_in = 1,
+		.in = { &in },
+		.in_size = { sizeof(in) },
+		.out = &out,
+		.out_size = sizeof(out),
+		.out_exact = true,
+	};
+	unsigned int v = iattr->ia_valid;
+	bool trunc = (v & ATTR_SIZE) && S_ISREG(inode->i_mode);
+	int err;
+
+	if (v & ATTR_MODE) {
+		in.valid |= FATTR_MODE;
+		in.mode = iattr->ia_mode;
+	}
+	if (v & ATTR_UID) {
+		in.valid |= FATTR_UID;
+		in.uid = from_kuid(&init_user_ns, iattr->ia_uid);
+	}
+	if (v & ATTR_GID) {
+		in.valid |= FATTR_GID;
+		in.gid = from_kgid(&init_user_ns, iattr->ia_gid);
+	}
+	if (v & ATTR_SIZE) {
+		in.valid |= FATTR_SIZE;
+		in.size = iattr->ia_size;
+	}
+	if (v & ATTR_ATIME) {
+		in.valid |= FATTR_ATIME;
+		if (!(v & ATTR_ATIME_SET))
+			in.valid |= FATTR_ATIME_NOW;
+		else
+			ts_to_fuse(iattr->ia_atime, &in.atime, &in.atimensec);
+	}
+	if (v & ATTR_MTIME) {
+		in.valid |= FATTR_MTIME;
+		if (!(v & ATTR_MTIME_SET))
+			in.valid |= FATTR_MTIME_NOW;
+		else
+			ts_to_fuse(iattr->ia_mtime, &in.mtime, &in.mtimensec);
+	}
+	if ((v & ATTR_CTIME) && !(v & (ATTR_ATIME | ATTR_MTIME | ATTR_SIZE |
+				       ATTR_MODE | ATTR_UID | ATTR_GID))) {
+		in.valid |= FATTR_CTIME;
+		ts_to_fuse(iattr->ia_ctime, &in.ctime, &in.ctimensec);
+	}
+	if (file && file->private_data && S_ISREG(inode->i_mode)) {
+		struct vf_file *ff = file->private_data;
+
+		in.valid |= FATTR_FH;
+		in.fh = ff->fh;
+	}
+	if (!in.valid)
+		return 0;
+
+	if (trunc) {
+		mutex_lock(&vi->io_lock);
+		/* Dirty mmap pages go out first, or they would come back. */
+		err = filemap_write_and_wait(inode->i_mapping);
+		if (err)
+			goto unlock;
+	}
+	err = vf_send(dev, &a);
+	if (!err && !attr_type_ok(inode, &out.attr)) {
+		make_bad_inode(inode);
+		err = -EIO;
+	}
+	if (!err) {
+		spin_lock(&inode->i_lock);
+		set_attributes(inode, &out.attr);
+		vi->attr_expire = vf_timeout(out.attr_valid,
+					     out.attr_valid_nsec);
+		if (trunc || !S_ISREG(inode->i_mode))
+			i_size_write(inode, out.attr.size);
+		spin_unlock(&inode->i_lock);
+		if (trunc) {
+			truncate_pagecache(inode, out.attr.size);
+			vf_attr_changed(inode);
+		}
+	}
+unlock:
+	if (trunc)
+		mutex_unlock(&vi->io_lock);
+	return err;
+}
+
+static int vf_setattr(vireo_idmap_t *idmap, struct dentry *dentry,
+		      struct iattr *iattr)
+{
+	struct file *file = (iattr->ia_valid & ATTR_FILE) ? iattr->ia_file : NULL;
+	struct inode *inode = d_inode(dentry);
+	int err;
+
+	err = setattr_prepare(idmap, dentry, iattr);
+	if (err)
+		return err;
+	/* open(O_TRUNC): with ATOMIC_O_TRUNC the OPEN truncated already. */
+	if ((iattr->ia_valid & ATTR_OPEN) && S_ISREG(inode->i_mode) &&
+	    (VF_DEV(inode)->conn.flags & FUSE_ATOMIC_O_TRUNC)) {
+		mutex_lock(&VF_I(inode)->io_lock);
+		i_size_write(inode, 0);
+		truncate_pagecache(inode, 0);
+		mutex_unlock(&VF_I(inode)->io_lock);
+		vf_attr_changed(inode);
+		return 0;
+	}
+	return vf_do_setattr(dentry, iattr, file);
+}
+
+static const char *vf_get_link(struct dentry *dentry, struct inode *inode,
+			       struct delayed_call *done)
+{
+	struct vf_dev *dev;
+	struct vf_args a = { .opcode = FUSE_READLINK };
+	char *buf;
+	int err;
+
+	if (!dentry)
+		return ERR_PTR(-ECHILD);
+	dev = VF_DEV(inode);
+	buf = kmalloc(PAGE_SIZE, GFP_KERNEL);
+	if (!buf)
+		return ERR_PTR(-ENOMEM);
+	a.nodeid = VF_I(inode)->nodeid;
+	a.out = buf;
+	a.out_size = PAGE_SIZE - 1;
+	err = vf_send(dev, &a);
+	if (err) {
+		kfree(buf);
+		return ERR_PTR(err);
+	}
+	buf[a.out_got] = '\0';
+	if (!a.out_got || strlen(buf) != a.out_got) {
+		kfree(buf);
+		pr_err_ratelimited("vireo_fs %s: READLINK reply is empty or has a NUL: EIO\n",
+				   dev->tag);
+		return ERR_PTR(-EIO);
+	}
+	set_delayed_call(done, kfree_link, buf);
+	return buf;
+}
+
+const struct inode_operations vf_file_iops = {
+	.getattr = vf_getattr,
+	.setattr = vf_setattr,
+	.permission = vf_permission,
+	.listxattr = vf_listxattr,
+};
+
+const struct inode_operations vf_symlink_iops = {
+	.get_link = vf_get_link,
+	.getattr = vf_getattr,
+	.setattr = vf_setattr,
+	.listxattr = vf_listxattr,
+};
+
+/* For dir.c */
+int vf_dir_getattr(vireo_idmap_t *idmap, const struct path *path,
+		   struct kstat *stat, u32 request_mask, unsigned int flags)
+{
+	return vf_getattr(idmap, path, stat, request_mask, flags);
+}
+
+int vf_dir_setattr(vireo_idmap_t *idmap, struct dentry *dentry,
+		   struct iattr *iattr)
+{
+	return vf_setattr(idmap, dentry, iattr);
+}
+
+int vf_dir_permission(vireo_idmap_t *idmap, struct inode *inode, int mask)
+{
+	return vf_permission(idmap, inode, mask);
+}

@@ -1,0 +1,302 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * fs-ops: the file system calls busybox has no command for, one per
+ * invocation, for the virtio-fs tests. Prints what it found; exits 0 on
+ * success, 1 with "fs-ops: OP: error" on stderr otherwise.
+ *
+ *   fs-ops rename2 OLD NEW exchange|noreplace
+ *   fs-ops seek FILE data|hole OFFSET        prints the offset found
+ *   fs-ops mmapwrite FILE OFFSET STRING      MAP_SHARED store + msync
+ *   fs-ops mmapread FILE OFFSET LEN          prints the bytes
+ *   fs-ops append FILE STRING                O_APPEND write
+ *   fs-ops unlinkopen FILE STRING            write, unlink, read back, nlink
+ *   fs-ops setxattr FILE NAME VALUE
+ *   fs-ops getxattr FILE NAME                prints the value
+ *   fs-ops listxattr FILE                    prints the names, one a line
+ *   fs-ops removexattr FILE NAME
+ *   fs-ops dwrite FILE OFFSET KIB BYTE       O_DIRECT write of KIB x BYTE
+ *   fs-ops dread FILE OFFSET KIB             O_DIRECT read; prints a sum
+ *   fs-ops writeloop FILE SECS               rewrite 64 KiB at a time for
+ *                                            up to SECS s; prints the error
+ *   fs-ops lockhold FILE SECS                F_SETLK a write lock on the
+ *                                            whole file, print "locked",
+ *                                            hold it SECS s
+ *   fs-ops locktry FILE                      F_GETLK (prints the holder's
+ *                                            pid) then F_SETLK (err=...)
+ *   fs-ops flockhold FILE SECS               flock(LOCK_EX), print "locked",
+ *                                            hold it SECS s
+ *   fs-ops flocktry FILE                     flock(LOCK_EX | LOCK_NB)
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/xattr.h>
+#include <time.h>
+#include <unistd.h>
+
+static const char *op;
+
+static int die(const char *what)
+{
+	fprintf(stderr, "fs-ops: %s: %s: %s\n", op, what, strerror(errno));
+	printf("err=%s\n", strerrorname_np(errno) ? strerrorname_np(errno) : "?");
+	return 1;
+}
+
+static int do_rename2(char **a)
+{
+	unsigned int flags = strcmp(a[2], "exchange") ? RENAME_NOREPLACE :
+				RENAME_EXCHANGE;
+
+	if (renameat2(AT_FDCWD, a[0], AT_FDCWD, a[1], flags))
+		return die("renameat2");
+	return 0;
+}
+
+static int do_seek(char **a)
+{
+	int fd = open(a[0], O_RDONLY);
+	off_t off;
+
+	if (fd < 0)
+		return die("open");
+	off = lseek(fd, atoll(a[2]), strcmp(a[1], "data") ? SEEK_HOLE : SEEK_DATA);
+	if (off < 0)
+		return die("lseek");
+	printf("%lld\n", (long long)off);
+	return 0;
+}
+
+static int do_mmap(char **a, int write)
+{
+	off_t off = atoll(a[1]);
+	size_t len = write ? strlen(a[2]) : (size_t)atoll(a[2]);
+	off_t base = off & ~(off_t)4095;
+	size_t maplen = len + (off - base);
+	int fd = open(a[0], write ? O_RDWR : O_RDONLY);
+	char *p;
+
+	if (fd < 0)
+		return die("open");
+	p = mmap(NULL, maplen, write ? PROT_READ | PROT_WRITE : PROT_READ,
+		 MAP_SHARED, fd, base);
+	if (p == MAP_FAILED)
+		return die("mmap");
+	if (write) {
+		memcpy(p + (off - base), a[2], len);
+		if (msync(p, maplen, MS_SYNC))
+			return die("msync");
+	} else {
+		fwrite(p + (off - base), 1, len, stdout);
+		putchar('\n');
+	}
+	munmap(p, maplen);
+	close(fd);
+	return 0;
+}
+
+static int do_append(char **a)
+{
+	int fd = open(a[0], O_WRONLY | O_APPEND);
+
+	if (fd < 0)
+		return die("open");
+	if (write(fd, a[1], strlen(a[1])) != (ssize_t)strlen(a[1]))
+		return die("write");
+	return close(fd) ? die("close") : 0;
+}
+
+static int do_unlinkopen(char **a)
+{
+	size_t len = strlen(a[1]);
+	char buf[256] = { 0 };
+	struct stat st;
+	int fd = open(a[0], O_RDWR | O_CREAT | O_TRUNC, 0644);
+
+	if (fd < 0)
+		return die("open");
+	if (write(fd, a[1], len) != (ssize_t)len)
+		return die("write");
+	if (unlink(a[0]))
+		return die("unlink");
+	if (pread(fd, buf, sizeof(buf) - 1, 0) != (ssize_t)len)
+		return die("pread");
+	if (fstat(fd, &st))
+		return die("fstat");
+	printf("read=%s nlink=%lu\n", buf, (unsigned long)st.st_nlink);
+	return close(fd) ? die("close") : 0;
+}
+
+static int do_xattr(char **a, int kind)
+{
+	char buf[4096];
+	ssize_t n, i;
+
+	switch (kind) {
+	case 0:
+		if (setxattr(a[0], a[1], a[2], strlen(a[2]), 0))
+			return die("setxattr");
+		return 0;
+	case 1:
+		n = getxattr(a[0], a[1], buf, sizeof(buf));
+		if (n < 0)
+			return die("getxattr");
+		printf("%.*s\n", (int)n, buf);
+		return 0;
+	case 2:
+		n = listxattr(a[0], buf, sizeof(buf));
+		if (n < 0)
+			return die("listxattr");
+		for (i = 0; i < n; i += strlen(buf + i) + 1)
+			printf("%s\n", buf + i);
+		return 0;
+	default:
+		if (removexattr(a[0], a[1]))
+			return die("removexattr");
+		return 0;
+	}
+}
+
+static int do_direct(char **a, int write)
+{
+	size_t len = atoll(a[2]) * 1024;
+	unsigned long sum = 0;
+	unsigned char *p;
+	size_t i;
+	int fd;
+
+	fd = open(a[0], (write ? O_WRONLY | O_CREAT : O_RDONLY) | O_DIRECT, 0644);
+	if (fd < 0)
+		return die("open");
+	if (posix_memalign((void **)&p, 4096, len))
+		return die("posix_memalign");
+	if (write) {
+		memset(p, atoi(a[3]), len);
+		if (pwrite(fd, p, len, atoll(a[1])) != (ssize_t)len)
+			return die("pwrite");
+	} else {
+		if (pread(fd, p, len, atoll(a[1])) != (ssize_t)len)
+			return die("pread");
+		for (i = 0; i < len; i++)
+			sum += p[i];
+		printf("sum=%lu\n", sum);
+	}
+	return close(fd) ? die("close") : 0;
+}
+
+/* Keeps I/O in flight until it fails (the daemon died) or SECS pass. */
+static int do_writeloop(char **a)
+{
+	time_t end = time(NULL) + atoi(a[1]);
+	static char buf[65536];
+	long rounds = 0;
+	int fd;
+
+	fd = open(a[0], O_RDWR | O_CREAT, 0644);
+	if (fd < 0)
+		return die("open");
+	memset(buf, 'w', sizeof(buf));
+	while (time(NULL) < end) {
+		if (pwrite(fd, buf, sizeof(buf), (rounds % 64) * sizeof(buf)) < 0)
+			return die("pwrite");
+		if (fsync(fd))
+			return die("fsync");
+		if (pread(fd, buf, sizeof(buf), 0) < 0)
+			return die("pread");
+		rounds++;
+	}
+	printf("rounds=%ld no error\n", rounds);
+	return 0;
+}
+
+static int do_lockhold(char **a)
+{
+	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+	int fd = open(a[0], O_RDWR);
+
+	if (fd < 0)
+		return die("open");
+	if (fcntl(fd, F_SETLK, &fl))
+		return die("F_SETLK");
+	printf("locked\n");
+	fflush(stdout);
+	sleep(atoi(a[1]));
+	return 0;
+}
+
+static int do_locktry(char **a)
+{
+	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+	int fd = open(a[0], O_RDWR);
+
+	if (fd < 0)
+		return die("open");
+	if (fcntl(fd, F_GETLK, &fl))
+		return die("F_GETLK");
+	printf("holder=%d ", fl.l_type == F_UNLCK ? 0 : (int)fl.l_pid);
+	fl.l_type = F_WRLCK;
+	if (fcntl(fd, F_SETLK, &fl))
+		return die("F_SETLK");
+	printf("got-lock\n");
+	return 0;
+}
+
+static int do_flock(char **a, int hold)
+{
+	int fd = open(a[0], O_RDONLY);
+
+	if (fd < 0)
+		return die("open");
+	if (flock(fd, LOCK_EX | (hold ? 0 : LOCK_NB)))
+		return die("flock");
+	printf("locked\n");
+	fflush(stdout);
+	if (hold)
+		sleep(atoi(a[1]));
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct { const char *name; int args; } ops[] = {
+		{ "rename2", 3 }, { "seek", 3 }, { "mmapwrite", 3 },
+		{ "mmapread", 3 }, { "append", 2 }, { "unlinkopen", 2 },
+		{ "setxattr", 3 }, { "getxattr", 2 }, { "listxattr", 1 },
+		{ "removexattr", 2 }, { "dwrite", 4 }, { "dread", 3 },
+		{ "writeloop", 2 }, { "lockhold", 2 }, { "locktry", 1 },
+		{ "flockhold", 2 }, { "flocktry", 1 },
+	};
+	char **a = argv + 2;
+	unsigned int i;
+
+	op = argc > 1 ? argv[1] : "";
+	for (i = 0; i < sizeof(ops) / sizeof(ops[0]); i++)
+		if (!strcmp(op, ops[i].name))
+			break;
+	if (i == sizeof(ops) / sizeof(ops[0]) || argc - 2 != ops[i].args) {
+		fprintf(stderr, "usage: see the head of tests/guest-src/fs-ops.c\n");
+		return 2;
+	}
+	switch (i) {
+	case 0: return do_rename2(a);
+	case 1: return do_seek(a);
+	case 2: return do_mmap(a, 1);
+	case 3: return do_mmap(a, 0);
+	case 4: return do_append(a);
+	case 5: return do_unlinkopen(a);
+	case 6: case 7: case 8: case 9: return do_xattr(a, i - 6);
+	case 10: return do_direct(a, 1);
+	case 11: return do_direct(a, 0);
+	case 12: return do_writeloop(a);
+	case 13: return do_lockhold(a);
+	case 14: return do_locktry(a);
+	case 15: return do_flock(a, 1);
+	default: return do_flock(a, 0);
+	}
+}
