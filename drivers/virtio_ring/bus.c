@@ -467,9 +467,16 @@ EXPORT_SYMBOL_NS_GPL(vireo_config_changed, VIREO_NS);
 /* Config space                                                        */
 /* ------------------------------------------------------------------ */
 
-/* A device that never settles its config is broken, not slow. */
+/*
+ * A device whose config generation moves on every one of this many reads
+ * is broken, not slow: the read fails instead of spinning for ever.
+ */
 #define CONFIG_READ_TRIES 64
 
+/*
+ * The one bounds check of config space: transports map at least
+ * config_len bytes and do not check again.
+ */
 static bool config_in_range(struct vireo_device *vd, unsigned int offset,
 			    unsigned int len)
 {
@@ -481,17 +488,12 @@ static bool config_in_range(struct vireo_device *vd, unsigned int offset,
 	return false;
 }
 
-int vireo_config_read(struct vireo_device *vd, unsigned int offset,
-		      void *buf, unsigned int len)
+static int config_read(struct vireo_device *vd, unsigned int offset,
+		       void *buf, unsigned int len)
 {
 	u8 check[8];
 	u32 gen, gen2;
 	int tries;
-
-	if (!config_in_range(vd, offset, len)) {
-		memset(buf, 0, len);
-		return -EINVAL;
-	}
 
 	for (tries = 0; tries < CONFIG_READ_TRIES; tries++) {
 		if (vd->ops->config_generation) {
@@ -517,8 +519,23 @@ int vireo_config_read(struct vireo_device *vd, unsigned int offset,
 				return 0;
 		}
 	}
-	dev_err_ratelimited(&vd->dev, "config space never settled\n");
+	dev_err_ratelimited(&vd->dev,
+			    "config read %u+%u never settled: the generation changed on all %d tries\n",
+			    offset, len, CONFIG_READ_TRIES);
 	return -EIO;
+}
+
+int vireo_config_read(struct vireo_device *vd, unsigned int offset,
+		      void *buf, unsigned int len)
+{
+	int err = -EINVAL;
+
+	if (config_in_range(vd, offset, len))
+		err = config_read(vd, offset, buf, len);
+	/* Nothing half read reaches a caller that ignores the error. */
+	if (err)
+		memset(buf, 0, len);
+	return err;
 }
 EXPORT_SYMBOL_NS_GPL(vireo_config_read, VIREO_NS);
 
@@ -532,39 +549,39 @@ int vireo_config_write(struct vireo_device *vd, unsigned int offset,
 }
 EXPORT_SYMBOL_NS_GPL(vireo_config_write, VIREO_NS);
 
-u8 vireo_cread8(struct vireo_device *vd, unsigned int offset)
+int vireo_cread8(struct vireo_device *vd, unsigned int offset, u8 *val)
 {
-	u8 v;
-
-	vireo_config_read(vd, offset, &v, sizeof(v));
-	return v;
+	return vireo_config_read(vd, offset, val, sizeof(*val));
 }
 EXPORT_SYMBOL_NS_GPL(vireo_cread8, VIREO_NS);
 
-u16 vireo_cread16(struct vireo_device *vd, unsigned int offset)
+int vireo_cread16(struct vireo_device *vd, unsigned int offset, u16 *val)
 {
 	__le16 v;
+	int err = vireo_config_read(vd, offset, &v, sizeof(v));
 
-	vireo_config_read(vd, offset, &v, sizeof(v));
-	return le16_to_cpu(v);
+	*val = le16_to_cpu(v);
+	return err;
 }
 EXPORT_SYMBOL_NS_GPL(vireo_cread16, VIREO_NS);
 
-u32 vireo_cread32(struct vireo_device *vd, unsigned int offset)
+int vireo_cread32(struct vireo_device *vd, unsigned int offset, u32 *val)
 {
 	__le32 v;
+	int err = vireo_config_read(vd, offset, &v, sizeof(v));
 
-	vireo_config_read(vd, offset, &v, sizeof(v));
-	return le32_to_cpu(v);
+	*val = le32_to_cpu(v);
+	return err;
 }
 EXPORT_SYMBOL_NS_GPL(vireo_cread32, VIREO_NS);
 
-u64 vireo_cread64(struct vireo_device *vd, unsigned int offset)
+int vireo_cread64(struct vireo_device *vd, unsigned int offset, u64 *val)
 {
 	__le64 v;
+	int err = vireo_config_read(vd, offset, &v, sizeof(v));
 
-	vireo_config_read(vd, offset, &v, sizeof(v));
-	return le64_to_cpu(v);
+	*val = le64_to_cpu(v);
+	return err;
 }
 EXPORT_SYMBOL_NS_GPL(vireo_cread64, VIREO_NS);
 
