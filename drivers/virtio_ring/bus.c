@@ -488,40 +488,47 @@ static bool config_in_range(struct vireo_device *vd, unsigned int offset,
 	return false;
 }
 
+/* One read of the field; true if it is consistent. */
+static bool config_read_once(struct vireo_device *vd, unsigned int offset,
+			     void *buf, unsigned int len)
+{
+	u8 check[8];
+	u32 gen;
+
+	if (vd->ops->config_generation) {
+		/*
+		 * virtio 1.2, 2.5.1: a read spanning several accesses is only
+		 * consistent if the generation did not move.
+		 */
+		gen = vd->ops->config_generation(vd);
+		vd->ops->get_config(vd, offset, buf, len);
+		return gen == vd->ops->config_generation(vd);
+	}
+	/*
+	 * Legacy devices have no generation: a field wider than one access
+	 * is read until two reads agree.
+	 */
+	vd->ops->get_config(vd, offset, buf, len);
+	if (len <= 4 || len > sizeof(check))
+		return true;
+	vd->ops->get_config(vd, offset, check, len);
+	return !memcmp(buf, check, len);
+}
+
 static int config_read(struct vireo_device *vd, unsigned int offset,
 		       void *buf, unsigned int len)
 {
-	u8 check[8];
-	u32 gen, gen2;
+	/* debugfs fail_config: every try of this read is taken to have torn. */
+	bool injected = atomic_add_unless(&vd->config_faults, -1, 0);
 	int tries;
 
-	for (tries = 0; tries < CONFIG_READ_TRIES; tries++) {
-		if (vd->ops->config_generation) {
-			/*
-			 * virtio 1.2, 2.5.1: a read spanning several accesses
-			 * is only consistent if the generation did not move.
-			 */
-			gen = vd->ops->config_generation(vd);
-			vd->ops->get_config(vd, offset, buf, len);
-			gen2 = vd->ops->config_generation(vd);
-			if (gen == gen2)
-				return 0;
-		} else {
-			/*
-			 * Legacy devices have no generation: a field wider
-			 * than one access is read until two reads agree.
-			 */
-			vd->ops->get_config(vd, offset, buf, len);
-			if (len <= 4 || len > sizeof(check))
-				return 0;
-			vd->ops->get_config(vd, offset, check, len);
-			if (!memcmp(buf, check, len))
-				return 0;
-		}
-	}
+	for (tries = 0; tries < CONFIG_READ_TRIES; tries++)
+		if (config_read_once(vd, offset, buf, len) && !injected)
+			return 0;
 	dev_err_ratelimited(&vd->dev,
-			    "config read %u+%u never settled: the generation changed on all %d tries\n",
-			    offset, len, CONFIG_READ_TRIES);
+			    "config read %u+%u never settled: the generation changed on all %d tries%s\n",
+			    offset, len, CONFIG_READ_TRIES,
+			    injected ? " (injected)" : "");
 	return -EIO;
 }
 
@@ -649,6 +656,31 @@ static const struct file_operations fail_restore_fops = {
 	.llseek = default_llseek,
 };
 
+/*
+ * fail_config: how many config reads (from now on) fail as if the device's
+ * config generation moved on every try; reads back what is left.
+ */
+static int fail_config_get(void *data, u64 *val)
+{
+	struct vireo_device *vd = data;
+
+	*val = atomic_read(&vd->config_faults);
+	return 0;
+}
+
+static int fail_config_set(void *data, u64 val)
+{
+	struct vireo_device *vd = data;
+
+	if (val > INT_MAX)
+		return -EINVAL;
+	atomic_set(&vd->config_faults, val);
+	return 0;
+}
+
+DEFINE_DEBUGFS_ATTRIBUTE(fail_config_fops, fail_config_get, fail_config_set,
+			 "%llu\n");
+
 /* ------------------------------------------------------------------ */
 /* Registration by transports                                          */
 /* ------------------------------------------------------------------ */
@@ -664,6 +696,7 @@ int vireo_register_device(struct vireo_device *vd)
 	vd->config_enabled = false;
 	vd->config_change_pending = false;
 	vd->fault = VIREO_FAULT_NONE;
+	atomic_set(&vd->config_faults, 0);
 
 	err = ida_alloc(&vireo_index_ida, GFP_KERNEL);
 	if (err < 0)
@@ -682,6 +715,8 @@ int vireo_register_device(struct vireo_device *vd)
 	vd->debugfs = debugfs_create_dir(dev_name(&vd->dev), vireo_debugfs_root);
 	debugfs_create_file("fail_restore", 0600, vd->debugfs, vd,
 			    &fail_restore_fops);
+	debugfs_create_file_unsafe("fail_config", 0600, vd->debugfs, vd,
+				   &fail_config_fops);
 
 	err = device_add(&vd->dev);
 	if (err)
@@ -792,6 +827,7 @@ int vireo_device_restore(struct vireo_device *vd)
 	vd->restoring = false;
 	/* An injected fault fires once. */
 	vd->fault = VIREO_FAULT_NONE;
+	atomic_set(&vd->config_faults, 0);
 	if (!err || !drv)
 		return err;
 	/*

@@ -335,6 +335,7 @@ struct vireo_device {
 	bool failed;			/* the device or the driver gave up */
 	bool restoring;			/* inside vireo_device_restore() */
 	u8 fault;			/* VIREO_FAULT_*: debugfs fail_restore */
+	atomic_t config_faults;		/* reads left to fail: debugfs fail_config */
 	struct list_head vqs;		/* the ring module's */
 	struct dentry *debugfs;		/* /sys/kernel/debug/vireo/vireoN */
 	void *priv;			/* the driver's */

@@ -2,7 +2,7 @@
 # matrix: 6.1-pci-split debug-pci-split
 #
 # vireo_blk on a device that misbehaves on purpose, through the real
-# transport: sixteen vhost-user-blk disks in one guest, each served by its
+# transport: seventeen vhost-user-blk disks in one guest, each served by its
 # own hostile-blk back-end (tests/hostile/, docs/hostile.md) with one fault.
 # A fault fires on the guest's O_DIRECT read of sector 2048; each case
 # checks what a user would: the caller's error (EIO), exactly one kernel
@@ -43,12 +43,13 @@ hostile_disk storm 0x14 hx-storm -- "storm=50 every=20 $at"
 hostile_disk reconnect 0x15 hx-reconnect chardev=reconnect=1 -- "disconnect reconnect $at"
 hostile_disk gone 0x16 hx-gone -- "disconnect $at"
 hostile_disk stall 0x17 hx-stall -- "stall $at"
+hostile_disk unsettled 0x18 hx-unsettled
 
 # The debug kernel is slow: ext4 on the clean disk is shown on the others.
 nofs=
 [ "$KERNEL" != debug ] || nofs=nofs
 calls="
-hx_disks hx-clean hx-bad-id hx-stale-id hx-dup-id hx-len-long hx-len-short hx-status hx-seg-max hx-blk-odd hx-blk-small hx-capacity hx-storm hx-reconnect hx-gone hx-stall
+hx_disks hx-clean hx-bad-id hx-stale-id hx-dup-id hx-len-long hx-len-short hx-status hx-seg-max hx-blk-odd hx-blk-small hx-capacity hx-storm hx-reconnect hx-gone hx-stall hx-unsettled
 hx_clean clean hx-clean $nofs
 hx_eio bad-id hx-bad-id 'queue 0 .*used id [0-9]+ is not a buffer in flight'
 hx_eio stale-id hx-stale-id 'queue 0 .*used id [0-9]+ is not a buffer in flight'
@@ -62,6 +63,7 @@ hx_cfg blk-size-small hx-blk-small 'ignoring blk_size 256' queue/logical_block_s
 hx_refused size-max-small 0x12 'size_max 512 is below the page size'
 hx_cfg capacity-huge hx-capacity 'ignoring capacity 18446744073709551615' size $(((1 << 54) - 1))
 hx_storm storm hx-storm $((16 << 11))
+hx_unsettled unsettled hx-unsettled
 hx_reconnect reconnect hx-reconnect
 hx_stall_start gone hx-gone
 hx_stall_start stall hx-stall
@@ -79,7 +81,7 @@ hostile_stop
 
 for n in "${HOSTILE_NAMES[@]}"; do
 	case $n in
-	clean | seg-max-0 | blk-size-* | size-max-small | capacity-huge) hostile_host_checks "$n" ;;
+	clean | seg-max-0 | blk-size-* | size-max-small | capacity-huge | unsettled) hostile_host_checks "$n" ;;
 	*) hostile_host_checks "$n" fired ;;
 	esac
 done
