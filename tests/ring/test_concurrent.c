@@ -73,14 +73,20 @@ struct cc {
 	unsigned int dev_sleeps, drv_sleeps;
 };
 
+/*
+ * The counters one side keeps for the other: acquire and release, which
+ * on x86 are plain moves. A sequentially consistent store would be a full
+ * barrier between the driver's add and its kick, and hide the one under
+ * test.
+ */
 static unsigned long ld(const unsigned long *p)
 {
-	return __atomic_load_n(p, __ATOMIC_SEQ_CST);
+	return __atomic_load_n(p, __ATOMIC_ACQUIRE);
 }
 
 static void st(unsigned long *p, unsigned long v)
 {
-	__atomic_store_n(p, v, __ATOMIC_SEQ_CST);
+	__atomic_store_n(p, v, __ATOMIC_RELEASE);
 }
 
 /*
@@ -168,7 +174,11 @@ static bool cc_time_up(struct cc *x)
 	       (now.tv_nsec - x->start.tv_nsec) / 1e9 > cc_seconds;
 }
 
-/* A few dozen cycles of nothing, differently each time: shifts the races. */
+/*
+ * Up to a few hundred nanoseconds of nothing, differently each time: the
+ * two sides reach their windows at different moments after a hand-over,
+ * and the jitter makes them meet there now and then.
+ */
 static void cc_jitter(u32 *seed)
 {
 	unsigned int i, n;
@@ -176,7 +186,7 @@ static void cc_jitter(u32 *seed)
 	*seed ^= *seed << 13;
 	*seed ^= *seed >> 17;
 	*seed ^= *seed << 5;
-	n = *seed % 48;
+	n = *seed % 1024;
 	for (i = 0; i < n; i++)
 		__asm__ __volatile__("" ::: "memory");
 }
@@ -253,6 +263,7 @@ static void cc_dev_sleeper(struct cc *x)
 		r = cc_dev_serve(x, &seed);
 		if (r)
 			continue;
+		cc_jitter(&seed);
 		cc_dev_notify_on(x, true);
 		if (cc_dev_pending(&x->t->sim)) {
 			cc_dev_notify_on(x, false);
