@@ -164,6 +164,15 @@ hx_refused() {
 	hx_one_line "$1" "$_v" "$3" all
 }
 
+# hx_packed: every hostile disk runs on a packed ring (the cell's).
+hx_packed() {
+	_n=0
+	for _f in /sys/kernel/debug/vireo/vireo*/vq0-*; do
+		grep -q '^layout: packed' "$_f" && _n=$((_n + 1))
+	done
+	check_eq packed/layout "$(ls -d /sys/bus/vireo/devices/vireo* | grep -c .)" echo "$_n"
+}
+
 # hx_unsettled CASE SERIAL: a config that never settles, at probe. QEMU 7.2
 # gives a vhost-user back-end no way to make one (docs/hostile.md), so
 # vireo_ring's fail_config makes the device's generation move on every try

@@ -37,7 +37,7 @@
 #include "tests.h"
 
 /* Seconds a case runs at most; RING_CONC_SECONDS overrides (mutate). */
-#define CC_SECONDS	1.0
+#define CC_SECONDS	0.5
 static double cc_seconds = CC_SECONDS;
 #define CC_BUFS		400000
 #define CC_DEPTH	4	/* in flight with callbacks left on */
