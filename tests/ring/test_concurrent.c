@@ -22,10 +22,15 @@
  *   then sleep); the driver adds one buffer at a time and spins for its
  *   completion with callbacks off. Catches kick_prepare's barrier.
  * - irq: the device spins on the available ring with notifications off;
- *   the driver keeps a few buffers in flight and sleeps for interrupts,
- *   re-arming callbacks with enable_cb (NAPI), enable_cb_delayed, or
- *   leaving them on (a block driver's pattern, where get_buf re-arms the
+ *   the driver sleeps for interrupts, re-arming callbacks with enable_cb
+ *   (NAPI) or enable_cb_delayed with one buffer in flight, or leaving them
+ *   on with several (a block driver's pattern, where get_buf re-arms the
  *   event index). Catches poll's, enable_cb_delayed's and get_buf's.
+ *
+ * The threads run on two CPUs where there are two, and each side waits a
+ * random few hundred nanoseconds at its turn, so that the windows meet.
+ * Whether the CPU reorders in the time given is chance: a pass shows
+ * nothing was lost in that time, a failure is always a lost notification.
  *
  * `make -C tests/ring mutate` builds the ring with each full barrier of
  * split.c and packed.c deleted in turn and expects this test to fail.
