@@ -431,6 +431,51 @@ struct seg {
 	bool write;
 };
 
+static int add_seg(struct queue *q, unsigned int qi, struct seg *segs,
+		   unsigned int *n, uint64_t addr, uint32_t len, bool write,
+		   bool *seen_write)
+{
+	if (write) {
+		*seen_write = true;
+	} else if (*seen_write) {
+		queue_bad(q, qi, "readable descriptor after a writable one");
+		return -1;
+	}
+	if (*n >= MAX_SEGS) {
+		queue_bad(q, qi, "chain of more than %u buffers", MAX_SEGS);
+		return -1;
+	}
+	if (!len)
+		return 0;
+	segs[*n].p = gpa_ptr(addr, len);
+	if (!segs[*n].p) {
+		queue_bad(q, qi, "buffer 0x%" PRIx64 "+%u outside guest memory",
+			  addr, len);
+		return -1;
+	}
+	segs[*n].len = len;
+	segs[*n].write = write;
+	(*n)++;
+	return 0;
+}
+
+/* An indirect table, checked (2.7.5.3.1, 2.8.19); NULL: queue broken. */
+static const void *indirect_table(struct queue *q, unsigned int qi,
+				  uint64_t addr, uint32_t len)
+{
+	const void *t;
+
+	if (!len || len % 16 || len / 16 > MAX_QUEUE_SIZE) {
+		queue_bad(q, qi, "indirect table of %u bytes", len);
+		return NULL;
+	}
+	t = gpa_ptr(addr, len);
+	if (!t)
+		queue_bad(q, qi, "indirect table 0x%" PRIx64 "+%u outside guest memory",
+			  addr, len);
+	return t;
+}
+
 /* The chain at @head, into @segs; false (queue marked broken) if invalid. */
 static int walk_chain(struct queue *q, unsigned int qi, uint16_t head,
 		      struct seg *segs, unsigned int *nsegs)
@@ -461,45 +506,18 @@ static int walk_chain(struct queue *q, unsigned int qi, uint16_t head,
 				queue_bad(q, qi, "descriptor %u has both INDIRECT and NEXT", idx);
 				return -1;
 			}
-			if (!d.len || d.len % 16 || d.len / 16 > MAX_QUEUE_SIZE) {
-				queue_bad(q, qi, "indirect table of %u bytes", d.len);
+			table = indirect_table(q, qi, d.addr, d.len);
+			if (!table)
 				return -1;
-			}
-			table = gpa_ptr(d.addr, d.len);
-			if (!table) {
-				queue_bad(q, qi,
-					  "indirect table 0x%" PRIx64 "+%u outside guest memory",
-					  d.addr, d.len);
-				return -1;
-			}
 			indirect = true;
 			tsize = d.len / 16;
 			idx = 0;
 			steps = 0;
 			continue;
 		}
-		if (d.flags & VIRTQ_DESC_F_WRITE) {
-			seen_write = true;
-		} else if (seen_write) {
-			queue_bad(q, qi, "readable descriptor after a writable one (head %u)",
-				  head);
+		if (add_seg(q, qi, segs, &n, d.addr, d.len,
+			    d.flags & VIRTQ_DESC_F_WRITE, &seen_write))
 			return -1;
-		}
-		if (n >= MAX_SEGS) {
-			queue_bad(q, qi, "chain of more than %u buffers", MAX_SEGS);
-			return -1;
-		}
-		if (d.len) {
-			segs[n].p = gpa_ptr(d.addr, d.len);
-			if (!segs[n].p) {
-				queue_bad(q, qi, "buffer 0x%" PRIx64 "+%u outside guest memory",
-					  d.addr, d.len);
-				return -1;
-			}
-			segs[n].len = d.len;
-			segs[n].write = d.flags & VIRTQ_DESC_F_WRITE;
-			n++;
-		}
 		if (!(d.flags & VIRTQ_DESC_F_NEXT))
 			break;
 		idx = d.next;
@@ -512,34 +530,6 @@ static bool packed_avail(uint16_t flags, bool wrap)
 {
 	return !!(flags & VIRTQ_DESC_F_AVAIL) == wrap &&
 	       !!(flags & VIRTQ_DESC_F_USED) != wrap;
-}
-
-static int add_seg(struct queue *q, unsigned int qi, struct seg *segs,
-		   unsigned int *n, uint64_t addr, uint32_t len, bool write,
-		   bool *seen_write)
-{
-	if (write) {
-		*seen_write = true;
-	} else if (*seen_write) {
-		queue_bad(q, qi, "readable descriptor after a writable one");
-		return -1;
-	}
-	if (*n >= MAX_SEGS) {
-		queue_bad(q, qi, "chain of more than %u buffers", MAX_SEGS);
-		return -1;
-	}
-	if (!len)
-		return 0;
-	segs[*n].p = gpa_ptr(addr, len);
-	if (!segs[*n].p) {
-		queue_bad(q, qi, "buffer 0x%" PRIx64 "+%u outside guest memory",
-			  addr, len);
-		return -1;
-	}
-	segs[*n].len = len;
-	segs[*n].write = write;
-	(*n)++;
-	return 0;
 }
 
 /*
@@ -579,16 +569,9 @@ static int walk_packed(struct queue *q, unsigned int qi, struct seg *segs,
 				queue_bad(q, qi, "indirect descriptor at %u not allowed (2.8.19)", pos);
 				return -1;
 			}
-			if (!d.len || d.len % 16 || d.len / 16 > MAX_QUEUE_SIZE) {
-				queue_bad(q, qi, "indirect table of %u bytes", d.len);
+			t = indirect_table(q, qi, d.addr, d.len);
+			if (!t)
 				return -1;
-			}
-			t = gpa_ptr(d.addr, d.len);
-			if (!t) {
-				queue_bad(q, qi, "indirect table 0x%" PRIx64 "+%u outside guest memory",
-					  d.addr, d.len);
-				return -1;
-			}
 			for (unsigned int i = 0; i < d.len / 16; i++) {
 				struct vring_packed_desc e;
 
