@@ -7,7 +7,9 @@
 # (ring-test --only concurrent). Each mutant must fail. Prints one line a
 # mutant, "caught" or "MISSED", and exits 1 if any was missed.
 #
-# Environment (from the Makefile): B RING CC CPPFLAGS CFLAGS LDLIBS SRC.
+# Environment (from the Makefile): B RING RING_SRC CC CPPFLAGS CFLAGS LDLIBS
+# SRC. RING_SRC is the Makefile's list of ring sources, so a new ring file
+# is copied too.
 set -euo pipefail
 
 out=$B/mutants
@@ -28,8 +30,10 @@ for file in split.c packed.c; do
 		name=${file%.c}-$fn-$line
 		dir=$out/$name
 		mkdir -p "$dir"
-		for f in vq.c dma.c split.c packed.c debugfs.c; do
-			cp "$RING/$f" "$dir/$f"
+		copies=()
+		for f in $RING_SRC; do
+			cp "$f" "$dir/${f##*/}"
+			copies+=("$dir/${f##*/}")
 		done
 		sed -i "${line}s/vireo_ring_mb(vr);/\/* mutant: barrier deleted *\//" "$dir/$file"
 		if cmp -s "$RING/$file" "$dir/$file"; then
@@ -38,8 +42,7 @@ for file in split.c packed.c; do
 		fi
 		# shellcheck disable=SC2086 # word lists from make
 		$CC $CPPFLAGS -I"$RING" $CFLAGS -o "$dir/ring-test" $SRC \
-			"$dir/vq.c" "$dir/dma.c" "$dir/split.c" "$dir/packed.c" \
-			"$dir/debugfs.c" $LDLIBS
+			"${copies[@]}" $LDLIBS
 		total=$((total + 1))
 		if "$dir/ring-test" --only concurrent >"$dir/log" 2>&1; then
 			echo "MISSED $name: the concurrent test passes without this barrier"
