@@ -142,7 +142,7 @@ int vblk_read_limits(struct vblk *vblk, struct queue_limits *lim);
 int vblk_read_capacity(struct vblk *vblk, sector_t *capacity);
 void vblk_config_work(struct work_struct *work);
 int vblk_getgeo(struct block_device *bdev, struct hd_geometry *geo);
-int vblk_apply_writeback(struct vblk *vblk);
+void vblk_apply_writeback(struct vblk *vblk);
 extern const struct attribute_group *vblk_attr_groups[];
 
 #endif /* _VIREO_BLK_H */

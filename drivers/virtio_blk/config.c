@@ -36,6 +36,7 @@ static int vblk_segment_limits(struct vblk *vblk, struct queue_limits *lim)
 	unsigned int ring = UINT_MAX, segs = 1, i;
 	u64 seg_size = UINT_MAX;
 	u32 v;
+	int err;
 
 	for (i = 0; i < vblk->nr_queues; i++)
 		ring = min(ring, vireo_vq_size(vblk->queues[i].vq));
@@ -50,7 +51,9 @@ static int vblk_segment_limits(struct vblk *vblk, struct queue_limits *lim)
 	}
 
 	if (vblk_has(vblk, VIRTIO_BLK_F_SEG_MAX)) {
-		v = vireo_cread32(vd, CFG(seg_max));
+		err = vireo_cread32(vd, CFG(seg_max), &v);
+		if (err)
+			return err;
 		if (v)
 			segs = v;
 		else
@@ -64,7 +67,9 @@ static int vblk_segment_limits(struct vblk *vblk, struct queue_limits *lim)
 		seg_size = min_t(u64, seg_size,
 				 dma_max_mapping_size(vireo_dma_dev(vd)));
 	if (vblk_has(vblk, VIRTIO_BLK_F_SIZE_MAX)) {
-		v = vireo_cread32(vd, CFG(size_max));
+		err = vireo_cread32(vd, CFG(size_max), &v);
+		if (err)
+			return err;
 		/* The block layer cannot split below a page. */
 		if (v < PAGE_SIZE) {
 			dev_err(&vd->dev, "size_max %u is below the page size; cannot honour it\n",
@@ -83,14 +88,19 @@ static int vblk_segment_limits(struct vblk *vblk, struct queue_limits *lim)
 }
 
 /* Block sizes and the I/O hints of BLK_SIZE and TOPOLOGY. */
-static void vblk_block_limits(struct vblk *vblk, struct queue_limits *lim)
+static int vblk_block_limits(struct vblk *vblk, struct queue_limits *lim)
 {
 	struct vireo_device *vd = vblk->vd;
 	unsigned int lbs = SECTOR_SIZE, pbs;
-	u32 v;
+	u8 exp, align;
+	u16 min_io;
+	u32 v, opt_io;
+	int err;
 
 	if (vblk_has(vblk, VIRTIO_BLK_F_BLK_SIZE)) {
-		v = vireo_cread32(vd, CFG(blk_size));
+		err = vireo_cread32(vd, CFG(blk_size), &v);
+		if (err)
+			return err;
 		if (v < SECTOR_SIZE || v > PAGE_SIZE || !is_power_of_2(v))
 			vblk_ignore(vblk, "blk_size", v,
 				    "not a power of two from 512 to the page size");
@@ -101,11 +111,12 @@ static void vblk_block_limits(struct vblk *vblk, struct queue_limits *lim)
 	pbs = lbs;
 
 	if (vblk_has(vblk, VIRTIO_BLK_F_TOPOLOGY)) {
-		u8 exp = vireo_cread8(vd, CFG(physical_block_exp));
-		u8 align = vireo_cread8(vd, CFG(alignment_offset));
-		u16 min_io = vireo_cread16(vd, CFG(min_io_size));
-		u32 opt_io = vireo_cread32(vd, CFG(opt_io_size));
-
+		err = vireo_cread8(vd, CFG(physical_block_exp), &exp) ?:
+		      vireo_cread8(vd, CFG(alignment_offset), &align) ?:
+		      vireo_cread16(vd, CFG(min_io_size), &min_io) ?:
+		      vireo_cread32(vd, CFG(opt_io_size), &opt_io);
+		if (err)
+			return err;
 		if (exp > ilog2(VBLK_MAX_PHYS_BLOCK / lbs))
 			vblk_ignore(vblk, "physical_block_exp", exp,
 				    "physical blocks would exceed 2 MiB");
@@ -124,18 +135,23 @@ static void vblk_block_limits(struct vblk *vblk, struct queue_limits *lim)
 			lim->io_opt = opt_io * lbs;
 	}
 	lim->physical_block_size = pbs;
+	return 0;
 }
 
-static void vblk_discard_limits(struct vblk *vblk, struct queue_limits *lim)
+static int vblk_discard_limits(struct vblk *vblk, struct queue_limits *lim)
 {
 	struct vireo_device *vd = vblk->vd;
 	unsigned int gran;
 	u32 max, segs, align;
+	u8 unmap;
+	int err;
 
 	if (vblk_has(vblk, VIRTIO_BLK_F_DISCARD)) {
-		max = vireo_cread32(vd, CFG(max_discard_sectors));
-		segs = vireo_cread32(vd, CFG(max_discard_seg));
-		align = vireo_cread32(vd, CFG(discard_sector_alignment));
+		err = vireo_cread32(vd, CFG(max_discard_sectors), &max) ?:
+		      vireo_cread32(vd, CFG(max_discard_seg), &segs) ?:
+		      vireo_cread32(vd, CFG(discard_sector_alignment), &align);
+		if (err)
+			return err;
 		/*
 		 * virtio 1.2, 5.2.6.1: at most max_discard_seg segments. Some
 		 * devices offer discard with 0 there; the in-tree driver then
@@ -161,59 +177,65 @@ static void vblk_discard_limits(struct vblk *vblk, struct queue_limits *lim)
 	}
 
 	if (vblk_has(vblk, VIRTIO_BLK_F_WRITE_ZEROES)) {
-		max = vireo_cread32(vd, CFG(max_write_zeroes_sectors));
-		segs = vireo_cread32(vd, CFG(max_write_zeroes_seg));
+		err = vireo_cread32(vd, CFG(max_write_zeroes_sectors), &max) ?:
+		      vireo_cread32(vd, CFG(max_write_zeroes_seg), &segs) ?:
+		      vireo_cread8(vd, CFG(write_zeroes_may_unmap), &unmap);
+		if (err)
+			return err;
 		/* One segment per request is all vireo_blk sends. */
 		if (!segs) {
 			vblk_ignore(vblk, "max_write_zeroes_seg", segs,
 				    "no write zeroes can be sent");
 		} else {
 			lim->max_write_zeroes_sectors = max ?: UINT_MAX;
-			vblk->wz_may_unmap =
-				vireo_cread8(vd, CFG(write_zeroes_may_unmap));
+			vblk->wz_may_unmap = unmap;
 		}
 	}
+	return 0;
 }
 
 /* The cache mode the device starts in. */
-static bool vblk_read_writeback(struct vblk *vblk)
+static int vblk_read_writeback(struct vblk *vblk, bool *writeback)
 {
+	u8 wce;
+	int err;
+
 	/* Without a flush command a volatile cache cannot be made stable. */
+	*writeback = false;
 	if (!vblk_has(vblk, VIRTIO_BLK_F_FLUSH))
-		return false;
+		return 0;
 	/*
 	 * virtio 1.2, 5.2.5.1: writeback MUST NOT be read before FEATURES_OK;
 	 * the bus set it before probe. FLUSH without CONFIG_WCE: the driver
 	 * SHOULD assume a writeback cache.
 	 */
-	if (vblk_has(vblk, VIRTIO_BLK_F_CONFIG_WCE))
-		return vireo_cread8(vblk->vd, CFG(wce)) != 0;
-	return true;
+	*writeback = true;
+	if (vblk_has(vblk, VIRTIO_BLK_F_CONFIG_WCE)) {
+		err = vireo_cread8(vblk->vd, CFG(wce), &wce);
+		if (err)
+			return err;
+		*writeback = wce;
+	}
+	return 0;
 }
 
+/* Any field the device cannot give us (a config that never settles) fails it. */
 int vblk_read_limits(struct vblk *vblk, struct queue_limits *lim)
 {
-	int err;
-
-	err = vblk_segment_limits(vblk, lim);
-	if (err)
-		return err;
-	vblk_block_limits(vblk, lim);
-	vblk_discard_limits(vblk, lim);
-	vblk->writeback = vblk_read_writeback(vblk);
-	return 0;
+	return vblk_segment_limits(vblk, lim) ?:
+	       vblk_block_limits(vblk, lim) ?:
+	       vblk_discard_limits(vblk, lim) ?:
+	       vblk_read_writeback(vblk, &vblk->writeback);
 }
 
 int vblk_read_capacity(struct vblk *vblk, sector_t *capacity)
 {
-	__le64 v;
 	u64 cap;
 	int err;
 
-	err = vireo_config_read(vblk->vd, CFG(capacity), &v, sizeof(v));
+	err = vireo_cread64(vblk->vd, CFG(capacity), &cap);
 	if (err)
 		return err;
-	cap = le64_to_cpu(v);
 	/* Its size in bytes must fit a loff_t. */
 	if (cap > (u64)LLONG_MAX >> SECTOR_SHIFT) {
 		vblk_ignore(vblk, "capacity", cap, "clamped to 2^63 bytes");
@@ -250,9 +272,11 @@ int vblk_getgeo(struct block_device *bdev, struct hd_geometry *geo)
 	}
 	if (vblk_has(vblk, VIRTIO_BLK_F_GEOMETRY)) {
 		/* Field by field, each at its width (virtio 1.2, 4.1.3.1). */
-		cylinders = vireo_cread16(vblk->vd, CFG(geometry.cylinders));
-		heads = vireo_cread8(vblk->vd, CFG(geometry.heads));
-		sectors = vireo_cread8(vblk->vd, CFG(geometry.sectors));
+		err = vireo_cread16(vblk->vd, CFG(geometry.cylinders), &cylinders) ?:
+		      vireo_cread8(vblk->vd, CFG(geometry.heads), &heads) ?:
+		      vireo_cread8(vblk->vd, CFG(geometry.sectors), &sectors);
+		if (err)
+			goto out;
 		if (heads && sectors) {
 			geo->cylinders = cylinders;
 			geo->heads = heads;
@@ -269,25 +293,37 @@ out:
 	return err;
 }
 
-/* Tells the device the cache mode we want; returns the one it has. */
-static bool vblk_write_wce(struct vblk *vblk, bool writeback)
+/*
+ * Tells the device the cache mode we want and sets vblk->writeback to the
+ * one it has. When that cannot be read back, writeback is assumed: the
+ * block layer keeps sending flushes, which is safe either way.
+ */
+static int vblk_write_wce(struct vblk *vblk, bool writeback)
 {
 	u8 now;
+	int err;
 
 	vireo_cwrite8(vblk->vd, CFG(wce), writeback);
-	now = vireo_cread8(vblk->vd, CFG(wce));
+	err = vireo_cread8(vblk->vd, CFG(wce), &now);
+	if (err) {
+		vblk->writeback = true;
+		return err;
+	}
 	if (!!now != writeback)
 		dev_warn(&vblk->vd->dev, "%s: device kept its cache in write %s mode\n",
 			 vblk->disk->disk_name, now ? "back" : "through");
-	return now;
+	vblk->writeback = now;
+	return 0;
 }
 
-/* After a reset (resume) the device is back in its own cache mode. */
-int vblk_apply_writeback(struct vblk *vblk)
+/*
+ * After a reset (resume) the device is back in its own cache mode. A mode
+ * that cannot be read back leaves writeback assumed (and flushes sent).
+ */
+void vblk_apply_writeback(struct vblk *vblk)
 {
 	if (vblk->writeback_set)
-		vblk->writeback = vblk_write_wce(vblk, vblk->writeback);
-	return 0;
+		vblk_write_wce(vblk, vblk->writeback);
 }
 
 /* ------------------------------------------------------------------ */
@@ -375,10 +411,12 @@ static ssize_t cache_type_store(struct device *dev,
 		err = -ENXIO;
 		goto out;
 	}
-	now = vblk_write_wce(vblk, want);
-	vblk->writeback = now;
+	err = vblk_write_wce(vblk, want);
+	now = vblk->writeback;
 	vblk->writeback_set = true;
 	mutex_unlock(&vblk->lock);
+	if (err)
+		goto out;
 
 	if (!now) {
 		/*

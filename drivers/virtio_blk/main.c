@@ -133,10 +133,16 @@ static void vblk_del_vqs(struct vblk *vblk)
 static int vblk_init_queues(struct vblk *vblk)
 {
 	unsigned int n = 1, i;
+	u16 nq;
+	int err;
 
 	if (vblk_has(vblk, VIRTIO_BLK_F_MQ)) {
-		n = vireo_cread16(vblk->vd,
-				  offsetof(struct virtio_blk_config, num_queues));
+		err = vireo_cread16(vblk->vd,
+				    offsetof(struct virtio_blk_config, num_queues),
+				    &nq);
+		if (err)
+			return err;
+		n = nq;
 		if (!n) {
 			dev_warn(&vblk->vd->dev, "ignoring num_queues 0 from the device: using one queue\n");
 			n = 1;
@@ -423,17 +429,21 @@ static int vblk_check_resumed(struct vblk *vblk, bool queues_made)
 {
 	struct vireo_device *vd = vblk->vd;
 	unsigned int ring = UINT_MAX, i;
+	u16 nq;
 	u32 v;
+	int err;
 
 	if (!queues_made) {
 		if (!vblk_has(vblk, VIRTIO_BLK_F_MQ))
 			return 0;
-		v = vireo_cread16(vd, offsetof(struct virtio_blk_config,
-					       num_queues));
-		if (v >= vblk->nr_queues)
+		err = vireo_cread16(vd, offsetof(struct virtio_blk_config,
+						 num_queues), &nq);
+		if (err)
+			return err;
+		if (nq >= vblk->nr_queues)
 			return 0;
 		dev_err(&vd->dev, "%s: the device offers %u request queues after resume, %u before\n",
-			vblk->disk->disk_name, v, vblk->nr_queues);
+			vblk->disk->disk_name, nq, vblk->nr_queues);
 		return -EINVAL;
 	}
 
@@ -445,8 +455,10 @@ static int vblk_check_resumed(struct vblk *vblk, bool queues_made)
 		return -EINVAL;
 	}
 	if (vblk_has(vblk, VIRTIO_BLK_F_SEG_MAX)) {
-		v = vireo_cread32(vd, offsetof(struct virtio_blk_config,
-					       seg_max));
+		err = vireo_cread32(vd, offsetof(struct virtio_blk_config,
+						 seg_max), &v);
+		if (err)
+			return err;
 		if (v && v < vblk->sg_elems) {
 			dev_err(&vd->dev, "%s: seg_max %u after resume, %u segments used before\n",
 				vblk->disk->disk_name, v, vblk->sg_elems);

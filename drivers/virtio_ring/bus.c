@@ -467,9 +467,16 @@ EXPORT_SYMBOL_NS_GPL(vireo_config_changed, VIREO_NS);
 /* Config space                                                        */
 /* ------------------------------------------------------------------ */
 
-/* A device that never settles its config is broken, not slow. */
+/*
+ * A device whose config generation moves on every one of this many reads
+ * is broken, not slow: the read fails instead of spinning for ever.
+ */
 #define CONFIG_READ_TRIES 64
 
+/*
+ * The one bounds check of config space: transports map at least
+ * config_len bytes and do not check again.
+ */
 static bool config_in_range(struct vireo_device *vd, unsigned int offset,
 			    unsigned int len)
 {
@@ -481,44 +488,61 @@ static bool config_in_range(struct vireo_device *vd, unsigned int offset,
 	return false;
 }
 
+/* One read of the field; true if it is consistent. */
+static bool config_read_once(struct vireo_device *vd, unsigned int offset,
+			     void *buf, unsigned int len)
+{
+	u8 check[8];
+	u32 gen;
+
+	if (vd->ops->config_generation) {
+		/*
+		 * virtio 1.2, 2.5.1: a read spanning several accesses is only
+		 * consistent if the generation did not move.
+		 */
+		gen = vd->ops->config_generation(vd);
+		vd->ops->get_config(vd, offset, buf, len);
+		return gen == vd->ops->config_generation(vd);
+	}
+	/*
+	 * Legacy devices have no generation: a field wider than one access
+	 * is read until two reads agree.
+	 */
+	vd->ops->get_config(vd, offset, buf, len);
+	if (len <= 4 || len > sizeof(check))
+		return true;
+	vd->ops->get_config(vd, offset, check, len);
+	return !memcmp(buf, check, len);
+}
+
+static int config_read(struct vireo_device *vd, unsigned int offset,
+		       void *buf, unsigned int len)
+{
+	/* debugfs fail_config: every try of this read is taken to have torn. */
+	bool injected = atomic_add_unless(&vd->config_faults, -1, 0);
+	int tries;
+
+	for (tries = 0; tries < CONFIG_READ_TRIES; tries++)
+		if (config_read_once(vd, offset, buf, len) && !injected)
+			return 0;
+	dev_err_ratelimited(&vd->dev,
+			    "config read %u+%u never settled: the generation changed on all %d tries%s\n",
+			    offset, len, CONFIG_READ_TRIES,
+			    injected ? " (injected)" : "");
+	return -EIO;
+}
+
 int vireo_config_read(struct vireo_device *vd, unsigned int offset,
 		      void *buf, unsigned int len)
 {
-	u8 check[8];
-	u32 gen, gen2;
-	int tries;
+	int err = -EINVAL;
 
-	if (!config_in_range(vd, offset, len)) {
+	if (config_in_range(vd, offset, len))
+		err = config_read(vd, offset, buf, len);
+	/* Nothing half read reaches a caller that ignores the error. */
+	if (err)
 		memset(buf, 0, len);
-		return -EINVAL;
-	}
-
-	for (tries = 0; tries < CONFIG_READ_TRIES; tries++) {
-		if (vd->ops->config_generation) {
-			/*
-			 * virtio 1.2, 2.5.1: a read spanning several accesses
-			 * is only consistent if the generation did not move.
-			 */
-			gen = vd->ops->config_generation(vd);
-			vd->ops->get_config(vd, offset, buf, len);
-			gen2 = vd->ops->config_generation(vd);
-			if (gen == gen2)
-				return 0;
-		} else {
-			/*
-			 * Legacy devices have no generation: a field wider
-			 * than one access is read until two reads agree.
-			 */
-			vd->ops->get_config(vd, offset, buf, len);
-			if (len <= 4 || len > sizeof(check))
-				return 0;
-			vd->ops->get_config(vd, offset, check, len);
-			if (!memcmp(buf, check, len))
-				return 0;
-		}
-	}
-	dev_err_ratelimited(&vd->dev, "config space never settled\n");
-	return -EIO;
+	return err;
 }
 EXPORT_SYMBOL_NS_GPL(vireo_config_read, VIREO_NS);
 
@@ -532,39 +556,39 @@ int vireo_config_write(struct vireo_device *vd, unsigned int offset,
 }
 EXPORT_SYMBOL_NS_GPL(vireo_config_write, VIREO_NS);
 
-u8 vireo_cread8(struct vireo_device *vd, unsigned int offset)
+int vireo_cread8(struct vireo_device *vd, unsigned int offset, u8 *val)
 {
-	u8 v;
-
-	vireo_config_read(vd, offset, &v, sizeof(v));
-	return v;
+	return vireo_config_read(vd, offset, val, sizeof(*val));
 }
 EXPORT_SYMBOL_NS_GPL(vireo_cread8, VIREO_NS);
 
-u16 vireo_cread16(struct vireo_device *vd, unsigned int offset)
+int vireo_cread16(struct vireo_device *vd, unsigned int offset, u16 *val)
 {
 	__le16 v;
+	int err = vireo_config_read(vd, offset, &v, sizeof(v));
 
-	vireo_config_read(vd, offset, &v, sizeof(v));
-	return le16_to_cpu(v);
+	*val = le16_to_cpu(v);
+	return err;
 }
 EXPORT_SYMBOL_NS_GPL(vireo_cread16, VIREO_NS);
 
-u32 vireo_cread32(struct vireo_device *vd, unsigned int offset)
+int vireo_cread32(struct vireo_device *vd, unsigned int offset, u32 *val)
 {
 	__le32 v;
+	int err = vireo_config_read(vd, offset, &v, sizeof(v));
 
-	vireo_config_read(vd, offset, &v, sizeof(v));
-	return le32_to_cpu(v);
+	*val = le32_to_cpu(v);
+	return err;
 }
 EXPORT_SYMBOL_NS_GPL(vireo_cread32, VIREO_NS);
 
-u64 vireo_cread64(struct vireo_device *vd, unsigned int offset)
+int vireo_cread64(struct vireo_device *vd, unsigned int offset, u64 *val)
 {
 	__le64 v;
+	int err = vireo_config_read(vd, offset, &v, sizeof(v));
 
-	vireo_config_read(vd, offset, &v, sizeof(v));
-	return le64_to_cpu(v);
+	*val = le64_to_cpu(v);
+	return err;
 }
 EXPORT_SYMBOL_NS_GPL(vireo_cread64, VIREO_NS);
 
@@ -632,6 +656,31 @@ static const struct file_operations fail_restore_fops = {
 	.llseek = default_llseek,
 };
 
+/*
+ * fail_config: how many config reads (from now on) fail as if the device's
+ * config generation moved on every try; reads back what is left.
+ */
+static int fail_config_get(void *data, u64 *val)
+{
+	struct vireo_device *vd = data;
+
+	*val = atomic_read(&vd->config_faults);
+	return 0;
+}
+
+static int fail_config_set(void *data, u64 val)
+{
+	struct vireo_device *vd = data;
+
+	if (val > INT_MAX)
+		return -EINVAL;
+	atomic_set(&vd->config_faults, val);
+	return 0;
+}
+
+DEFINE_DEBUGFS_ATTRIBUTE(fail_config_fops, fail_config_get, fail_config_set,
+			 "%llu\n");
+
 /* ------------------------------------------------------------------ */
 /* Registration by transports                                          */
 /* ------------------------------------------------------------------ */
@@ -647,6 +696,7 @@ int vireo_register_device(struct vireo_device *vd)
 	vd->config_enabled = false;
 	vd->config_change_pending = false;
 	vd->fault = VIREO_FAULT_NONE;
+	atomic_set(&vd->config_faults, 0);
 
 	err = ida_alloc(&vireo_index_ida, GFP_KERNEL);
 	if (err < 0)
@@ -665,6 +715,8 @@ int vireo_register_device(struct vireo_device *vd)
 	vd->debugfs = debugfs_create_dir(dev_name(&vd->dev), vireo_debugfs_root);
 	debugfs_create_file("fail_restore", 0600, vd->debugfs, vd,
 			    &fail_restore_fops);
+	debugfs_create_file_unsafe("fail_config", 0600, vd->debugfs, vd,
+				   &fail_config_fops);
 
 	err = device_add(&vd->dev);
 	if (err)
@@ -775,6 +827,7 @@ int vireo_device_restore(struct vireo_device *vd)
 	vd->restoring = false;
 	/* An injected fault fires once. */
 	vd->fault = VIREO_FAULT_NONE;
+	atomic_set(&vd->config_faults, 0);
 	if (!err || !drv)
 		return err;
 	/*

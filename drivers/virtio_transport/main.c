@@ -25,6 +25,7 @@ static int __init vireo_transport_init(void)
 	if (err)
 		return err;
 
+	vireo_mmio_init_ops();
 	err = pci_register_driver(&vireo_pci_driver);
 	if (err)
 		goto destroy;

@@ -22,14 +22,6 @@
 
 #define VIREO_MMIO_MAGIC	0x74726976	/* "virt", little-endian */
 
-/* As for legacy PCI (pci_legacy.c): no 1.x features, but ANY_LAYOUT. */
-#define VIREO_MMIO_LEGACY_FEATURES					\
-	((VIREO_RING_FEATURES & ~(BIT_ULL(VIRTIO_F_VERSION_1) |	\
-				  BIT_ULL(VIRTIO_F_RING_PACKED) |	\
-				  BIT_ULL(VIRTIO_F_ACCESS_PLATFORM) |	\
-				  BIT_ULL(VIRTIO_F_ORDER_PLATFORM))) |	\
-	 BIT_ULL(VIRTIO_F_ANY_LAYOUT))
-
 /*
  * virtio 1.2, 4.2.2.2: control registers are accessed 32 bits wide and
  * aligned, always.
@@ -118,38 +110,19 @@ static int vireo_mmio_set_features(struct vireo_device *vd,
 	return 0;
 }
 
-static bool vireo_mmio_config_ok(struct vireo_mmio *vm, unsigned int offset,
-				 unsigned int len)
-{
-	u32 avail = vm->vd.config_len;
-
-	if (offset <= avail && len <= avail - offset)
-		return true;
-	dev_err_ratelimited(&vm->vd.dev, "config access %u+%u beyond the %u bytes mapped\n",
-			    offset, len, avail);
-	return false;
-}
-
+/* Within config_len, the mapped window past the header: the bus checked. */
 static void vireo_mmio_get_config(struct vireo_device *vd, unsigned int offset,
 				  void *buf, unsigned int len)
 {
-	struct vireo_mmio *vm = to_vireo_mmio(vd);
-
-	if (!vireo_mmio_config_ok(vm, offset, len)) {
-		memset(buf, 0, len);
-		return;
-	}
-	vireo_io_read_config(vm->base + VIRTIO_MMIO_CONFIG, offset, buf, len);
+	vireo_io_read_config(to_vireo_mmio(vd)->base + VIRTIO_MMIO_CONFIG,
+			     offset, buf, len);
 }
 
 static void vireo_mmio_set_config(struct vireo_device *vd, unsigned int offset,
 				  const void *buf, unsigned int len)
 {
-	struct vireo_mmio *vm = to_vireo_mmio(vd);
-
-	if (vireo_mmio_config_ok(vm, offset, len))
-		vireo_io_write_config(vm->base + VIRTIO_MMIO_CONFIG, offset,
-				      buf, len);
+	vireo_io_write_config(to_vireo_mmio(vd)->base + VIRTIO_MMIO_CONFIG,
+			      offset, buf, len);
 }
 
 static u32 vireo_mmio_config_generation(struct vireo_device *vd)
@@ -375,21 +348,7 @@ static void vireo_mmio_synchronize_cbs(struct vireo_device *vd)
 }
 
 /* No get/set_vq_affinity: one interrupt line serves every queue. */
-static const struct vireo_transport_ops vireo_mmio_v1_ops = {
-	.name = "mmio-v1",
-	.get_status = vireo_mmio_get_status,
-	.set_status = vireo_mmio_set_status,
-	.reset = vireo_mmio_reset,
-	.get_features = vireo_mmio_get_features,
-	.set_features = vireo_mmio_set_features,
-	.get_config = vireo_mmio_get_config,
-	.set_config = vireo_mmio_set_config,
-	.find_vqs = vireo_mmio_find_vqs,
-	.del_vqs = vireo_mmio_del_vqs,
-	.synchronize_cbs = vireo_mmio_synchronize_cbs,
-};
-
-static const struct vireo_transport_ops vireo_mmio_v2_ops = {
+static const struct vireo_transport_ops vireo_mmio_ops = {
 	.name = "mmio-v2",
 	.get_status = vireo_mmio_get_status,
 	.set_status = vireo_mmio_set_status,
@@ -403,6 +362,21 @@ static const struct vireo_transport_ops vireo_mmio_v2_ops = {
 	.del_vqs = vireo_mmio_del_vqs,
 	.synchronize_cbs = vireo_mmio_synchronize_cbs,
 };
+
+/*
+ * Version 1 differs from the table above only in its name and in having
+ * no config generation register (virtio 1.2, 4.2.4), so that the bus reads
+ * a wide field until two reads agree. Made from it at load (every op the
+ * version 2 table gains, version 1 gains too), read-only after.
+ */
+static struct vireo_transport_ops vireo_mmio_legacy_ops __ro_after_init;
+
+void __init vireo_mmio_init_ops(void)
+{
+	vireo_mmio_legacy_ops = vireo_mmio_ops;
+	vireo_mmio_legacy_ops.name = "mmio-v1";
+	vireo_mmio_legacy_ops.config_generation = NULL;
+}
 
 /* ---------------------------------------------------------------------- */
 /* Platform driver                                                         */
@@ -521,9 +495,9 @@ static int vireo_mmio_probe(struct platform_device *pdev)
 	}
 	vireo_mmio_dma_masks(vm);
 
-	vm->vd.ops = vm->version == 1 ? &vireo_mmio_v1_ops : &vireo_mmio_v2_ops;
+	vm->vd.ops = vm->version == 1 ? &vireo_mmio_legacy_ops : &vireo_mmio_ops;
 	vm->vd.transport_features = vm->version == 1 ?
-		VIREO_MMIO_LEGACY_FEATURES : VIREO_RING_FEATURES;
+		VIREO_LEGACY_FEATURES : VIREO_RING_FEATURES;
 	vm->vd.config_len = min_t(resource_size_t,
 				  vm->size - VIRTIO_MMIO_CONFIG, U32_MAX);
 	vm->vd.dev.parent = dev;

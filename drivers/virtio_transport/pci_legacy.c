@@ -18,18 +18,6 @@
 
 #include "transport.h"
 
-/*
- * Ring/transport features the legacy interface can carry: none of the
- * virtio 1.x ones, and ANY_LAYOUT, which a transitional driver MUST accept
- * from a legacy device (virtio 1.2, 6.3).
- */
-#define VIREO_PCI_LEGACY_FEATURES					\
-	((VIREO_RING_FEATURES & ~(BIT_ULL(VIRTIO_F_VERSION_1) |	\
-				  BIT_ULL(VIRTIO_F_RING_PACKED) |	\
-				  BIT_ULL(VIRTIO_F_ACCESS_PLATFORM) |	\
-				  BIT_ULL(VIRTIO_F_ORDER_PLATFORM))) |	\
-	 BIT_ULL(VIRTIO_F_ANY_LAYOUT))
-
 /* Where the device-specific config starts right now. */
 static unsigned int vireo_pci_legacy_hdr(struct vireo_pci *vp)
 {
@@ -75,29 +63,17 @@ static int vireo_pci_legacy_set_features(struct vireo_device *vd,
 	return 0;
 }
 
-static bool vireo_pci_legacy_config_ok(struct vireo_pci *vp,
-				       unsigned int offset, unsigned int len)
-{
-	unsigned int hdr = vireo_pci_legacy_hdr(vp);
-	unsigned int avail = vp->io_len > hdr ? vp->io_len - hdr : 0;
-
-	if (offset <= avail && len <= avail - offset)
-		return true;
-	dev_err_ratelimited(&vp->vd.dev, "config access %u+%u beyond the %u bytes of BAR 0\n",
-			    offset, len, avail);
-	return false;
-}
-
+/*
+ * The bus checked the access against config_len, which probe sized for the
+ * longer header (MSI-X on): it lies inside BAR 0 whichever header is in
+ * use now.
+ */
 static void vireo_pci_legacy_get_config(struct vireo_device *vd,
 					unsigned int offset, void *buf,
 					unsigned int len)
 {
 	struct vireo_pci *vp = to_vireo_pci(vd);
 
-	if (!vireo_pci_legacy_config_ok(vp, offset, len)) {
-		memset(buf, 0, len);
-		return;
-	}
 	vireo_io_read_config(vp->ioaddr + vireo_pci_legacy_hdr(vp), offset,
 			     buf, len);
 }
@@ -108,9 +84,8 @@ static void vireo_pci_legacy_set_config(struct vireo_device *vd,
 {
 	struct vireo_pci *vp = to_vireo_pci(vd);
 
-	if (vireo_pci_legacy_config_ok(vp, offset, len))
-		vireo_io_write_config(vp->ioaddr + vireo_pci_legacy_hdr(vp),
-				      offset, buf, len);
+	vireo_io_write_config(vp->ioaddr + vireo_pci_legacy_hdr(vp), offset,
+			      buf, len);
 }
 
 static int vireo_pci_legacy_setup_queue(struct vireo_pci *vp,
@@ -292,7 +267,7 @@ int vireo_pci_legacy_probe(struct vireo_pci *vp)
 	 */
 	hdr = VIRTIO_PCI_CONFIG_OFF(pdev->msix_cap != 0);
 	vd->config_len = vp->io_len > hdr ? vp->io_len - hdr : 0;
-	vd->transport_features = VIREO_PCI_LEGACY_FEATURES;
+	vd->transport_features = VIREO_LEGACY_FEATURES;
 	vp->iface = &vireo_pci_legacy_iface;
 	return 0;
 }

@@ -292,37 +292,19 @@ static int vireo_pci_modern_set_features(struct vireo_device *vd,
 	return 0;
 }
 
-static bool vireo_pci_modern_config_ok(struct vireo_pci *vp,
-				       unsigned int offset, unsigned int len)
-{
-	if (offset <= vp->device_len && len <= vp->device_len - offset)
-		return true;
-	dev_err_ratelimited(&vp->vd.dev, "config access %u+%u beyond the %u bytes mapped\n",
-			    offset, len, vp->device_len);
-	return false;
-}
-
+/* config_len is the mapped structure's length: the bus checked. */
 static void vireo_pci_modern_get_config(struct vireo_device *vd,
 					unsigned int offset, void *buf,
 					unsigned int len)
 {
-	struct vireo_pci *vp = to_vireo_pci(vd);
-
-	if (!vireo_pci_modern_config_ok(vp, offset, len)) {
-		memset(buf, 0, len);
-		return;
-	}
-	vireo_io_read_config(vp->device, offset, buf, len);
+	vireo_io_read_config(to_vireo_pci(vd)->device, offset, buf, len);
 }
 
 static void vireo_pci_modern_set_config(struct vireo_device *vd,
 					unsigned int offset, const void *buf,
 					unsigned int len)
 {
-	struct vireo_pci *vp = to_vireo_pci(vd);
-
-	if (vireo_pci_modern_config_ok(vp, offset, len))
-		vireo_io_write_config(vp->device, offset, buf, len);
+	vireo_io_write_config(to_vireo_pci(vd)->device, offset, buf, len);
 }
 
 static u32 vireo_pci_modern_config_generation(struct vireo_device *vd)

@@ -14,6 +14,18 @@
 
 #include <vireo/virtio.h>
 
+/*
+ * Ring/transport features a legacy interface (PCI legacy, MMIO version 1)
+ * can carry: none of the virtio 1.x ones, and ANY_LAYOUT, which a
+ * transitional driver MUST accept from a legacy device (virtio 1.2, 6.3).
+ */
+#define VIREO_LEGACY_FEATURES						\
+	((VIREO_RING_FEATURES & ~(BIT_ULL(VIRTIO_F_VERSION_1) |	\
+				  BIT_ULL(VIRTIO_F_RING_PACKED) |	\
+				  BIT_ULL(VIRTIO_F_ACCESS_PLATFORM) |	\
+				  BIT_ULL(VIRTIO_F_ORDER_PLATFORM))) |	\
+	 BIT_ULL(VIRTIO_F_ANY_LAYOUT))
+
 /* virtio 1.2, 2.7: no queue has more than 32768 entries. */
 #define VIREO_MAX_QUEUE_SIZE	32768
 
@@ -166,6 +178,7 @@ static inline struct vireo_mmio *to_vireo_mmio(struct vireo_device *vd)
 }
 
 extern struct platform_driver vireo_mmio_driver;
+void vireo_mmio_init_ops(void);
 
 /* types.c: the types= module parameter. */
 #define VIREO_MAX_DEVICE_TYPE	63

@@ -277,7 +277,8 @@ struct vireo_transport_ops {
 	int (*set_features)(struct vireo_device *vd,
 			    const struct vireo_features *f);
 	/*
-	 * Bytes of device-specific config; the bus checks bounds first. The
+	 * Bytes of device-specific config; the bus checks bounds (against
+	 * config_len, which the transport must have mapped) and logs, once. The
 	 * transport picks the access width from @len (virtio 1.2, 4.1.3.1 and
 	 * 4.2.2.2): 1, 2, 4 or 8 naturally aligned bytes are taken to be one
 	 * field of that size, anything else is accessed byte by byte. So an
@@ -334,6 +335,7 @@ struct vireo_device {
 	bool failed;			/* the device or the driver gave up */
 	bool restoring;			/* inside vireo_device_restore() */
 	u8 fault;			/* VIREO_FAULT_*: debugfs fail_restore */
+	atomic_t config_faults;		/* reads left to fail: debugfs fail_config */
 	struct list_head vqs;		/* the ring module's */
 	struct dentry *debugfs;		/* /sys/kernel/debug/vireo/vireoN */
 	void *priv;			/* the driver's */
@@ -462,25 +464,35 @@ void vireo_del_vqs(struct vireo_device *vd);
 /*
  * Device-specific config space, one field per call: the transport accesses
  * 1, 2 and 4 byte fields at their natural width and 8 byte fields as two
- * 4 byte halves (virtio 1.2, 4.1.3.1), anything else byte by byte. Reads
- * wider than one access are retried until the device's config generation
- * is stable (virtio 1.2, 2.5.1).
- * Out-of-range accesses return -EINVAL (and zero-fill @buf) instead of
- * touching the device.
+ * 4 byte halves (virtio 1.2, 4.1.3.1), anything else byte by byte. A read
+ * is retried while the device's config generation moves under it (virtio
+ * 1.2, 2.5.1; legacy devices, which have none: until two reads of a wide
+ * field agree), at most 64 times.
+ *
+ * Every read returns 0, or an error with one log line and @buf zeroed:
+ * -EINVAL for an access beyond the device's config space (the device is
+ * not touched), -EIO for a config that never settled. Drivers treat the
+ * error as they treat a field they cannot use: probe and restore fail
+ * with it, a config-change handler keeps what it had.
  */
-int vireo_config_read(struct vireo_device *vd, unsigned int offset,
-		      void *buf, unsigned int len);
+int __must_check vireo_config_read(struct vireo_device *vd,
+				   unsigned int offset, void *buf,
+				   unsigned int len);
 int vireo_config_write(struct vireo_device *vd, unsigned int offset,
 		       const void *buf, unsigned int len);
 /*
- * Typed reads of little-endian fields, e.g.
- * vireo_cread64(vd, offsetof(struct virtio_blk_config, capacity));
- * 0 when out of range.
+ * Typed reads of little-endian fields, the same rules as
+ * vireo_config_read() (0 or an error; *@val 0 on error), e.g.
+ * err = vireo_cread64(vd, offsetof(struct virtio_blk_config, capacity), &cap);
  */
-u8 vireo_cread8(struct vireo_device *vd, unsigned int offset);
-u16 vireo_cread16(struct vireo_device *vd, unsigned int offset);
-u32 vireo_cread32(struct vireo_device *vd, unsigned int offset);
-u64 vireo_cread64(struct vireo_device *vd, unsigned int offset);
+int __must_check vireo_cread8(struct vireo_device *vd, unsigned int offset,
+			      u8 *val);
+int __must_check vireo_cread16(struct vireo_device *vd, unsigned int offset,
+			       u16 *val);
+int __must_check vireo_cread32(struct vireo_device *vd, unsigned int offset,
+			       u32 *val);
+int __must_check vireo_cread64(struct vireo_device *vd, unsigned int offset,
+			       u64 *val);
 void vireo_cwrite8(struct vireo_device *vd, unsigned int offset, u8 val);
 void vireo_cwrite32(struct vireo_device *vd, unsigned int offset, u32 val);
 

@@ -164,6 +164,42 @@ hx_refused() {
 	hx_one_line "$1" "$_v" "$3" all
 }
 
+# hx_packed: every hostile disk runs on a packed ring (the cell's).
+hx_packed() {
+	_n=0
+	for _f in /sys/kernel/debug/vireo/vireo*/vq0-*; do
+		grep -q '^layout: packed' "$_f" && _n=$((_n + 1))
+	done
+	check_eq packed/layout "$(ls -d /sys/bus/vireo/devices/vireo* | grep -c .)" echo "$_n"
+}
+
+# hx_unsettled CASE SERIAL: a config that never settles, at probe. QEMU 7.2
+# gives a vhost-user back-end no way to make one (docs/hostile.md), so
+# vireo_ring's fail_config makes the device's generation move on every try
+# of one read: binding vireo_blk again fails with one line, no disk, no
+# leak; with nothing armed the next bind gives the disk back.
+hx_unsettled() {
+	_d=$(hx_dev "$2") || { fail "$1/disk" "no disk with serial $2"; return; }
+	_v=$(readlink -f "/sys/block/$_d/device"); _v=${_v##*/}
+	_f=/sys/kernel/debug/vireo/$_v/fail_config
+	hx_mark "$1"
+	echo "$_v" >/sys/bus/vireo/drivers/vireo_blk/unbind
+	echo 1 >"$_f"
+	check_eq "$1/armed" 1 cat "$_f"
+	if echo "$_v" >/sys/bus/vireo/drivers/vireo_blk/bind 2>/dev/null; then
+		hx_verdict "$1/bind-fails" 0 "vireo_blk bound a device whose config never settled"
+	else
+		hx_verdict "$1/bind-fails" 1
+	fi
+	check "$1/no-driver" test ! -e "/sys/bus/vireo/devices/$_v/driver"
+	check_eq "$1/spent" 0 cat "$_f"
+	hx_one_line "$1" "$_v" 'config read [0-9]+\+[0-9]+ never settled: .* \(injected\)' all
+	check "$1/rebind" sh -c "echo $_v >/sys/bus/vireo/drivers/vireo_blk/bind"
+	_d=$(blk_dev "$2") || { fail "$1/disk-back" "no disk with serial $2 after the rebind"; return; }
+	ok "$1/disk-back"
+	check "$1/read-after" blk-io verify "/dev/$_d" 1m 64k 7
+}
+
 # hx_storm CASE SERIAL SECTORS: the read at 2048 starts a storm of config
 # changes (capacity back and forth); the disk ends at its size, reads work.
 hx_storm() {

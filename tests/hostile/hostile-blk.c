@@ -51,11 +51,16 @@
 #define VIRTIO_RING_F_EVENT_IDX		29
 #define VHOST_USER_F_PROTOCOL_FEATURES	30
 #define VIRTIO_F_VERSION_1		32
+#define VIRTIO_F_RING_PACKED		34
 
 #define VIRTQ_DESC_F_NEXT		1
 #define VIRTQ_DESC_F_WRITE		2
 #define VIRTQ_DESC_F_INDIRECT		4
 #define VRING_AVAIL_F_NO_INTERRUPT	1
+#define VIRTQ_DESC_F_AVAIL		(1u << 7)	/* packed */
+#define VIRTQ_DESC_F_USED		(1u << 15)
+#define VRING_PACKED_EVENT_DISABLE	1
+#define VRING_PACKED_EVENT_DESC		2
 
 #define VIRTIO_BLK_T_IN			0
 #define VIRTIO_BLK_T_OUT		1
@@ -133,6 +138,12 @@ struct vring_desc {
 	uint16_t flags, next;
 };
 
+struct vring_packed_desc {
+	uint64_t addr;
+	uint32_t len;
+	uint16_t id, flags;
+};
+
 /* --- state --- */
 
 struct region {
@@ -153,18 +164,28 @@ struct queue {
 	uint8_t *used;		/* flags, idx, ring[num] {id, len}, avail_event */
 	uint16_t last_avail, used_idx, signalled_used;
 	bool signalled_valid;
+	/*
+	 * Packed (virtio 1.2, 2.8): desc is the descriptor ring, avail the
+	 * driver's event structure {off_wrap, flags}, used the device's.
+	 * Positions with their wrap counters; used_since: descriptors used
+	 * since the last notification decision.
+	 */
+	bool packed;
+	uint16_t avail_pos, used_pos, used_since;
+	bool avail_wrap, used_wrap;
 	uint64_t requests;
 };
 
 enum fault_kind {
 	F_NONE, F_BAD_ID, F_STALE_ID, F_DUP_ID, F_LEN_LONG, F_LEN_SHORT,
+	F_BAD_FLAGS,
 	F_STATUS, F_STALL, F_DISCONNECT, F_STORM,
 };
 
 static const char *const fault_names[] = {
 	[F_BAD_ID] = "bad-id", [F_STALE_ID] = "stale-id", [F_DUP_ID] = "dup-id",
 	[F_LEN_LONG] = "len-long", [F_LEN_SHORT] = "len-short",
-	[F_STATUS] = "status", [F_STALL] = "stall",
+	[F_BAD_FLAGS] = "bad-flags", [F_STATUS] = "status", [F_STALL] = "stall",
 	[F_DISCONNECT] = "disconnect", [F_STORM] = "storm",
 };
 
@@ -306,8 +327,41 @@ static void queue_bad(struct queue *q, unsigned int qi, const char *fmt, ...)
 	q->broken = true;
 }
 
-static void used_put(struct queue *q, uint32_t id, uint32_t len)
+static bool need_event(uint16_t event, uint16_t new, uint16_t old)
 {
+	return (uint16_t)(new - event - 1) < (uint16_t)(new - old);
+}
+
+/*
+ * Returns buffer @id with @len bytes written. Split: an entry, visible at
+ * used_publish(). Packed (virtio 1.2, 2.8.7): the descriptor at the used
+ * position, made used by its flags, and the position moves past the
+ * buffer's @ndescs; with @nonsense the flags say neither available nor
+ * used for the current wrap counter (AVAIL != USED).
+ */
+static void used_put(struct queue *q, uint32_t id, uint32_t len,
+		     unsigned int ndescs, bool nonsense)
+{
+	if (q->packed) {
+		struct vring_packed_desc *d =
+			(struct vring_packed_desc *)q->desc + q->used_pos;
+		uint16_t flags = q->used_wrap ? VIRTQ_DESC_F_AVAIL | VIRTQ_DESC_F_USED : 0;
+
+		if (nonsense)
+			flags = q->used_wrap ? VIRTQ_DESC_F_USED : VIRTQ_DESC_F_AVAIL;
+		if (len)
+			flags |= VIRTQ_DESC_F_WRITE;
+		d->id = (uint16_t)id;
+		d->len = len;
+		__atomic_store_n(&d->flags, flags, __ATOMIC_RELEASE);
+		q->used_pos += ndescs;
+		q->used_since += ndescs;
+		if (q->used_pos >= q->num) {
+			q->used_pos -= q->num;
+			q->used_wrap = !q->used_wrap;
+		}
+		return;
+	}
 	uint8_t *e = q->used + 4 + 8 * (q->used_idx % q->num);
 
 	memcpy(e, &id, 4);
@@ -317,7 +371,30 @@ static void used_put(struct queue *q, uint32_t id, uint32_t len)
 
 static void used_publish(struct queue *q)
 {
-	__atomic_store_n((uint16_t *)(q->used + 2), q->used_idx, __ATOMIC_RELEASE);
+	if (!q->packed)
+		__atomic_store_n((uint16_t *)(q->used + 2), q->used_idx,
+				 __ATOMIC_RELEASE);
+}
+
+/* virtio 1.2, 2.8.10: the driver's event structure decides. */
+static bool packed_need_notify(struct queue *q)
+{
+	uint16_t flags = rd16(q->avail + 1) & 3, off, since = q->used_since;
+
+	q->used_since = 0;
+	if (!q->signalled_valid)
+		return true;
+	if (flags == VRING_PACKED_EVENT_DISABLE)
+		return false;
+	if (flags != VRING_PACKED_EVENT_DESC || !has(acked, VIRTIO_RING_F_EVENT_IDX))
+		return true;
+	off = rd16(q->avail);
+	/* An offset from the other lap lies a ring back. */
+	if (!!(off & 0x8000) != q->used_wrap)
+		off = (off & 0x7fff) - q->num;
+	else
+		off &= 0x7fff;
+	return need_event(off, q->used_pos, q->used_pos - since);
 }
 
 /* virtio 1.2, 2.7.10: interrupt the driver unless it asked us not to. */
@@ -327,11 +404,12 @@ static void notify(struct queue *q)
 	bool need;
 
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
-	if (has(acked, VIRTIO_RING_F_EVENT_IDX)) {
+	if (q->packed) {
+		need = packed_need_notify(q);
+	} else if (has(acked, VIRTIO_RING_F_EVENT_IDX)) {
 		uint16_t ev = rd16(q->avail + 2 + q->num);
 
-		need = !q->signalled_valid ||
-		       (uint16_t)(new - ev - 1) < (uint16_t)(new - old);
+		need = !q->signalled_valid || need_event(ev, new, old);
 	} else {
 		need = !(rd16(q->avail) & VRING_AVAIL_F_NO_INTERRUPT);
 	}
@@ -352,6 +430,51 @@ struct seg {
 	uint32_t len;
 	bool write;
 };
+
+static int add_seg(struct queue *q, unsigned int qi, struct seg *segs,
+		   unsigned int *n, uint64_t addr, uint32_t len, bool write,
+		   bool *seen_write)
+{
+	if (write) {
+		*seen_write = true;
+	} else if (*seen_write) {
+		queue_bad(q, qi, "readable descriptor after a writable one");
+		return -1;
+	}
+	if (*n >= MAX_SEGS) {
+		queue_bad(q, qi, "chain of more than %u buffers", MAX_SEGS);
+		return -1;
+	}
+	if (!len)
+		return 0;
+	segs[*n].p = gpa_ptr(addr, len);
+	if (!segs[*n].p) {
+		queue_bad(q, qi, "buffer 0x%" PRIx64 "+%u outside guest memory",
+			  addr, len);
+		return -1;
+	}
+	segs[*n].len = len;
+	segs[*n].write = write;
+	(*n)++;
+	return 0;
+}
+
+/* An indirect table, checked (2.7.5.3.1, 2.8.19); NULL: queue broken. */
+static const void *indirect_table(struct queue *q, unsigned int qi,
+				  uint64_t addr, uint32_t len)
+{
+	const void *t;
+
+	if (!len || len % 16 || len / 16 > MAX_QUEUE_SIZE) {
+		queue_bad(q, qi, "indirect table of %u bytes", len);
+		return NULL;
+	}
+	t = gpa_ptr(addr, len);
+	if (!t)
+		queue_bad(q, qi, "indirect table 0x%" PRIx64 "+%u outside guest memory",
+			  addr, len);
+	return t;
+}
 
 /* The chain at @head, into @segs; false (queue marked broken) if invalid. */
 static int walk_chain(struct queue *q, unsigned int qi, uint16_t head,
@@ -383,51 +506,102 @@ static int walk_chain(struct queue *q, unsigned int qi, uint16_t head,
 				queue_bad(q, qi, "descriptor %u has both INDIRECT and NEXT", idx);
 				return -1;
 			}
-			if (!d.len || d.len % 16 || d.len / 16 > MAX_QUEUE_SIZE) {
-				queue_bad(q, qi, "indirect table of %u bytes", d.len);
+			table = indirect_table(q, qi, d.addr, d.len);
+			if (!table)
 				return -1;
-			}
-			table = gpa_ptr(d.addr, d.len);
-			if (!table) {
-				queue_bad(q, qi,
-					  "indirect table 0x%" PRIx64 "+%u outside guest memory",
-					  d.addr, d.len);
-				return -1;
-			}
 			indirect = true;
 			tsize = d.len / 16;
 			idx = 0;
 			steps = 0;
 			continue;
 		}
-		if (d.flags & VIRTQ_DESC_F_WRITE) {
-			seen_write = true;
-		} else if (seen_write) {
-			queue_bad(q, qi, "readable descriptor after a writable one (head %u)",
-				  head);
+		if (add_seg(q, qi, segs, &n, d.addr, d.len,
+			    d.flags & VIRTQ_DESC_F_WRITE, &seen_write))
 			return -1;
-		}
-		if (n >= MAX_SEGS) {
-			queue_bad(q, qi, "chain of more than %u buffers", MAX_SEGS);
-			return -1;
-		}
-		if (d.len) {
-			segs[n].p = gpa_ptr(d.addr, d.len);
-			if (!segs[n].p) {
-				queue_bad(q, qi, "buffer 0x%" PRIx64 "+%u outside guest memory",
-					  d.addr, d.len);
-				return -1;
-			}
-			segs[n].len = d.len;
-			segs[n].write = d.flags & VIRTQ_DESC_F_WRITE;
-			n++;
-		}
 		if (!(d.flags & VIRTQ_DESC_F_NEXT))
 			break;
 		idx = d.next;
 	}
 	*nsegs = n;
 	return 0;
+}
+
+static bool packed_avail(uint16_t flags, bool wrap)
+{
+	return !!(flags & VIRTQ_DESC_F_AVAIL) == wrap &&
+	       !!(flags & VIRTQ_DESC_F_USED) != wrap;
+}
+
+/*
+ * The packed ring's next buffer (virtio 1.2, 2.8.6, 2.8.17-2.8.19): 1 with
+ * its segments, its id and the descriptors it took; 0 if none is
+ * available; -1 (queue marked broken) if the driver broke a rule.
+ */
+static int walk_packed(struct queue *q, unsigned int qi, struct seg *segs,
+		       unsigned int *nsegs, uint16_t *id, unsigned int *ndescs)
+{
+	struct vring_packed_desc *ring = (struct vring_packed_desc *)q->desc;
+	uint16_t pos = q->avail_pos;
+	bool wrap = q->avail_wrap, seen_write = false;
+	unsigned int n = 0, count = 0;
+
+	if (!packed_avail(rd16(&ring[pos].flags), wrap))
+		return 0;
+	for (;;) {
+		struct vring_packed_desc d;
+
+		memcpy(&d, &ring[pos], sizeof(d));
+		d.flags = rd16(&ring[pos].flags);
+		if (!packed_avail(d.flags, wrap)) {
+			queue_bad(q, qi, "descriptor %u of a chain from %u is not available",
+				  pos, q->avail_pos);
+			return -1;
+		}
+		if (++count > q->num) {
+			queue_bad(q, qi, "chain from %u longer than the ring", q->avail_pos);
+			return -1;
+		}
+		if (d.flags & VIRTQ_DESC_F_INDIRECT) {
+			const struct vring_packed_desc *t;
+
+			if (!has(acked, VIRTIO_RING_F_INDIRECT_DESC) ||
+			    (d.flags & VIRTQ_DESC_F_NEXT) || count > 1) {
+				queue_bad(q, qi, "indirect descriptor at %u not allowed (2.8.19)", pos);
+				return -1;
+			}
+			t = indirect_table(q, qi, d.addr, d.len);
+			if (!t)
+				return -1;
+			for (unsigned int i = 0; i < d.len / 16; i++) {
+				struct vring_packed_desc e;
+
+				memcpy(&e, &t[i], sizeof(e));
+				if (e.flags & ~VIRTQ_DESC_F_WRITE) {
+					queue_bad(q, qi, "flags 0x%x in an indirect table", e.flags);
+					return -1;
+				}
+				if (add_seg(q, qi, segs, &n, e.addr, e.len,
+					    e.flags & VIRTQ_DESC_F_WRITE, &seen_write))
+					return -1;
+			}
+		} else if (add_seg(q, qi, segs, &n, d.addr, d.len,
+				   d.flags & VIRTQ_DESC_F_WRITE, &seen_write)) {
+			return -1;
+		}
+		/* The buffer id is the last descriptor's (2.8.6). */
+		*id = d.id;
+		if (++pos == q->num) {
+			pos = 0;
+			wrap = !wrap;
+		}
+		if (!(d.flags & VIRTQ_DESC_F_NEXT))
+			break;
+	}
+	q->avail_pos = pos;
+	q->avail_wrap = wrap;
+	*nsegs = n;
+	*ndescs = count;
+	return 1;
 }
 
 struct req {
@@ -654,24 +828,76 @@ static struct rule *match(unsigned int qi, const struct req *r)
 	return NULL;
 }
 
+/* Is @id made available and not yet taken (packed: scans ahead)? */
+static bool pending_id(struct queue *q, uint16_t id)
+{
+	if (q->packed) {
+		struct vring_packed_desc *ring = (struct vring_packed_desc *)q->desc;
+		uint16_t pos = q->avail_pos;
+		bool wrap = q->avail_wrap;
+
+		for (unsigned int c = 0; c < q->num; c++) {
+			if (!packed_avail(rd16(&ring[pos].flags), wrap))
+				return false;
+			if (ring[pos].id == id)
+				return true;
+			if (++pos == q->num) {
+				pos = 0;
+				wrap = !wrap;
+			}
+		}
+		return false;
+	}
+	for (uint16_t a = q->last_avail, end = rd16(q->avail + 1); a != end; a++)
+		if (rd16(q->avail + 2 + a % q->num) == id)
+			return true;
+	return false;
+}
+
 /* An id the driver never made available and does not wait for. */
 static uint16_t stale_id(struct queue *q, uint16_t head)
 {
-	uint16_t avail_idx = rd16(q->avail + 1);
-
 	for (unsigned int c = 1; c < q->num; c++) {
 		uint16_t cand = (head + c) % q->num;
-		bool pending = false;
 
-		for (uint16_t a = q->last_avail; a != avail_idx; a++)
-			if (rd16(q->avail + 2 + a % q->num) == cand) {
-				pending = true;
-				break;
-			}
-		if (!pending)
+		if (!pending_id(q, cand))
 			return cand;
 	}
 	return head;
+}
+
+/*
+ * The split ring's next buffer: 1 with its segments and head, 0 if none
+ * is available (with EVENT_IDX, a kick asked for first), -1 if the driver
+ * broke a rule.
+ */
+static int next_split(struct queue *q, unsigned int qi, struct seg *segs,
+		      unsigned int *n, uint16_t *head)
+{
+	for (;;) {
+		uint16_t avail_idx = rd16(q->avail + 1);
+
+		if (avail_idx == q->last_avail) {
+			if (!has(acked, VIRTIO_RING_F_EVENT_IDX))
+				return 0;
+			/* Ask for a kick at the next buffer, then look again. */
+			__atomic_store_n((uint16_t *)(q->used + 4 + 8 * q->num),
+					 q->last_avail, __ATOMIC_RELEASE);
+			__atomic_thread_fence(__ATOMIC_SEQ_CST);
+			if (rd16(q->avail + 1) == q->last_avail)
+				return 0;
+			continue;
+		}
+		if ((uint16_t)(avail_idx - q->last_avail) > q->num) {
+			queue_bad(q, qi, "avail idx %u is %u ahead of %u, beyond the ring size %u",
+				  avail_idx, (uint16_t)(avail_idx - q->last_avail),
+				  q->last_avail, q->num);
+			return -1;
+		}
+		*head = rd16(q->avail + 2 + q->last_avail % q->num);
+		q->last_avail++;
+		return walk_chain(q, qi, *head, segs, n) ? -1 : 1;
+	}
 }
 
 static void hang_up(const char *why);
@@ -686,32 +912,16 @@ static void process(unsigned int qi)
 	if (!q->started || !q->enabled || q->broken || q->stalled || !q->desc)
 		return;
 	for (;;) {
-		uint16_t avail_idx = rd16(q->avail + 1), head;
-		unsigned int n;
+		unsigned int n, ndescs = 1;
+		uint16_t head;
 		struct req r;
 		struct rule *f;
 		uint32_t id, len;
+		int got;
 
-		if (avail_idx == q->last_avail) {
-			if (!has(acked, VIRTIO_RING_F_EVENT_IDX))
-				break;
-			/* Ask for a kick at the next buffer, then look again. */
-			__atomic_store_n((uint16_t *)(q->used + 4 + 8 * q->num),
-					 q->last_avail, __ATOMIC_RELEASE);
-			__atomic_thread_fence(__ATOMIC_SEQ_CST);
-			if (rd16(q->avail + 1) == q->last_avail)
-				break;
-			continue;
-		}
-		if ((uint16_t)(avail_idx - q->last_avail) > q->num) {
-			queue_bad(q, qi, "avail idx %u is %u ahead of %u, beyond the ring size %u",
-				  avail_idx, (uint16_t)(avail_idx - q->last_avail),
-				  q->last_avail, q->num);
-			break;
-		}
-		head = rd16(q->avail + 2 + q->last_avail % q->num);
-		q->last_avail++;
-		if (walk_chain(q, qi, head, segs, &n) || !serve(q, qi, segs, n, &r))
+		got = q->packed ? walk_packed(q, qi, segs, &n, &head, &ndescs) :
+				  next_split(q, qi, segs, &n, &head);
+		if (got <= 0 || !serve(q, qi, segs, n, &r))
 			break;
 		q->requests++;
 		id = head;
@@ -729,6 +939,10 @@ static void process(unsigned int qi)
 			break;
 		case F_LEN_LONG:
 			len = r.in_len + 512;
+			break;
+		case F_BAD_FLAGS:
+			if (!q->packed)
+				say("bad-flags is a packed ring fault; served as asked");
 			break;
 		case F_LEN_SHORT:
 			/* The data, not the status byte, and no status written. */
@@ -763,9 +977,9 @@ static void process(unsigned int qi)
 			break;
 		if (!f || f->kind != F_LEN_SHORT)
 			write_status(segs, n, r.status);
-		used_put(q, id, len);
+		used_put(q, id, len, ndescs, f && f->kind == F_BAD_FLAGS && q->packed);
 		if (f && f->kind == F_DUP_ID)
-			used_put(q, id, len);
+			used_put(q, id, len, 1, false);
 		any = true;
 		if (f && f->kind == F_STORM)
 			storm_step();
@@ -824,6 +1038,20 @@ static void storm_step(void)
 }
 
 /* --- the vhost-user connection --- */
+
+/* Maps @q's rings (sizes by layout); false if they lie outside the table. */
+static bool queue_map(struct queue *q)
+{
+	q->packed = has(acked, VIRTIO_F_RING_PACKED);
+	q->desc = uva_ptr(q->desc_uva, 16ull * q->num);
+	/* Packed: the two event structures, 4 bytes each (2.8.10). */
+	q->avail = uva_ptr(q->avail_uva, q->packed ? 4 : 6 + 2ull * q->num);
+	q->used = uva_ptr(q->used_uva, q->packed ? 4 : 6 + 8ull * q->num);
+	if (q->desc && q->avail && q->used)
+		return true;
+	q->desc = NULL;
+	return false;
+}
 
 static void queue_reset(struct queue *q)
 {
@@ -905,13 +1133,8 @@ static bool map_table(struct vu_msg *m, int *fds, int nfds)
 	for (unsigned int i = 0; i < MAX_QUEUES; i++) {
 		struct queue *q = &queues[i];
 
-		if (!q->desc_uva)
-			continue;
-		q->desc = uva_ptr(q->desc_uva, 16ull * q->num);
-		q->avail = uva_ptr(q->avail_uva, 6 + 2ull * q->num);
-		q->used = uva_ptr(q->used_uva, 6 + 8ull * q->num);
-		if (!q->desc || !q->avail || !q->used)
-			q->desc = NULL;
+		if (q->desc_uva)
+			queue_map(q);
 	}
 	return true;
 }
@@ -984,17 +1207,14 @@ static bool handle(struct vu_msg *m, int *fds, int nfds)
 		q->desc_uva = m->p.addr.desc;
 		q->avail_uva = m->p.addr.avail;
 		q->used_uva = m->p.addr.used;
-		q->desc = uva_ptr(q->desc_uva, 16ull * q->num);
-		q->avail = uva_ptr(q->avail_uva, 6 + 2ull * q->num);
-		q->used = uva_ptr(q->used_uva, 6 + 8ull * q->num);
-		if (!q->desc || !q->avail || !q->used) {
+		if (!queue_map(q)) {
 			say("front-end error: queue %u rings outside the memory table",
 			    m->p.addr.index);
-			q->desc = NULL;
 			ok = false;
 			break;
 		}
-		q->used_idx = rd16(q->used + 2);
+		if (!q->packed)
+			q->used_idx = rd16(q->used + 2);
 		q->signalled_valid = false;
 		break;
 	case VU_SET_VRING_BASE:
@@ -1003,7 +1223,15 @@ static bool handle(struct vu_msg *m, int *fds, int nfds)
 			ok = false;
 			break;
 		}
+		/*
+		 * Packed: the next available and the next used position, each
+		 * with its wrap counter in bit 15, in the low and high halves.
+		 */
 		q->last_avail = m->p.state.num;
+		q->avail_pos = m->p.state.num & 0x7fff;
+		q->avail_wrap = m->p.state.num >> 15 & 1;
+		q->used_pos = m->p.state.num >> 16 & 0x7fff;
+		q->used_wrap = m->p.state.num >> 31;
 		break;
 	case VU_GET_VRING_BASE:
 		q = msg_queue(m, m->p.state.index);
@@ -1014,7 +1242,11 @@ static bool handle(struct vu_msg *m, int *fds, int nfds)
 		q->started = false;
 		q->stalled = false;
 		q->broken = false;
-		m->p.state.num = q->last_avail;
+		if (q->packed)
+			m->p.state.num = (uint32_t)q->avail_pos | (uint32_t)q->avail_wrap << 15 |
+					 (uint32_t)q->used_pos << 16 | (uint32_t)q->used_wrap << 31;
+		else
+			m->p.state.num = q->last_avail;
 		reply(m, 8);
 		replied = true;
 		if (q->kick >= 0)
@@ -1269,7 +1501,8 @@ static void usage(void)
 		"                   [--fault RULE]... [--script FILE] [--timeout SECS]\n"
 		"rules (docs/hostile.md): FAULT [queue=Q] [type=in|out|flush|getid]\n"
 		"  [sector=S] [after=N] [count=K]; FAULT is bad-id, stale-id, dup-id,\n"
-		"  len-long, len-short, status=V, stall, disconnect [reconnect],\n"
+		"  len-long, len-short, bad-flags (packed), status=V, stall,\n"
+		"  disconnect [reconnect],\n"
 		"  storm=N [every=MS];\n"
 		"  or: config FIELD VALUE\n");
 	exit(2);
@@ -1324,7 +1557,8 @@ int main(int argc, char **argv)
 	offered = 1ull << VIRTIO_BLK_F_SIZE_MAX | 1ull << VIRTIO_BLK_F_SEG_MAX |
 		  1ull << VIRTIO_BLK_F_BLK_SIZE | 1ull << VIRTIO_BLK_F_FLUSH |
 		  1ull << VIRTIO_RING_F_INDIRECT_DESC | 1ull << VIRTIO_RING_F_EVENT_IDX |
-		  1ull << VHOST_USER_F_PROTOCOL_FEATURES | 1ull << VIRTIO_F_VERSION_1;
+		  1ull << VHOST_USER_F_PROTOCOL_FEATURES | 1ull << VIRTIO_F_VERSION_1 |
+		  1ull << VIRTIO_F_RING_PACKED;
 	if (nqueues > 1)
 		offered |= 1ull << VIRTIO_BLK_F_MQ;
 	for (unsigned int i = 0; i < MAX_QUEUES; i++)

@@ -6,7 +6,8 @@
 #                                       a 16 MiB image NAME.img (bytes at 1 MiB
 #                                       from seed 7), its back-end with those
 #                                       rules, and the QEMU arguments for it as
-#                                       a vhost-user-blk-pci at pcie.0 slot SLOT;
+#                                       a vhost-user-blk-pci at pcie.0 slot SLOT
+#                                       (packed=on on a packed cell);
 #                                       OPTS: chardev=EXTRA (e.g. reconnect=1),
 #                                       queues=N
 #   hostile_args                        the vireo-qemu options for every disk
@@ -43,7 +44,9 @@ hostile_disk() {
 	done
 	[ $# -eq 0 ] || shift
 	for i in "$@"; do rules+=(--fault "$i"); done
-	local img=$HOSTILE_WORK/$name.img sock=$HOSTILE_WORK/$name.sock
+	local img=$HOSTILE_WORK/$name.img sock=$HOSTILE_WORK/$name.sock packed=
+	# The cell's ring: QEMU offers RING_PACKED only with packed=on.
+	[ "${RING:-split}" != packed ] || packed=,packed=on
 	truncate -s 16M "$img"
 	"$VIREO_ROOT/build/guest-bin/blk-io" write "$img" 1m 64k 7 >/dev/null
 	"$HOSTILE_BIN" --socket "$sock" --disk "$img" --serial "$serial" --queues "$queues" \
@@ -52,7 +55,7 @@ hostile_disk() {
 	HOSTILE_NAMES+=("$name")
 	for i in $(seq 50); do [ -S "$sock" ] && break; sleep 0.1; done
 	HOSTILE_QEMU+=(--qemu -chardev --qemu "socket,id=hc$slot,path=$sock$chardev"
-		--qemu -device --qemu "vhost-user-blk-pci,chardev=hc$slot,num-queues=$queues,disable-legacy=on,bus=pcie.0,addr=$slot")
+		--qemu -device --qemu "vhost-user-blk-pci,chardev=hc$slot,num-queues=$queues,disable-legacy=on,bus=pcie.0,addr=$slot$packed")
 }
 
 hostile_args() {

@@ -10,6 +10,8 @@ static bool th_notify(struct vireo_vq *vq)
 	struct th *t = th_of(vq);
 
 	t->notifies++;
+	if (t->on_notify)
+		t->on_notify(t);
 	return t->notify_ok;
 }
 

@@ -30,6 +30,7 @@ struct th {
 	unsigned int notifies;
 	unsigned int callbacks;
 	void (*on_callback)(struct th *t);
+	void (*on_notify)(struct th *t);	/* after counting a kick */
 	void *priv;
 };
 

@@ -3,6 +3,7 @@
  * ring-test: the vireo ring's userspace tests, as TAP.
  *
  *	ring-test [--replay N] [--fuzzer PATH [--fuzz-args "ARGS"]]
+ *	ring-test --only concurrent
  *
  * --replay: how many deterministic pseudo-random inputs to run through the
  * fuzz target in-process (default 3000). --fuzzer: also run the libFuzzer
@@ -14,6 +15,7 @@
 
 static unsigned int replay_n = 3000;
 static const char *fuzzer, *fuzz_args = "-runs=20000";
+static const char *only;
 
 static void t_fuzz_replay(const void *arg)
 {
@@ -66,17 +68,25 @@ int main(int argc, char **argv)
 			fuzzer = argv[++i];
 		else if (!strcmp(argv[i], "--fuzz-args") && i + 1 < argc)
 			fuzz_args = argv[++i];
+		else if (!strcmp(argv[i], "--only") && i + 1 < argc &&
+			 !strcmp(argv[i + 1], "concurrent"))
+			only = argv[++i];
 		else {
-			fprintf(stderr, "usage: %s [--replay N] [--fuzzer PATH [--fuzz-args ARGS]]\n",
+			fprintf(stderr, "usage: %s [--replay N] [--fuzzer PATH [--fuzz-args ARGS]] | --only concurrent\n",
 				argv[0]);
 			return 2;
 		}
 	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
 
+	if (only) {
+		t_concurrent();
+		return t_summary();
+	}
 	t_basic();
 	t_notify();
 	t_hostile();
+	t_concurrent();
 	snprintf(name, sizeof(name), "fuzz target: %u deterministic inputs", replay_n);
 	t_run(name, t_fuzz_replay, NULL);
 	if (fuzzer) {

@@ -109,7 +109,10 @@ static inline long PTR_ERR(const void *ptr) { return (long)ptr; }
 static inline bool IS_ERR(const void *ptr) { return IS_ERR_VALUE(ptr); }
 static inline bool IS_ERR_OR_NULL(const void *ptr) { return !ptr || IS_ERR_VALUE(ptr); }
 
+#define __must_check		__attribute__((warn_unused_result))
+
 /* Atomics. */
+typedef struct { int counter; } atomic_t;
 typedef struct { long long counter; } atomic64_t;
 static inline void atomic64_set(atomic64_t *v, long long i)
 {
