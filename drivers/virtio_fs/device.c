@@ -142,16 +142,20 @@ static int vf_probe(struct vireo_device *vd)
 	dev->vd = vd;
 
 	/* The tag is NUL-padded, not NUL-terminated when all 36 bytes are used. */
-	vireo_config_read(vd, offsetof(struct virtio_fs_config, tag),
-			  dev->tag, VF_TAG_LEN);
+	err = vireo_config_read(vd, offsetof(struct virtio_fs_config, tag),
+				dev->tag, VF_TAG_LEN);
+	if (err)
+		goto free;
 	dev->tag[VF_TAG_LEN] = '\0';
 	if (!dev->tag[0]) {
 		dev_err(&vd->dev, "the device has an empty tag: it cannot be mounted\n");
 		err = -EINVAL;
 		goto free;
 	}
-	nq = vireo_cread32(vd, offsetof(struct virtio_fs_config,
-					num_request_queues));
+	err = vireo_cread32(vd, offsetof(struct virtio_fs_config,
+					 num_request_queues), &nq);
+	if (err)
+		goto free;
 	/* virtio 1.2, 5.11.4: num_request_queues is at least 1 */
 	if (!nq) {
 		dev_err(&vd->dev, "%s: the device offers no request queue\n",
