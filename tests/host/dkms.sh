@@ -26,11 +26,11 @@ for k in 6.1 6.12; do
 	log=$VIREO_LOGDIR/$TEST-$k.log
 	"${dk[@]}" build -k "$rel" --kernelsourcedir "$(kernel_dir "$k")/build" >"$log" 2>&1
 	n=0 bad=
-	for m in vireo_ring vireo_transport vireo_blk vireo_rng; do
+	for m in vireo_ring vireo_transport vireo_blk vireo_rng vireo_balloon; do
 		f=$(ls "$d/tree/vireo/$ver/$rel/x86_64/module/$m.ko"* 2>/dev/null | head -n 1)
 		if [ -n "$f" ] && [ "$(modinfo -F vermagic "$f" | cut -d' ' -f1)" = "$rel" ]; then n=$((n + 1)); else bad+=" $m"; fi
 	done
-	if [ $n = 4 ]; then tap_ok "dkms-build-$k"; else tap_fail "dkms-build-$k" "missing or wrong vermagic:$bad (log: $log)" "$(tail -n 5 "$log")"; fi
+	if [ $n = 5 ]; then tap_ok "dkms-build-$k"; else tap_fail "dkms-build-$k" "missing or wrong vermagic:$bad (log: $log)" "$(tail -n 5 "$log")"; fi
 done
 
 "${dk[@]}" remove --all >"$VIREO_LOGDIR/$TEST-remove.log" 2>&1
