@@ -28,7 +28,7 @@
  * 1.2, 5.5.6); one guest page is VBALLOON_PER_PAGE of them.
  */
 #define VBALLOON_PFN_SHIFT	VIRTIO_BALLOON_PFN_SHIFT
-#define VBALLOON_PER_PAGE	(unsigned int)(PAGE_SIZE >> VBALLOON_PFN_SHIFT)
+#define VBALLOON_PER_PAGE	((unsigned int)(PAGE_SIZE >> VBALLOON_PFN_SHIFT))
 /* PFNs per inflate or deflate request: one page of them. */
 #define VBALLOON_BATCH		256
 /* 4 KiB pages given back per OOM notification (1 MiB). */
@@ -36,6 +36,16 @@
 
 /* Statistics tags 0-15 (virtio 1.2, 5.5.6.3; 10-15 from virtio 1.3). */
 #define VBALLOON_NR_STATS	16
+
+/*
+ * One statistic (virtio 1.2, 5.5.6.3): little-endian in every interface
+ * vireo drives (legacy ones are guest-endian, and vireo guests are
+ * little-endian), hence not the uapi's __virtio types.
+ */
+struct vballoon_stat {
+	__le16 tag;
+	__le64 val;
+} __packed;
 
 struct vballoon {
 	struct vireo_device *vd;
@@ -71,11 +81,11 @@ struct vballoon {
 
 	/* Statistics: the buffer the device holds and its copy for debugfs. */
 	struct work_struct stats_work;
-	struct virtio_balloon_stat stats[VBALLOON_NR_STATS];
+	struct vballoon_stat stats[VBALLOON_NR_STATS];
 	unsigned int nr_stats;
 	unsigned long events[NR_VM_EVENT_ITEMS];	/* scratch for the worker */
 	spinlock_t stats_lock;			/* @last, @last_n, @stats_sent */
-	struct virtio_balloon_stat last[VBALLOON_NR_STATS];
+	struct vballoon_stat last[VBALLOON_NR_STATS];
 	unsigned int last_n;
 	u64 stats_sent;
 	bool stats_posted;			/* the device holds @stats */

@@ -103,7 +103,7 @@ static void vballoon_del_vqs(struct vballoon *vb)
 }
 
 /*
- * VIRTIO_BALLOON_F_PAGE_POISON (virtio 1.2, 5.5.6.1): free pages hold a
+ * VIRTIO_BALLOON_F_PAGE_POISON (virtio 1.2, 5.5.6.6): free pages hold a
  * pattern the kernel checks; the device is told it, so that it keeps it
  * in pages it gives back (QEMU then does not drop reported pages).
  */

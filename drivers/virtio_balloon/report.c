@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Free page reporting (VIRTIO_BALLOON_F_REPORTING, virtio 1.2, 5.5.6.4):
+ * Free page reporting (VIRTIO_BALLOON_F_REPORTING, virtio 1.2, 5.5.6.7):
  * the kernel's page reporting core hands over runs of free pages (a page
  * block, 2 MiB on x86, at least) and the host may drop their backing. The
  * pages stay the guest's: it may allocate them again at once, and the host

@@ -27,7 +27,7 @@ static const char *const stat_names[VBALLOON_NR_STATS] = {
 
 static void put_stat(struct vballoon *vb, u16 tag, u64 val)
 {
-	struct virtio_balloon_stat *s = &vb->stats[vb->nr_stats++];
+	struct vballoon_stat *s = &vb->stats[vb->nr_stats++];
 
 	s->tag = cpu_to_le16(tag);
 	s->val = cpu_to_le64(val);
@@ -82,6 +82,8 @@ static int post_stats(struct vballoon *vb)
 	struct scatterlist sg;
 	int err;
 
+	/* virtio 1.2, 5.5.6.3.1: the buffer is a whole number of 10-byte entries. */
+	BUILD_BUG_ON(sizeof(struct vballoon_stat) != 10);
 	fill_stats(vb);
 	spin_lock_irq(&vb->stats_lock);
 	memcpy(vb->last, vb->stats, sizeof(vb->stats[0]) * vb->nr_stats);
@@ -131,7 +133,7 @@ void vballoon_stats_work(struct work_struct *work)
 static int vballoon_debugfs_show(struct seq_file *s, void *unused)
 {
 	struct vballoon *vb = s->private;
-	struct virtio_balloon_stat last[VBALLOON_NR_STATS];
+	struct vballoon_stat last[VBALLOON_NR_STATS];
 	unsigned int n, i, tag;
 	u64 sent;
 
