@@ -9,7 +9,8 @@
 #   sizes within 4 MiB, fault counters within +5000, the rest exact); the
 #   buffer's tags 10-15, which QEMU 7.2 drops, match /proc/vmstat the same
 #   way (read in the guest through the driver's debugfs copy);
-# - QMP balloon 1024 -> 512 MiB: query-balloon reaches it within 120 s and
+# - QMP balloon 1024 -> 700, 300, 900, 200, 512 MiB at once (faster than
+#   the worker follows): query-balloon reaches 512 within 120 s and
 #   MemTotal drops by 512 MiB (+-1 MiB); a freeze/restore cycle empties and
 #   refills it; back to 1024: restored; rmmod with 512 MiB inflated gives
 #   every page back (MemTotal, and QMP actual 1024 MiB);
@@ -71,20 +72,40 @@ rss_kib() {
 	awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"
 }
 
-cmd='. /tests/balloon.sh; balloon_core'
+# What each cell runs, for make check's budget: every cell the core
+# (inflate, deflate, rmmod); statistics and freeze where the kernel or ring
+# differs; unplug and deflate-on-oom/reporting on PCI (hotplug).
+case $CELL in
+debug-pci-split) phases="stats pm unplug" ;;
+6.1-pci-legacy-split) phases="unplug oom" ;;
+*-pci-* | *-pci-legacy-*) phases="stats pm unplug oom" ;;
+*) phases="stats pm" ;;
+esac
+[ -z "${BAL_PHASES:-}" ] || phases=$BAL_PHASES
+cmd="BAL_PHASES='$phases'; . /tests/balloon.sh; balloon_core"
 hp=()
-if [ $pci = 1 ]; then
-	cmd+='; balloon_unplug; balloon_oom'
+if [[ " $phases " = *" unplug "* ]]; then
+	[ $pci = 1 ] || { tap_skip unplug "no hotplug on $TRANSPORT"; phases=${phases/unplug/}; }
+fi
+if [[ " $phases " = *" unplug "* ]]; then
+	cmd+='; balloon_unplug'
 	hp=(--hotplug --hotplug-slots 1)
+	[[ " $phases " = *" oom "* ]] && cmd+='; balloon_oom'
 fi
 boot_bg ${hp[@]+"${hp[@]}"} --dev balloon,id=bal0 --timeout 900 --cmd "$cmd"
 
 run() {
-	local last1 last2 stats end
 	wait_mark 'BAL-READY' 180 || return
+	[[ " $phases " = *" stats "* ]] && stats_check
+	inflate_checks
+}
 
-	# --- statistics -----------------------------------------------------
-	qmp 'qom-set {"path": "/machine/peripheral/bal0", "property": "guest-stats-polling-interval", "value": 1}' >/dev/null
+stats_check() {
+	local last1 last2 stats end
+	# The debug kernel's guest is slow to look: a buffer every 3 s there.
+	local every=1
+	[ "$KERNEL" != debug ] || every=3
+	qmp "qom-set {\"path\": \"/machine/peripheral/bal0\", \"property\": \"guest-stats-polling-interval\", \"value\": $every}" >/dev/null
 	# Read QMP while the guest dumps what it sends: QEMU then holds one of
 	# the dumped buffers.
 	end=$((SECONDS + 60))
@@ -94,13 +115,13 @@ run() {
 	done
 	stats=$(qmp 'qom-get {"path": "/machine/peripheral/bal0", "property": "guest-stats"}' 2>/dev/null)
 	last1=$(echo "$stats" | grep -o '"last-update": [0-9]*' | grep -o '[0-9]*$')
-	sleep 2.5
+	sleep $((every + 2))
 	last2=$(qmp 'qom-get {"path": "/machine/peripheral/bal0", "property": "guest-stats"}' 2>/dev/null |
 		grep -o '"last-update": [0-9]*' | grep -o '[0-9]*$')
 	if [ -n "$last1" ] && [ "$last1" != 0 ] && [ "${last2:-0}" -gt "$last1" ]; then
 		tap_ok stats/last-update-advances
 	else
-		tap_fail stats/last-update-advances "last-update ${last1:-none}, 2.5 s later ${last2:-none}"
+		tap_fail stats/last-update-advances "last-update ${last1:-none}, $((every + 2)) s later ${last2:-none}"
 	fi
 	wait_mark BAL-STATS-DONE 120 || return
 	echo "$stats" >"$GUEST_LOG.stats"
@@ -132,7 +153,8 @@ def parse(lines):
 match = None
 for seq, lines in dumps.items():
     st, proc = parse(lines)
-    if all(q[n] == st.get(t, -1) for t, n in names.items()):
+    # QEMU reports a tag it never got as -1 (as a u64: 2^64 - 1).
+    if all(q[n] in ((st[t],) if t in st else (-1, 2**64 - 1)) for t, n in names.items()):
         match = (seq, st, proc)
 if not match:
     print("not ok - stats/qmp-is-a-sent-buffer")
@@ -165,14 +187,19 @@ for t in sorted(want):
     else:
         print("not ok - %s" % name)
         print("#   tag %d: sent %s, /proc %d (tolerance -%d/+%d of /proc)" % (t, v, p, above, below))
-missing = [t for t in (8, 9) if t not in want and q[names[t]] != -1]
+missing = [t for t in (8, 9) if t not in want and q[names[t]] not in (-1, 2**64 - 1)]
 if missing:
     print("not ok - stats/no-htlb-without-hugetlb")
     print("#   the kernel has no hugetlb counters but QMP shows tags %s" % missing)
 EOF
+}
 
+inflate_checks() {
+	local r a pid r1 r2 end waiter
 	# --- inflate, freeze, deflate, rmmod ---------------------------------
-	qmp 'balloon {"value": 536870912}' >/dev/null
+	# Targets faster than the worker can follow, then 512 MiB: it ends there.
+	qmp 'balloon {"value": 734003200}' 'balloon {"value": 314572800}' 'balloon {"value": 943718400}' \
+		'balloon {"value": 209715200}' 'balloon {"value": 536870912}' >/dev/null
 	if r=$(balloon_wait 512 120); then tap_ok qmp/reaches-512; else tap_fail qmp/reaches-512 "query-balloon: $r bytes"; fi
 	wait_mark BAL-PM-DONE 240 || return
 	qmp 'balloon {"value": 1073741824}' >/dev/null
@@ -185,7 +212,7 @@ EOF
 	waiter=$!
 	wait_mark BAL-RMMOD || return
 	if wait "$waiter"; then tap_ok qmp/rmmod-gives-back; else tap_fail qmp/rmmod-gives-back "no BALLOON_CHANGE to 1024 MiB: $(tail -n 2 "$GUEST_LOG.rmmod")"; fi
-	[ $pci = 1 ] || return
+	[[ " $phases " = *" unplug "* ]] || return
 
 	# --- hot-unplug while inflating ---------------------------------------
 	wait_mark BAL-REINFLATING || return
@@ -195,6 +222,7 @@ EOF
 		tap_fail unplug/device-deleted "QEMU never reported DEVICE_DELETED for bal0"
 	fi
 	wait_mark BAL-UNPLUGGED || return
+	[[ " $phases " = *" oom "* ]] || return
 
 	# --- deflate-on-oom and free page reporting -----------------------------
 	if qmp "device_add $(bal_props)" >/dev/null; then tap_ok doom/device-add; else tap_fail doom/device-add "$(qmp "device_add $(bal_props)" 2>&1)"; return; fi
