@@ -91,6 +91,10 @@ balloon_core() {
 	check rmmod/unload rmmod vireo_balloon
 	check_near rmmod/memtotal-restored "$(meminfo MemTotal)" "$t0" 1024
 	echo BAL-RMMOD
+	# QEMU sends BALLOON_CHANGE at most once a second (the last value of
+	# the second): leave `actual` alone for a while, so the host sees the
+	# 1024 MiB that rmmod wrote before anything changes it again.
+	sleep 3
 }
 
 balloon_unplug() {
