@@ -63,7 +63,7 @@ static bool buffer_back(struct vireo_vq *vq, bool *got)
 int vballoon_tell_host(struct vballoon *vb, struct vireo_vq *vq,
 		       struct scatterlist *sg, unsigned int nents, bool out)
 {
-	unsigned int limit = vireo_abort_timeout();
+	unsigned int limit = vireo_abort_timeout(), waited;
 	bool got = false;
 	char why[80];
 	long left;
@@ -89,8 +89,17 @@ int vballoon_tell_host(struct vballoon *vb, struct vireo_vq *vq,
 		return -EIO;
 	}
 	vireo_vq_kick(vq);
-	left = wait_event_timeout(vb->acked, buffer_back(vq, &got),
-				  limit ? (long)limit * HZ : MAX_SCHEDULE_TIMEOUT);
+	/*
+	 * A transport that finds the device gone marks the queue broken
+	 * without an interrupt: look again every second.
+	 */
+	waited = 0;
+	do {
+		left = wait_event_timeout(vb->acked, buffer_back(vq, &got), HZ);
+		if (left)
+			break;
+		waited++;
+	} while (!limit || waited < limit);
 	if (got)
 		return 0;
 	if (!left) {
