@@ -92,7 +92,10 @@ if [[ " $phases " = *" unplug "* ]]; then
 	hp=(--hotplug --hotplug-slots 1)
 	[[ " $phases " = *" oom "* ]] && cmd+='; balloon_oom'
 fi
-boot_bg ${hp[@]+"${hp[@]}"} --dev balloon,id=bal0 --timeout 900 --cmd "$cmd"
+# The markers are looked for in the console log: a log left by an earlier
+# run must not be found before this boot has started writing its own.
+rm -f "$VIREO_LOGDIR/$TEST-balloon.log"
+boot_bg --name balloon ${hp[@]+"${hp[@]}"} --dev balloon,id=bal0 --timeout 900 --cmd "$cmd"
 
 run() {
 	wait_mark 'BAL-READY' 180 || return
