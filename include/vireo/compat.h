@@ -244,5 +244,24 @@ static inline struct timespec64 vireo_inode_mtime(struct inode *inode)
 #endif
 
 /* ---- end vireo_fs ------------------------------------------------------- */
+/* ---- vireo_balloon ------------------------------------------------------ */
+
+#include <linux/virtio_balloon.h>
+
+/*
+ * Statistics tags 10-15 (OOM kills, allocation stalls, scans, reclaims) came
+ * with 6.12's uapi header; the numbers are the specification's (virtio 1.3,
+ * 5.5.6.3), the same on every kernel.
+ */
+#ifndef VIRTIO_BALLOON_S_OOM_KILL
+#define VIRTIO_BALLOON_S_OOM_KILL	10
+#define VIRTIO_BALLOON_S_ALLOC_STALL	11
+#define VIRTIO_BALLOON_S_ASYNC_SCAN	12
+#define VIRTIO_BALLOON_S_DIRECT_SCAN	13
+#define VIRTIO_BALLOON_S_ASYNC_RECLAIM	14
+#define VIRTIO_BALLOON_S_DIRECT_RECLAIM	15
+#endif
+
+/* ---- end vireo_balloon -------------------------------------------------- */
 
 #endif /* _VIREO_COMPAT_H */

@@ -1,0 +1,152 @@
+# Guest side of tests/host/balloon.sh (busybox sh, sourced after lib.sh):
+#   balloon_core          inflate/deflate, rmmod; statistics and a freeze
+#                         cycle where BAL_PHASES names them
+#   balloon_unplug        re-insmod, hot-unplug while the worker inflates
+#   balloon_oom           deflate-on-oom, then free page reporting
+# The host drives the device through QMP and waits for the BAL-* lines
+# printed here; the guest waits for what the host did in the driver's
+# debugfs file (target, actual).
+# shellcheck shell=sh
+
+# BAL_PHASES (from the host): which optional parts run (stats pm).
+want_phase() { case " ${BAL_PHASES:-stats pm} " in *" $1 "*) return 0 ;; esac; return 1; }
+
+KIB_512=524288			# 512 MiB in KiB
+PAGES_512=131072		# ... in 4 KiB pages
+
+bal_file() { ls /sys/kernel/debug/vireo/vireo*/balloon 2>/dev/null | head -n 1; }
+bal_get() { sed -n "s/^$1: //p" "$(bal_file)" 2>/dev/null; }
+# bal_wait KEY VALUE SECS: until debugfs KEY reads VALUE.
+bal_is() { [ "$(bal_get "$1")" = "$2" ]; }
+bal_wait() { wait_for "$3" bal_is "$1" "$2"; }
+# bal_more KEY N: debugfs KEY is above N.
+bal_more() { _v=$(bal_get "$1"); [ -n "$_v" ] && [ "$_v" -gt "$2" ]; }
+memtotal_is() { near "$(meminfo MemTotal)" "$1" 1024; }
+has_balloon() { [ -n "$(bal_file)" ]; }
+no_balloon() { [ -z "$(vireo_devices 0x0005)" ]; }
+meminfo() { awk -v k="$1:" '$1 == k { print $2 }' /proc/meminfo; }
+vmstat() { awk -v k="$1" '$1 == k { print $2 }' /proc/vmstat; }
+# near A B TOL: |A - B| <= TOL
+near() { [ $(($1 - $2)) -le "$3" ] && [ $(($2 - $1)) -le "$3" ]; }
+# check_near NAME A B TOL
+check_near() {
+	if near "$2" "$3" "$4"; then ok "$1"; else fail "$1" "$2 vs $3 (tolerance $4)"; fi
+}
+
+# One dump per statistics buffer the driver sent, for the host to compare
+# with QMP's guest-stats: the buffer (debugfs) and /proc read right after.
+stats_dumps() {
+	_f=$(bal_file)
+	read_sent() { _now=; while read -r _k _v; do [ "$_k" = stats_sent: ] && _now=$_v; done <"$_f"; }
+	read_sent
+	_last=$_now
+	_seen=0
+	_t=0
+	# No fork per poll: on the debug kernel one costs about a second.
+	while [ $_seen -lt 9 ] && [ $_t -lt 400 ]; do
+		read_sent
+		if [ "$_now" != "$_last" ]; then
+			_dump=$(cat "$_f" /proc/meminfo /proc/vmstat)
+			echo "$_dump" | sed "s/^/BAL-DUMP $_now /"
+			_last=$_now
+			_seen=$((_seen + 1))
+		fi
+		sleep 0.1
+		_t=$((_t + 1))
+	done
+	[ $_seen -ge 3 ]
+}
+
+balloon_core() {
+	check balloon/bound test -n "$(bal_file)" || return 1
+	t0=$(meminfo MemTotal)
+	echo "BAL-READY memtotal=$t0"
+	if want_phase stats; then
+		if stats_dumps; then ok stats/buffers-on-polling; else fail stats/buffers-on-polling "fewer than 3 buffers sent in 30 s"; fi
+		echo BAL-STATS-DONE
+	fi
+
+	if bal_wait actual $PAGES_512 120; then ok inflate/actual-512; else fail inflate/actual-512 "actual $(bal_get actual)"; fi
+	t=$(meminfo MemTotal)
+	check_near inflate/memtotal-drops $((t0 - t)) $KIB_512 1024
+	echo "BAL-AT-512 memtotal=$t"
+
+	# Freeze empties the balloon (the host is told), restore fills it again.
+	if want_phase pm; then
+		echo devices >/sys/power/pm_test
+		dmesg -c >/dev/null
+		check pm/freeze-cycle sh -c "echo freeze >/sys/power/state"
+		echo none >/sys/power/pm_test
+		if bal_wait actual $PAGES_512 120; then ok pm/refilled; else fail pm/refilled "actual $(bal_get actual)"; fi
+		check pm/callbacks-ok sh -c "! dmesg | grep -E 'vireo.*returned -|failed to (suspend|resume|freeze|restore|thaw)'"
+	fi
+	echo BAL-PM-DONE
+
+	if bal_wait actual 0 120; then ok deflate/actual-0; else fail deflate/actual-0 "actual $(bal_get actual)"; fi
+	check_near deflate/memtotal-restored "$(meminfo MemTotal)" "$t0" 1024
+	echo BAL-AT-1024
+
+	if bal_wait actual $PAGES_512 120; then ok reinflate/actual-512; else fail reinflate/actual-512 "actual $(bal_get actual)"; fi
+	echo "BAL-BEFORE-RMMOD $(tr '\n' ' ' <"$(bal_file)" | cut -c1-200)"
+	check rmmod/unload rmmod vireo_balloon
+	check_near rmmod/memtotal-restored "$(meminfo MemTotal)" "$t0" 1024
+	echo BAL-RMMOD
+	# QEMU sends BALLOON_CHANGE at most once a second (the last value of
+	# the second): leave `actual` alone for a while, so the host sees the
+	# 1024 MiB that rmmod wrote before anything changes it again.
+	sleep 3
+}
+
+balloon_unplug() {
+	# The target is still 512 MiB: the new driver inflates at once, and
+	# the device goes while it does.
+	check unplug/insmod insmod /vireo/vireo_balloon.ko
+	wait_for 30 has_balloon
+	wait_for 30 bal_more actual 0
+	echo "BAL-REINFLATING actual=$(bal_get actual)"
+	check unplug/device-gone wait_for 60 no_balloon
+	# The device leaves sysfs before its driver's remove has finished.
+	wait_for 60 memtotal_is "$t0"
+	check_near unplug/memtotal-restored "$(meminfo MemTotal)" "$t0" 1024
+	echo BAL-UNPLUGGED
+}
+
+balloon_oom() {
+	check doom/bound wait_for 60 has_balloon || return 1
+	check_eq doom/negotiated 1 bal_get deflate_on_oom
+	check_eq doom/reporting 1 bal_get reporting
+	t1=$(meminfo MemTotal)
+	a1=$(meminfo MemAvailable)
+	echo BAL-B-READY
+	if bal_wait actual $PAGES_512 120; then ok doom/actual-512; else fail doom/actual-512 "actual $(bal_get actual)"; fi
+	check_near doom/memtotal-stays "$(meminfo MemTotal)" "$t1" 1024
+	a2=$(meminfo MemAvailable)
+	check doom/memavailable-drops test $((a1 - a2)) -ge $((KIB_512 * 9 / 10))
+
+	# More than is left: the balloon gives pages back, nobody is killed.
+	kills=$(vmstat oom_kill)
+	want=$((a2 / 1024 + 160))
+	memhog $want 8 >/tmp/hog 2>&1 &
+	hog=$!
+	wait_for 240 grep -q touched /tmp/hog
+	check oom/allocated grep -q "touched $want MiB" /tmp/hog
+	check oom/balloon-gave-back bal_more oom_deflated 0
+	echo "BAL-OOM-HELD actual=$(bal_get actual) oom_deflated=$(bal_get oom_deflated)"
+	wait $hog
+	check_eq oom/memhog-exit 0 echo $?
+	check_eq oom/no-kill "$kills" vmstat oom_kill
+	echo BAL-OOM-DONE
+
+	# Free page reporting: the host sees RSS fall after memhog exits.
+	if bal_wait actual 0 120; then ok report/deflated; else fail report/deflated "actual $(bal_get actual)"; fi
+	memhog 600 8 >/tmp/hog 2>&1 &
+	hog=$!
+	wait_for 120 grep -q touched /tmp/hog
+	echo BAL-HOG-HELD
+	wait $hog
+	echo "BAL-HOG-FREED reported=$(bal_get reported)"
+	# The host moves the target when it has measured.
+	wait_for 90 bal_more target 0
+	echo "BAL-REPORT-DONE reported=$(bal_get reported)"
+	check report/unload rmmod vireo_balloon
+}
