@@ -43,6 +43,7 @@ kdir-check:
 	@command -v gcc >/dev/null || { echo "vireo: gcc is missing: apt-get install gcc make" >&2; exit 1; }
 	@! grep -qs '^CONFIG_DEBUG_INFO_BTF_MODULES=y' $(KDIR)/.config || command -v pahole >/dev/null || \
 		{ echo "vireo: pahole is missing (the kernel has BTF for modules): apt-get install dwarves" >&2; exit 1; }
+	@perl -MPod::Usage -e 1 2>/dev/null || { echo "vireo: perl (with Pod::Usage, for the W=1 build's kernel-doc) is missing: apt-get install perl" >&2; exit 1; }
 
 modules:
 ifneq ($(KVER),)

@@ -5,11 +5,23 @@
 # its own GRUB, the cell's kernel and its initramfs, with the users' QEMU
 # command line (-drive if=virtio, rng, balloon, user net + ssh): systemd
 # reaches "running" (or "degraded" with no vireo unit among the failed), /
-# is /dev/vda1, vireo_blk drives vda and vireo_rng is the hwrng; after a
-# clean poweroff the host's qemu-img check and fsck.ext4 -n find the disk
-# clean. (The transport and ring of the cell do not apply: the guest has
-# QEMU's default devices.) Without vireo installable in this tree (no
-# `make install`), the image has no vireo and the vireo checks are skipped.
+# is /dev/vda1. With vireo installed in the image (the default), what a user
+# checks after installing and choosing it: vda (the root disk) is driven by
+# vireo_blk and the hwrng is vireo_rng; the initramfs hook ran (the console
+# shows init-premount's vireo lines before the root is mounted, and
+# lsinitramfs lists vireo's modules and its choice); nobody loaded a module
+# by hand (vireo_blk/vireo_rng/vireo_transport loaded, no modules-load or
+# /etc/modules entry, the disk's modalias resolves to vireo_blk, the
+# in-tree virtio_blk is not loaded); udev's persistent names exist for the
+# vireo disk (/dev/disk/by-uuid, by-path/pci-...); a disk hot-plugged through
+# QMP (blockdev-add + device_add virtio-blk-pci, serial=) is taken by
+# vireo_blk without a command (on 6.12, where the built-in virtio-pci binds
+# it first, through vireo's udev rule), gets /dev/disk/by-id/virtio-SERIAL,
+# and a sector the guest writes there is in the host's file. After a clean
+# poweroff the host's qemu-img check and fsck.ext4 -n find the disk clean.
+# (The transport and ring of the cell do not apply: the guest has QEMU's
+# default devices.) GUEST_WITH_VIREO=0 boots the image without vireo and
+# skips the vireo checks.
 # shellcheck source=tests/lib.sh
 . "$(dirname "$0")/../lib.sh"
 # shellcheck source=scripts/guest-lib.sh
@@ -18,7 +30,8 @@
 . "$(dirname "$0")/guest-common.inc"
 
 guest_image || exit 0
-guest_boot_checked boot || exit 0
+qmp_sock=$GUEST_WORK/qmp
+guest_boot_checked boot virtio "$qmp_sock" 1 || exit 0
 
 # shellcheck disable=SC2016 # guest-side expansions
 rel=$(guest_ssh 'uname -r' </dev/null)
@@ -46,12 +59,77 @@ if [ "$src" = /dev/vda1 ]; then tap_ok root-on-vda1; else tap_fail root-on-vda1 
 guest_ssh "$GUEST_DRIVERS" </dev/null | sed 's/^/# /'
 blk=$(guest_ssh 'basename "$(readlink -f /sys/block/vda/device/driver)"' </dev/null)
 rng=$(guest_ssh 'cat /sys/class/misc/hw_random/rng_current' </dev/null)
-if [ "$GUEST_VIREO" = 1 ]; then
-	if [ "$blk" = vireo_blk ]; then tap_ok vda-on-vireo_blk; else tap_fail vda-on-vireo_blk "vda's driver is '$blk'"; fi
-	if [[ $rng = *vireo* ]]; then tap_ok hwrng-vireo_rng; else tap_fail hwrng-vireo_rng "rng_current is '$rng'"; fi
+if [ "$GUEST_VIREO" != 1 ]; then
+	for t in vda-on-vireo_blk hwrng-vireo_rng initramfs-hook autoload by-path hotplug-vireo_blk; do
+		tap_skip "$t" "vireo not installed in the image (GUEST_WITH_VIREO=0 or no make install in this tree); vda is on $blk, hwrng $rng"
+	done
+	guest_shutdown_checked
+	exit 0
+fi
+if [ "$blk" = vireo_blk ]; then tap_ok vda-on-vireo_blk; else tap_fail vda-on-vireo_blk "vda's driver is '$blk'"; fi
+if [[ $rng = *vireo* ]]; then tap_ok hwrng-vireo_rng; else tap_fail hwrng-vireo_rng "rng_current is '$rng'"; fi
+
+# The initramfs: init-premount/vireo ran before the root was mounted (its
+# lines come before initramfs-tools' "Mounting root file system"), and the
+# image's initrd holds the modules and the choice.
+log=$VIREO_LOGDIR/$TEST-boot.log
+premount=$(tr -d '\r' <"$log" | sed -n '/Running \/scripts\/init-premount/,/Mounting root file system/p' | grep -c '^vireo: ')
+# shellcheck disable=SC2016 # guest-side expansions
+lsi=$(guest_ssh 'timeout 240 lsinitramfs /boot/initrd.img-$(uname -r) | grep -E "vireo_(ring|transport|blk|rng)\.ko|etc/modprobe.d/vireo.conf|vireo-takeover|59-vireo-storage" | sort | tr "\n" " "' </dev/null)
+nlsi=$(echo "$lsi" | wc -w)
+if [ "$premount" -ge 1 ] && [ "$nlsi" = 7 ]; then
+	tap_ok initramfs-hook
 else
-	tap_skip vda-on-vireo_blk "vireo not installed in the image (no make install in this tree); vda is on $blk"
-	tap_skip hwrng-vireo_rng "vireo not installed in the image; hwrng is $rng"
+	tap_fail initramfs-hook "init-premount vireo lines before the root mount: $premount; lsinitramfs: $lsi"
+fi
+
+# Autoload: loaded, and by nothing but udev's modalias lookup.
+# shellcheck disable=SC2016 # guest-side expansions
+auto=$(guest_ssh 'for m in vireo_transport vireo_blk vireo_rng virtio_blk; do
+		[ -d /sys/module/$m ] && echo -n "$m "; done
+	echo -n "| "; grep -rhsE "^[^#]*vireo" /etc/modules /etc/modules-load.d /usr/lib/modules-load.d | tr "\n" " "
+	echo -n "| "; modprobe -R "$(cat /sys/block/vda/device/modalias)"' </dev/null)
+if [ "$auto" = "vireo_transport vireo_blk vireo_rng | | vireo_blk" ]; then
+	tap_ok autoload
+else
+	tap_fail autoload "loaded | modules-load entries | modalias resolves to: '$auto' (want 'vireo_transport vireo_blk vireo_rng | | vireo_blk')"
+fi
+
+# udev's persistent names for vireo's disk, as for the in-tree one.
+# shellcheck disable=SC2016 # guest-side expansions
+links=$(guest_ssh 'pci=$(basename "$(readlink -f /sys/block/vda/device/..)")
+	for l in /dev/disk/by-path/pci-$pci /dev/disk/by-path/pci-$pci-part1 \
+		/dev/disk/by-uuid/$(findmnt -n -o UUID /); do
+		echo -n "${l#/dev/disk/}=$(basename "$(readlink -f "$l")") "; done' </dev/null)
+if [[ $links = by-path/pci-*=vda\ by-path/pci-*-part1=vda1\ by-uuid/*=vda1\  ]]; then
+	tap_ok by-path
+else
+	tap_fail by-path "links: $links"
+fi
+
+# Hotplug: a second disk through QMP; nobody in the guest does anything.
+hp=$GUEST_WORK/hotplug.raw
+truncate -s 64M "$hp"
+if ! out=$("$VIREO_ROOT/scripts/qmp" "$qmp_sock" \
+	"blockdev-add {\"driver\": \"raw\", \"node-name\": \"hp0\", \"file\": {\"driver\": \"file\", \"filename\": \"$hp\"}}" \
+	'device_add {"driver": "virtio-blk-pci", "drive": "hp0", "id": "hpd0", "bus": "hp0", "serial": "vireo-hotplug"}' 2>&1); then
+	tap_fail hotplug-vireo_blk "QMP: $out"
+else
+	# shellcheck disable=SC2016 # guest-side expansions
+	got=$(guest_ssh 'for i in $(seq 60); do
+			d=$(readlink -f /dev/disk/by-id/virtio-vireo-hotplug) && [ -b "$d" ] &&
+				[ -e /sys/block/${d#/dev/}/device/driver ] && break
+			sleep 1
+		done
+		d=${d#/dev/}
+		echo "$d $(basename "$(readlink -f /sys/block/$d/device/driver)")"
+		printf "vireo hotplug sector" | dd of=/dev/$d bs=512 seek=1 conv=sync oflag=direct status=none' </dev/null)
+	sector=$(dd if="$hp" bs=512 skip=1 count=1 status=none | tr -d '\0')
+	if [[ $got = vd[b-z]\ vireo_blk ]] && [ "$sector" = "vireo hotplug sector" ]; then
+		tap_ok hotplug-vireo_blk
+	else
+		tap_fail hotplug-vireo_blk "by-id/virtio-vireo-hotplug -> disk, driver: '$got'; sector 1 of the host file: '$sector'"
+	fi
 fi
 
 guest_shutdown_checked
