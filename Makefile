@@ -25,7 +25,7 @@ KDIR ?= /lib/modules/$(shell uname -r)/build
 OUT := $(CURDIR)
 endif
 
-SRC := Kbuild include drivers
+SRC := Kbuild include drivers dkms.conf
 VERSION := $(shell sed -n 's/^PACKAGE_VERSION="\(.*\)"/\1/p' $(CURDIR)/dkms.conf)
 # The target root of make install: DESTDIR and INSTALL_MOD_PATH alike.
 ROOT := $(DESTDIR)$(INSTALL_MOD_PATH)

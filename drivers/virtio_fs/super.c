@@ -449,3 +449,4 @@ MODULE_ALIAS_FS("vireofs");
 VIREO_IMPORT_NS();
 MODULE_DESCRIPTION("vireo virtio file system (a FUSE client over virtqueues)");
 MODULE_LICENSE("GPL");
+MODULE_VERSION(VIREO_VERSION);

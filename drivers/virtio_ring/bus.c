@@ -866,3 +866,4 @@ module_exit(vireo_bus_exit);
 
 MODULE_DESCRIPTION("vireo virtio bus and virtqueues");
 MODULE_LICENSE("GPL");
+MODULE_VERSION(VIREO_VERSION);

@@ -58,4 +58,5 @@ module_exit(vireo_transport_exit);
 
 MODULE_DESCRIPTION("vireo virtio transports: PCI (modern, legacy) and MMIO (v1, v2)");
 MODULE_LICENSE("GPL");
+MODULE_VERSION(VIREO_VERSION);
 VIREO_IMPORT_NS();

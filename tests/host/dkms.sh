@@ -31,9 +31,11 @@ for k in 6.1 6.12; do
 	n=0 bad=
 	for m in $mods; do
 		f=$(ls "$d/tree/vireo/$ver/$rel/x86_64/module/$m.ko"* 2>/dev/null | head -n 1)
-		if [ -n "$f" ] && [ "$(modinfo -F vermagic "$f" | cut -d' ' -f1)" = "$rel" ]; then n=$((n + 1)); else bad+=" $m"; fi
+		# The kernel release it is for, and the version DKMS compares.
+		if [ -n "$f" ] && [ "$(modinfo -F vermagic "$f" | cut -d' ' -f1)" = "$rel" ] &&
+			[ "$(modinfo -F version "$f")" = "$ver" ]; then n=$((n + 1)); else bad+=" $m"; fi
 	done
-	if [ $n = "$nmods" ] && [ "$nmods" -ge 6 ]; then tap_ok "dkms-build-$k"; else tap_fail "dkms-build-$k" "missing or wrong vermagic:$bad (log: $log)" "$(tail -n 5 "$log")"; fi
+	if [ $n = "$nmods" ] && [ "$nmods" -ge 6 ]; then tap_ok "dkms-build-$k"; else tap_fail "dkms-build-$k" "missing, wrong vermagic or not version $ver:$bad (log: $log)" "$(tail -n 5 "$log")"; fi
 done
 
 "${dk[@]}" remove --all >"$VIREO_LOGDIR/$TEST-remove.log" 2>&1
