@@ -29,7 +29,7 @@
 
 /* Largest queue either layout allows (virtio 1.2, 2.7 and 2.8). */
 #define VIREO_RING_MAX		32768U
-/* Longest request put straight into a ring that has room (vq.c). */
+/* Longest request put straight into a ring that has room (ring.h). */
 #define VIREO_RING_DIRECT_MAX	4U
 
 /* Split ring, virtio 1.2, 2.7.5, 2.7.6 and 2.7.8. */
@@ -313,8 +313,12 @@ static inline bool vireo_ring_want_table(const struct vireo_ring *vr,
 		vr->num_free < total + vr->num / 2;
 }
 
+/* map.c */
 int vireo_ring_map_dma(struct vireo_ring *vr, struct scatterlist *sg,
 		       bool writable, dma_addr_t *addr);
+void vireo_ring_unmap(struct vireo_ring *vr, const struct vireo_desc_extra *ex);
+void vireo_ring_unmap_pool(struct vireo_ring *vr, u16 first, unsigned int n);
+void vireo_ring_detach(struct vireo_ring *vr, u16 id);
 
 /*
  * The address the device is given for @sg. Only with the DMA API is there a
@@ -349,10 +353,11 @@ static __always_inline int vireo_ring_map(struct vireo_ring *vr,
 	return err;
 }
 
-/* vq.c: shared by both layouts. */
+/* api.c */
 __printf(2, 3)
 void vireo_ring_bad(struct vireo_ring *vr, const char *fmt, ...);
-void vireo_ring_unmap_pool(struct vireo_ring *vr, u16 first, unsigned int n);
+
+/* indirect.c */
 void *vireo_ring_indir_build(struct vireo_ring *vr, const struct vireo_sgs *r,
 			     unsigned int total, gfp_t gfp, u32 *in_len,
 			     dma_addr_t *table_addr);
@@ -362,7 +367,6 @@ void *vireo_ring_indir_build_premapped(struct vireo_ring *vr,
 				       u32 *in_len, dma_addr_t *table_addr);
 void vireo_ring_indir_free(struct vireo_ring *vr, void *table,
 			   unsigned int total, unsigned int mapped);
-void vireo_ring_detach(struct vireo_ring *vr, u16 id);
 
 /*
  * The indirect table for a request of @total buffers, built, if it should

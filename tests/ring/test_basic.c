@@ -187,7 +187,7 @@ static void t_shrink(const void *arg)
 
 /* ---- add, kick, get_buf with an honest device ----------------------------- */
 
-/* The layout vq.c chooses for @total buffers on an empty ring of @c. */
+/* The layout the ring chooses for @total buffers on an empty ring of @c. */
 static bool t_expect_indirect(const struct cfg *c, unsigned int total)
 {
 	if (!(c->features & F_INDIRECT) || total < 2)
