@@ -145,11 +145,15 @@ static int vireo_ring_alloc(struct vireo_ring *vr, unsigned int num,
 
 	vr->extra = kvcalloc(num, sizeof(*vr->extra), GFP_KERNEL);
 	vr->bufs = kvcalloc(num, sizeof(*vr->bufs), GFP_KERNEL);
-	if (!vr->extra || !vr->bufs) {
+	if (vr->want_ctx)
+		vr->ctx = kvcalloc(num, sizeof(*vr->ctx), GFP_KERNEL);
+	if (!vr->extra || !vr->bufs || (vr->want_ctx && !vr->ctx)) {
 		kvfree(vr->extra);
 		kvfree(vr->bufs);
+		kvfree(vr->ctx);
 		vr->extra = NULL;
 		vr->bufs = NULL;
+		vr->ctx = NULL;
 		vireo_ring_free_areas(vr);
 		return -ENOMEM;
 	}
@@ -188,6 +192,7 @@ struct vireo_vq *vireo_vq_new(struct vireo_device *vd, unsigned int index,
 	vr->vq.name = info->name ? info->name : "";
 	vr->vq.callback = info->callback;
 	vr->notify = notify;
+	vr->want_ctx = info->flags & VIREO_VQ_F_CTX;
 	vr->is_packed = packed;
 	vr->use_dma_api = vireo_has_feature(vd, VIRTIO_F_ACCESS_PLATFORM);
 	vr->weak_barriers = !vireo_has_feature(vd, VIRTIO_F_ORDER_PLATFORM);
@@ -248,6 +253,7 @@ void vireo_vq_del(struct vireo_vq *vq)
 	vireo_ring_free_areas(vr);
 	kvfree(vr->extra);
 	kvfree(vr->bufs);
+	kvfree(vr->ctx);
 	/* vireo_break_vqs() may still be walking the list. */
 	kfree_rcu(vr, rcu);
 }

@@ -62,6 +62,12 @@ static __always_inline int vireo_ring_add(struct vireo_vq *vq,
 		return -EIO;
 	if (!data)
 		return -EINVAL;
+	if (with_ctx && ctx && unlikely(!vr->ctx)) {
+		dev_err_once(&vq->vdev->dev,
+			     "queue %u (%s): a buffer context needs VIREO_VQ_F_CTX\n",
+			     vq->index, vq->name);
+		return -EINVAL;
+	}
 
 	/*
 	 * virtio 1.2, 2.7.5.3.1 and 2.8.17: no chain longer than the queue
@@ -86,8 +92,9 @@ static __always_inline int vireo_ring_add(struct vireo_vq *vq,
 	else
 		err = vireo_split_add(vr, &r, total, data, gfp);
 	if (likely(!err)) {
-		if (with_ctx)
-			vr->bufs[id].ctx = ctx;
+		/* A plain add on a context queue must give back NULL. */
+		if (vr->ctx)
+			vr->ctx[id] = with_ctx ? ctx : NULL;
 		vr->inflight++;
 		vr->stats.added++;
 	} else if (err == -ENOSPC) {
@@ -207,32 +214,40 @@ bool vireo_vq_kick(struct vireo_vq *vq)
 }
 EXPORT_SYMBOL_NS_GPL(vireo_vq_kick, VIREO_NS);
 
-void *vireo_vq_get_buf_ctx(struct vireo_vq *vq, unsigned int *len, void **ctx)
+/* Inlined twice: the plain get (@ctx NULL) never looks at contexts. */
+static __always_inline void *vireo_ring_get(struct vireo_vq *vq,
+					    unsigned int *len, void **ctx)
 {
 	struct vireo_ring *vr = to_vireo_ring(vq);
 	unsigned int l = 0;
-	void *token, *c;
+	void *token;
+	u16 id = 0;
 
 	if (unlikely(READ_ONCE(vr->broken)))
 		return NULL;
 	if (vr->is_packed)
-		token = vireo_packed_get_buf(vr, &l, &c);
+		token = vireo_packed_get_buf(vr, &l, &id);
 	else
-		token = vireo_split_get_buf(vr, &l, &c);
+		token = vireo_split_get_buf(vr, &l, &id);
 	if (token) {
 		vr->stats.used++;
 		if (len)
 			*len = l;
 		if (ctx)
-			*ctx = c;
+			*ctx = vr->ctx ? vr->ctx[id] : NULL;
 	}
 	return token;
+}
+
+void *vireo_vq_get_buf_ctx(struct vireo_vq *vq, unsigned int *len, void **ctx)
+{
+	return vireo_ring_get(vq, len, ctx);
 }
 EXPORT_SYMBOL_NS_GPL(vireo_vq_get_buf_ctx, VIREO_NS);
 
 void *vireo_vq_get_buf(struct vireo_vq *vq, unsigned int *len)
 {
-	return vireo_vq_get_buf_ctx(vq, len, NULL);
+	return vireo_ring_get(vq, len, NULL);
 }
 EXPORT_SYMBOL_NS_GPL(vireo_vq_get_buf, VIREO_NS);
 
@@ -318,7 +333,7 @@ void *vireo_vq_detach_unused_ctx(struct vireo_vq *vq, void **ctx)
 		token = b->token;
 		if (token) {
 			if (ctx)
-				*ctx = b->ctx;
+				*ctx = vr->ctx ? vr->ctx[vr->detach_pos] : NULL;
 			vireo_ring_detach(vr, vr->detach_pos);
 			return token;
 		}

@@ -70,7 +70,5 @@ void vireo_ring_detach(struct vireo_ring *vr, u16 id)
 	vr->num_free += b->ndescs;
 	vr->inflight--;
 	b->token = NULL;
-	/* Only add_*_ctx sets it: a plain add must find it NULL. */
-	b->ctx = NULL;
 	b->ndescs = 0;
 }

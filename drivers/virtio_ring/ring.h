@@ -93,7 +93,6 @@ struct vireo_desc_extra {
 /* One per buffer in flight, indexed by its head (split) or id (packed). */
 struct vireo_buf {
 	void *token;		/* NULL: not in flight */
-	void *ctx;		/* the driver's, from an add_*_ctx; else NULL */
 	void *indir;		/* indirect table, or NULL */
 	u32 in_len;		/* device-writable bytes */
 	u16 ndescs;		/* ring descriptors taken (1 when indirect) */
@@ -132,6 +131,7 @@ struct vireo_ring {
 	bool indirect;			/* VIRTIO_RING_F_INDIRECT_DESC */
 	bool event_idx;			/* VIRTIO_RING_F_EVENT_IDX */
 	bool broken;			/* READ_ONCE/WRITE_ONCE */
+	bool want_ctx;			/* VIREO_VQ_F_CTX: @ctx is allocated */
 	unsigned long error_logged;	/* bit 0: the one log line was printed */
 
 	unsigned int num;
@@ -151,6 +151,12 @@ struct vireo_ring {
 
 	struct vireo_desc_extra *extra;	/* [num] */
 	struct vireo_buf *bufs;		/* [num] */
+	/*
+	 * [num], by the same index as @bufs, only for a queue created with
+	 * VIREO_VQ_F_CTX: kept out of struct vireo_buf so that queues that
+	 * never use a context do not carry it in every cache line of @bufs.
+	 */
+	void **ctx;
 
 	union {
 		struct {
@@ -419,7 +425,7 @@ int vireo_split_add_premapped(struct vireo_ring *vr, const struct vireo_sgs *r,
 			      unsigned int total, void *data, gfp_t gfp);
 bool vireo_split_kick_prepare(struct vireo_ring *vr);
 bool vireo_split_more_used(struct vireo_ring *vr);
-void *vireo_split_get_buf(struct vireo_ring *vr, unsigned int *len, void **ctx);
+void *vireo_split_get_buf(struct vireo_ring *vr, unsigned int *len, u16 *idp);
 void vireo_split_disable_cb(struct vireo_ring *vr);
 unsigned int vireo_split_enable_cb_prepare(struct vireo_ring *vr);
 bool vireo_split_poll(struct vireo_ring *vr, unsigned int pos);
@@ -433,7 +439,7 @@ int vireo_packed_add_premapped(struct vireo_ring *vr, const struct vireo_sgs *r,
 			       unsigned int total, void *data, gfp_t gfp);
 bool vireo_packed_kick_prepare(struct vireo_ring *vr);
 bool vireo_packed_more_used(struct vireo_ring *vr);
-void *vireo_packed_get_buf(struct vireo_ring *vr, unsigned int *len, void **ctx);
+void *vireo_packed_get_buf(struct vireo_ring *vr, unsigned int *len, u16 *idp);
 void vireo_packed_disable_cb(struct vireo_ring *vr);
 unsigned int vireo_packed_enable_cb_prepare(struct vireo_ring *vr);
 bool vireo_packed_poll(struct vireo_ring *vr, unsigned int pos);

@@ -123,6 +123,8 @@ int vireo_vq_add_inbuf(struct vireo_vq *vq, struct scatterlist *sg,
  * Per-buffer context: @ctx travels beside the buffer and comes back from
  * vireo_vq_get_buf_ctx() / vireo_vq_detach_unused_ctx() (NULL for a buffer
  * added without one), e.g. the truesize and headroom of a receive buffer.
+ * Only on a queue created with VIREO_VQ_F_CTX: elsewhere a non-NULL @ctx is
+ * refused with -EINVAL (and one log line), and contexts read back NULL.
  */
 int vireo_vq_add_sgs_ctx(struct vireo_vq *vq, struct scatterlist *sgs[],
 			 unsigned int out_sgs, unsigned int in_sgs,
@@ -250,7 +252,15 @@ struct vireo_vq_info {
 	const char *name;
 	void (*callback)(struct vireo_vq *vq);	/* NULL: no interrupts wanted */
 	unsigned int size;	/* at most this many descriptors; 0: as offered */
+	unsigned int flags;	/* VIREO_VQ_F_* */
 };
+
+/*
+ * The queue keeps a per-buffer context (vireo_vq_add_*_ctx, premapped adds
+ * with a context): an array of its own, allocated only for queues that ask,
+ * so that the others pay nothing for it.
+ */
+#define VIREO_VQ_F_CTX		BIT(0)
 
 /*
  * What a transport implements. Called with the device's driver bound (or

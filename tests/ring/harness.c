@@ -5,6 +5,8 @@
 
 static struct dentry th_debugfs_dir = { .name = "vireo0" };
 
+unsigned int th_vq_flags;
+
 static bool th_notify(struct vireo_vq *vq)
 {
 	struct th *t = th_of(vq);
@@ -29,6 +31,7 @@ struct th *th_try_new(u64 features, unsigned int num, unsigned int legacy_align,
 	struct vireo_vq_info info = {
 		.name = "requests",
 		.callback = callback ? th_callback : NULL,
+		.flags = th_vq_flags,
 	};
 
 	if (!t)

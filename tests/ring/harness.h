@@ -33,6 +33,9 @@ struct th {
 	void *priv;
 };
 
+/* vireo_vq_info.flags of the queues created next (VIREO_VQ_F_*). */
+extern unsigned int th_vq_flags;
+
 /* Creates a queue; NULL and *err set when vireo_vq_new fails. */
 struct th *th_try_new(u64 features, unsigned int num, unsigned int legacy_align,
 		      bool callback, long *err);

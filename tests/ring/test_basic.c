@@ -723,7 +723,7 @@ static void t_debugfs(const void *arg)
 static void t_premapped_ctx(const void *arg)
 {
 	const struct cfg *c = arg;
-	struct th *t = th_new(c->features, c->num, c->legacy_align);
+	struct th *t, *noctx = th_new(c->features, c->num, c->legacy_align);
 	struct tbuf *b = t_simple_buf(1, 1, 3), *plain = t_simple_buf(1, 0, 4);
 	bool dma = c->features & F_DMA;
 	struct scatterlist so, si, sp, *sgs[2] = { &so, &si };
@@ -732,6 +732,26 @@ static void t_premapped_ctx(const void *arg)
 	struct sim_elem e;
 	void *ctx;
 
+	/* Without VIREO_VQ_F_CTX the queue has no context array ... */
+	CHECK(noctx->vr->ctx == NULL);
+	sg_init_one(&sp, plain->out[0], plain->out_len[0]);
+	CHECK_EQ(vireo_vq_add_sgs_ctx(noctx->vq, (struct scatterlist *[]){ &sp },
+				      1, 0, plain, (void *)1, GFP_KERNEL), -EINVAL);
+	CHECK_EQ(shim_log_count, 1);
+	shim_log_count = 0;
+	CHECK_EQ(vireo_vq_num_free(noctx->vq), c->num);
+	/* ... but takes a NULL one, and gives NULL back. */
+	CHECK_EQ(vireo_vq_add_sgs_ctx(noctx->vq, (struct scatterlist *[]){ &sp },
+				      1, 0, plain, NULL, GFP_KERNEL), 0);
+	ctx = (void *)1;
+	CHECK(vireo_vq_detach_unused_ctx(noctx->vq, &ctx) == plain);
+	CHECK(ctx == NULL);
+	th_del(noctx);
+
+	th_vq_flags = VIREO_VQ_F_CTX;
+	t = th_new(c->features, c->num, c->legacy_align);
+	th_vq_flags = 0;
+	CHECK(t->vr->ctx != NULL);
 	CHECK(!!vireo_vq_dma_dev(t->vq) == dma);
 	ao = vireo_vq_dma_map_single(t->vq, b->out[0], b->out_len[0], DMA_TO_DEVICE);
 	ai = vireo_vq_dma_map_single(t->vq, b->in[0], b->in_len[0], DMA_FROM_DEVICE);

@@ -221,6 +221,7 @@ void shim_dev_printk(const char *level, const struct device *dev,
 #define dev_err(d, ...)		shim_dev_printk("err", (d), __VA_ARGS__)
 #define dev_warn(d, ...)	shim_dev_printk("warn", (d), __VA_ARGS__)
 #define dev_info(d, ...)	shim_dev_printk("info", (d), __VA_ARGS__)
+#define dev_err_once(d, ...)	shim_dev_printk("err", (d), __VA_ARGS__)
 
 typedef enum { IRQ_NONE = 0, IRQ_HANDLED = 1 } irqreturn_t;
 struct irq_affinity;
