@@ -164,6 +164,89 @@ static int vireo_ring_alloc(struct vireo_ring *vr, unsigned int num,
 	return 0;
 }
 
+/* Frees what vireo_ring_alloc() allocated. */
+static void vireo_ring_free_mem(struct vireo_ring *vr)
+{
+	vireo_ring_free_areas(vr);
+	kvfree(vr->extra);
+	kvfree(vr->bufs);
+	kvfree(vr->ctx);
+	vr->extra = NULL;
+	vr->bufs = NULL;
+	vr->ctx = NULL;
+}
+
+/*
+ * A queue reset with a new size (reset.c): the new ring is allocated while
+ * the old one is still whole, so that a failure leaves the queue as it
+ * was. Only for the modern layouts, which are the only ones that reset.
+ */
+int vireo_ring_realloc(struct vireo_ring *vr, unsigned int num)
+{
+	struct vireo_ring *tmp;
+	int err;
+
+	if (!vr->is_packed && !vr->area[1].va)
+		return -EINVAL;		/* legacy layout */
+	tmp = kzalloc(sizeof(*tmp), GFP_KERNEL);
+	if (!tmp)
+		return -ENOMEM;
+	tmp->is_packed = vr->is_packed;
+	tmp->use_dma_api = vr->use_dma_api;
+	tmp->dma_dev = vr->dma_dev;
+	tmp->want_ctx = vr->want_ctx;
+	err = vireo_ring_alloc(tmp, num, 0);
+	if (!err) {
+		vireo_ring_free_mem(vr);
+		memcpy(vr->area, tmp->area, sizeof(vr->area));
+		if (vr->is_packed)
+			vr->packed = tmp->packed;
+		else
+			vr->split = tmp->split;
+		vr->desc_addr = tmp->desc_addr;
+		vr->driver_addr = tmp->driver_addr;
+		vr->device_addr = tmp->device_addr;
+		vr->extra = tmp->extra;
+		vr->bufs = tmp->bufs;
+		vr->ctx = tmp->ctx;
+		vr->num = tmp->num;
+		vr->num_free = tmp->num_free;
+	}
+	kfree(tmp);
+	return err;
+}
+
+/*
+ * Sets up an empty ring, as the device expects after a reset (virtio 1.2,
+ * 2.6.1: the queue starts again from its initial state): the ring memory
+ * zeroed, every descriptor free, both layouts' counters from the start.
+ * The callback setting survives: a driver that had disabled callbacks
+ * finds them disabled still.
+ */
+void vireo_ring_reinit(struct vireo_ring *vr)
+{
+	bool cb_off = vr->is_packed ?
+		vr->packed.event_flags == VRING_PACKED_EVENT_FLAG_DISABLE :
+		vr->split.avail_flags & VRING_AVAIL_F_NO_INTERRUPT;
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(vr->area); i++)
+		if (vr->area[i].va)
+			memset(vr->area[i].va, 0, vr->area[i].size);
+	for (i = 0; i < vr->num; i++)
+		vr->extra[i].next = i + 1;
+	vr->free_head = 0;
+	vr->num_free = vr->num;
+	vr->num_added = 0;
+	vr->detach_pos = 0;
+	if (vr->is_packed)
+		vireo_packed_init(vr);
+	else
+		vireo_split_init(vr);
+	if (cb_off || !vr->vq.callback)
+		vireo_vq_disable_cb(&vr->vq);
+}
+
 struct vireo_vq *vireo_vq_new(struct vireo_device *vd, unsigned int index,
 			      unsigned int num, unsigned int legacy_align,
 			      bool (*notify)(struct vireo_vq *vq),
@@ -250,10 +333,7 @@ void vireo_vq_del(struct vireo_vq *vq)
 		if (vr->bufs[i].token)
 			vireo_ring_detach(vr, i);
 
-	vireo_ring_free_areas(vr);
-	kvfree(vr->extra);
-	kvfree(vr->bufs);
-	kvfree(vr->ctx);
+	vireo_ring_free_mem(vr);
 	/* vireo_break_vqs() may still be walking the list. */
 	kfree_rcu(vr, rcu);
 }

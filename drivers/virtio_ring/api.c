@@ -393,6 +393,9 @@ irqreturn_t vireo_vq_interrupt(struct vireo_vq *vq)
 	atomic64_inc(&vr->stats.interrupts);
 	if (unlikely(READ_ONCE(vr->broken)))
 		return IRQ_HANDLED;
+	/* The device is not using the queue; its ring is being rebuilt. */
+	if (unlikely(READ_ONCE(vr->resetting)))
+		return IRQ_NONE;
 	/* virtio 1.2, 2.7.7.1: notifications may be spurious. */
 	if (!vireo_ring_more_used(vr)) {
 		atomic64_inc(&vr->stats.spurious);

@@ -31,6 +31,9 @@ static int vireo_ring_stats_show(struct seq_file *s, void *unused)
 	seq_printf(s, "interrupts_spurious: %lld\n", atomic64_read(&st->spurious));
 	seq_printf(s, "callbacks_suppressed: %lld\n",
 		   atomic64_read(&st->cb_suppressed));
+	seq_printf(s, "inflight: %u\n", READ_ONCE(vr->inflight));
+	seq_printf(s, "resets: %llu\n", READ_ONCE(st->resets));
+	seq_printf(s, "recycled: %llu\n", READ_ONCE(st->recycled));
 	seq_printf(s, "broken: %d\n", READ_ONCE(vr->broken));
 	return 0;
 }

@@ -118,6 +118,9 @@ struct vireo_ring_stats {
 	atomic64_t interrupts;
 	atomic64_t spurious;
 	atomic64_t cb_suppressed;
+	/* reset.c, under the caller's exclusion. */
+	u64 resets;
+	u64 recycled;
 };
 
 struct vireo_ring {
@@ -132,6 +135,7 @@ struct vireo_ring {
 	bool event_idx;			/* VIRTIO_RING_F_EVENT_IDX */
 	bool broken;			/* READ_ONCE/WRITE_ONCE */
 	bool want_ctx;			/* VIREO_VQ_F_CTX: @ctx is allocated */
+	bool resetting;			/* reset.c: interrupts ignored; READ_ONCE */
 	unsigned long error_logged;	/* bit 0: the one log line was printed */
 
 	unsigned int num;
@@ -444,6 +448,10 @@ void vireo_packed_disable_cb(struct vireo_ring *vr);
 unsigned int vireo_packed_enable_cb_prepare(struct vireo_ring *vr);
 bool vireo_packed_poll(struct vireo_ring *vr, unsigned int pos);
 bool vireo_packed_enable_cb_delayed(struct vireo_ring *vr);
+
+/* alloc.c */
+int vireo_ring_realloc(struct vireo_ring *vr, unsigned int num);
+void vireo_ring_reinit(struct vireo_ring *vr);
 
 /* debugfs.c */
 void vireo_ring_debugfs_add(struct vireo_ring *vr);

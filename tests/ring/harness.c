@@ -24,6 +24,42 @@ static void th_callback(struct vireo_vq *vq)
 		t->on_callback(t);
 }
 
+/* The transport's half of a queue reset: the simulated device starts over. */
+static int th_reset_vq(struct vireo_device *vd, struct vireo_vq *vq,
+		       unsigned int *max)
+{
+	struct th *t = th_of(vq);
+
+	t->resets++;
+	if (t->reset_err)
+		return t->reset_err;
+	*max = t->max_size;
+	return 0;
+}
+
+static int th_enable_vq(struct vireo_device *vd, struct vireo_vq *vq)
+{
+	struct th *t = th_of(vq);
+
+	t->enables++;
+	if (t->enable_err)
+		return t->enable_err;
+	sim_init(&t->sim, vq, t->vd.features.w[0]);
+	return 0;
+}
+
+static void th_synchronize_cbs(struct vireo_device *vd)
+{
+	container_of(vd, struct th, vd)->syncs++;
+}
+
+static const struct vireo_transport_ops th_ops = {
+	.name = "sim",
+	.synchronize_cbs = th_synchronize_cbs,
+	.reset_vq = th_reset_vq,
+	.enable_vq = th_enable_vq,
+};
+
 struct th *th_try_new(u64 features, unsigned int num, unsigned int legacy_align,
 		      bool callback, long *err)
 {
@@ -41,6 +77,8 @@ struct th *th_try_new(u64 features, unsigned int num, unsigned int legacy_align,
 	t->vd.dev.name = "vireo0";
 	t->vd.features.w[0] = features;
 	t->vd.debugfs = &th_debugfs_dir;
+	t->vd.ops = &th_ops;
+	t->max_size = VIREO_RING_MAX;
 	INIT_LIST_HEAD(&t->vd.vqs);
 	t->notify_ok = true;
 	t->vq = vireo_vq_new(&t->vd, 0, num, legacy_align, th_notify, &info);

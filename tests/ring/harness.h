@@ -18,6 +18,7 @@
 #define F_INDIRECT	F(VIRTIO_RING_F_INDIRECT_DESC)
 #define F_DMA		F(VIRTIO_F_ACCESS_PLATFORM)
 #define F_ORDER		F(VIRTIO_F_ORDER_PLATFORM)
+#define F_RESET		F(VIRTIO_F_RING_RESET)
 
 /* A queue under test. */
 struct th {
@@ -31,6 +32,10 @@ struct th {
 	unsigned int callbacks;
 	void (*on_callback)(struct th *t);
 	void *priv;
+	/* The transport's queue reset (VIRTIO_F_RING_RESET). */
+	unsigned int max_size;		/* what reset_vq says the device takes */
+	int reset_err, enable_err;	/* what reset_vq / enable_vq return */
+	unsigned int resets, enables, syncs;
 };
 
 /* vireo_vq_info.flags of the queues created next (VIREO_VQ_F_*). */

@@ -77,6 +77,7 @@ int main(int argc, char **argv)
 	t_basic();
 	t_notify();
 	t_hostile();
+	t_reset();
 	snprintf(name, sizeof(name), "fuzz target: %u deterministic inputs", replay_n);
 	t_run(name, t_fuzz_replay, NULL);
 	if (fuzzer) {

@@ -23,6 +23,7 @@ bool t_get(struct th *t, struct tbuf *b, u32 len);
 void t_basic(void);
 void t_notify(void);
 void t_hostile(void);
+void t_reset(void);
 
 /* fuzz.c: one input; 0 when every invariant held. */
 int vireo_fuzz_one(const u8 *data, size_t size);

@@ -98,6 +98,7 @@ static inline bool is_power_of_2(unsigned long n)
 #define virt_mb()		__atomic_thread_fence(__ATOMIC_SEQ_CST)
 #define virt_rmb()		__atomic_thread_fence(__ATOMIC_ACQUIRE)
 #define virt_wmb()		__atomic_thread_fence(__ATOMIC_RELEASE)
+#define smp_wmb()		__atomic_thread_fence(__ATOMIC_RELEASE)
 #define dma_rmb()		__atomic_thread_fence(__ATOMIC_ACQUIRE)
 #define dma_wmb()		__atomic_thread_fence(__ATOMIC_RELEASE)
 
