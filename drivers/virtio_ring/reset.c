@@ -65,6 +65,12 @@ static int vireo_ring_reset(struct vireo_vq *vq, unsigned int num,
 		return -EIO;
 	if (!num)
 		num = old;
+	if (!vireo_ring_size_ok(vr, num, VIREO_RING_MAX)) {
+		dev_err(&vd->dev, "queue %u (%s): cannot resize to %u (%s ring)\n",
+			vq->index, vq->name, num,
+			vr->is_packed ? "packed" : "split");
+		return -EINVAL;
+	}
 
 	/*
 	 * From here on an interrupt (a shared line, a late MSI) must not run

@@ -222,7 +222,11 @@ static void t_resize_refused(const void *arg)
 	/* Not a power of 2, for a split ring; zero for either. */
 	if (!(c->features & F_PACKED)) {
 		r.n = 0;
+		t->resets = 0;
+		/* Known before the reset: the queue is left alone. */
 		CHECK_EQ(vireo_vq_resize(t->vq, 3, rs_recycle), -EINVAL);
+		CHECK_EQ(t->resets, 0);
+		CHECK_EQ(r.n, 0);
 		CHECK_EQ(vireo_vq_size(t->vq), n);
 		rs_round_trips(t, 1);
 	}
