@@ -161,6 +161,8 @@ static int vireo_ring_alloc(struct vireo_ring *vr, unsigned int num,
 		vr->extra[i].next = i + 1;
 	vr->num = num;
 	vr->num_free = num;
+	/* With indirect descriptors a request longer than the ring takes one table. */
+	vr->max_chain = vr->indirect ? VIREO_RING_MAX : num;
 	return 0;
 }
 
@@ -195,6 +197,7 @@ int vireo_ring_realloc(struct vireo_ring *vr, unsigned int num)
 	tmp->use_dma_api = vr->use_dma_api;
 	tmp->dma_dev = vr->dma_dev;
 	tmp->want_ctx = vr->want_ctx;
+	tmp->indirect = vr->indirect;
 	err = vireo_ring_alloc(tmp, num, 0);
 	if (!err) {
 		vireo_ring_free_mem(vr);
@@ -210,6 +213,7 @@ int vireo_ring_realloc(struct vireo_ring *vr, unsigned int num)
 		vr->bufs = tmp->bufs;
 		vr->ctx = tmp->ctx;
 		vr->num = tmp->num;
+		vr->max_chain = tmp->max_chain;
 		vr->num_free = tmp->num_free;
 	}
 	kfree(tmp);

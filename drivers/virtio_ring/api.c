@@ -71,13 +71,14 @@ static __always_inline int vireo_ring_add(struct vireo_vq *vq,
 
 	/*
 	 * virtio 1.2, 2.7.5.3.1 and 2.8.17: no chain longer than the queue
-	 * size; 2.7.5.2: no more than 2^32 bytes. Counting stops there, which
-	 * also bounds a scatterlist that loops.
+	 * size, unless it goes into one indirect table (vr->max_chain);
+	 * 2.7.5.2: no more than 2^32 bytes. Counting stops there, which also
+	 * bounds a scatterlist that loops.
 	 */
 	for (sg = vireo_sgs_next(&r, &pos, NULL); sg;
 	     sg = vireo_sgs_next(&r, &pos, sg)) {
 		bytes += sg->length;
-		if (unlikely(++total > vr->num))
+		if (unlikely(++total > vr->max_chain))
 			return -EINVAL;
 	}
 	if (unlikely(!total || bytes > U32_MAX))
@@ -98,7 +99,14 @@ static __always_inline int vireo_ring_add(struct vireo_vq *vq,
 		vr->inflight++;
 		vr->stats.added++;
 	} else if (err == -ENOSPC) {
-		vr->stats.full++;
+		/*
+		 * Only a table can carry a request longer than the ring, and
+		 * there was no memory for one: waiting for room would never end.
+		 */
+		if (total > vr->num && vr->num_free)
+			err = -ENOMEM;
+		else
+			vr->stats.full++;
 	}
 	return err;
 }

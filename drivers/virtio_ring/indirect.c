@@ -154,6 +154,8 @@ __vireo_ring_indir_build(struct vireo_ring *vr, const struct vireo_sgs *r,
 		if (dma_mapping_error(vr->dma_dev, *table_addr))
 			goto unmap;
 	}
+	if (total > vr->stats.longest_table)
+		vr->stats.longest_table = total;
 	return table;
 
 unmap:

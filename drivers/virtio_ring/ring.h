@@ -113,6 +113,7 @@ struct vireo_ring_stats {
 	u64 used;
 	u64 kicks_suppressed;
 	u64 full;		/* adds refused: no room (-ENOSPC) */
+	u64 longest_table;	/* entries of the longest indirect table built */
 	/* Updated outside it. */
 	atomic64_t kicks;
 	atomic64_t interrupts;
@@ -139,6 +140,7 @@ struct vireo_ring {
 	unsigned long error_logged;	/* bit 0: the one log line was printed */
 
 	unsigned int num;
+	unsigned int max_chain;		/* buffers one request may have */
 	unsigned int num_free;		/* descriptors (split) / ring slots (packed) */
 	unsigned int inflight;		/* buffers */
 	u16 free_head;			/* first free entry of @extra */
