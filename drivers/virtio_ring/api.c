@@ -210,6 +210,25 @@ bool vireo_vq_notify(struct vireo_vq *vq)
 }
 EXPORT_SYMBOL_NS_GPL(vireo_vq_notify, VIREO_NS);
 
+u32 vireo_vq_notification_data(struct vireo_vq *vq)
+{
+	struct vireo_ring *vr = to_vireo_ring(vq);
+	u32 next;
+
+	/*
+	 * Read outside the queue lock, like the kick it goes with: an add that
+	 * ran since only moves the value on, which the device reads as "at
+	 * least this far" (virtio 1.2, 2.9).
+	 */
+	if (vr->is_packed)
+		next = READ_ONCE(vr->packed.next_avail) |
+			(READ_ONCE(vr->packed.avail_wrap) ? BIT(15) : 0);
+	else
+		next = READ_ONCE(vr->split.avail_idx);
+	return (vq->index & 0xffff) | next << 16;
+}
+EXPORT_SYMBOL_NS_GPL(vireo_vq_notification_data, VIREO_NS);
+
 bool vireo_vq_kick(struct vireo_vq *vq)
 {
 	struct vireo_ring *vr = to_vireo_ring(vq);

@@ -398,7 +398,8 @@ static int vireo_pci_modern_setup_queue(struct vireo_pci *vp,
 	/* virtio 1.2, 4.1.4.4: the queue's notify address, inside the cap. */
 	off = ioread16(common + VIRTIO_PCI_COMMON_Q_NOFF);
 	where = (u64)off * vp->notify_mult;
-	if (where + 2 > vp->notify_len) {
+	if (where + (vireo_has_feature(vd, VIRTIO_F_NOTIFICATION_DATA) ? 4 : 2) >
+	    vp->notify_len) {
 		dev_err(&vd->dev, "queue %u: notify offset %u * %u is beyond the %u-byte notify region; refusing the device\n",
 			index, off, vp->notify_mult, vp->notify_len);
 		return -EINVAL;

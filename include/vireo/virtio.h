@@ -37,7 +37,9 @@
  * VIRTIO_F_ANY_LAYOUT only means something to legacy devices: vireo never
  * relies on a particular framing of descriptors, so it accepts it (6.3).
  * VIRTIO_F_RING_RESET is offered only where the transport has the
- * reset_vq and enable_vq ops (PCI modern).
+ * reset_vq and enable_vq ops (PCI modern). VIRTIO_F_NOTIFICATION_DATA:
+ * the transports whose notify writes vireo_vq_notification_data() (PCI
+ * modern, MMIO v2); the legacy interfaces carry no bit above 31.
  */
 #define VIREO_RING_FEATURES \
 	(BIT_ULL(VIRTIO_F_ANY_LAYOUT) | \
@@ -47,6 +49,7 @@
 	 BIT_ULL(VIRTIO_F_ACCESS_PLATFORM) | \
 	 BIT_ULL(VIRTIO_F_RING_PACKED) | \
 	 BIT_ULL(VIRTIO_F_ORDER_PLATFORM) | \
+	 BIT_ULL(VIRTIO_F_NOTIFICATION_DATA) | \
 	 BIT_ULL(VIRTIO_F_RING_RESET))
 
 /*
@@ -598,6 +601,14 @@ dma_addr_t vireo_vq_device_addr(struct vireo_vq *vq);	/* used / device event */
  */
 void vireo_vq_set_transport_priv(struct vireo_vq *vq, void *p);
 void *vireo_vq_transport_priv(struct vireo_vq *vq);
+
+/*
+ * With VIRTIO_F_NOTIFICATION_DATA negotiated, what a notify writes instead
+ * of the bare queue index (virtio 1.2, 2.9): the index in bits 0-15 and
+ * where the driver will make its next buffer available in bits 16-31 (split:
+ * the avail idx; packed: the next slot in 16-30, the wrap counter in 31).
+ */
+u32 vireo_vq_notification_data(struct vireo_vq *vq);
 
 /* Marks every queue of @vd broken (device gone or failed). */
 void vireo_break_vqs(struct vireo_device *vd);

@@ -12,6 +12,17 @@ static bool th_notify(struct vireo_vq *vq)
 	struct th *t = th_of(vq);
 
 	t->notifies++;
+	/* What a transport writes with VIRTIO_F_NOTIFICATION_DATA. */
+	if (vireo_has_feature(&t->vd, VIRTIO_F_NOTIFICATION_DATA)) {
+		t->notify_data_checked++;
+		if (sim_check_notify_data(&t->sim,
+					  vireo_vq_notification_data(vq),
+					  vq->index)) {
+			printf("#   kick %u: %s (data %#x)\n", t->notifies,
+			       t->sim.error, vireo_vq_notification_data(vq));
+			t->notify_data_bad++;
+		}
+	}
 	return t->notify_ok;
 }
 

@@ -19,6 +19,7 @@
 #define F_DMA		F(VIRTIO_F_ACCESS_PLATFORM)
 #define F_ORDER		F(VIRTIO_F_ORDER_PLATFORM)
 #define F_RESET		F(VIRTIO_F_RING_RESET)
+#define F_NDATA		F(VIRTIO_F_NOTIFICATION_DATA)
 
 /* A queue under test. */
 struct th {
@@ -36,6 +37,8 @@ struct th {
 	unsigned int max_size;		/* what reset_vq says the device takes */
 	int reset_err, enable_err;	/* what reset_vq / enable_vq return */
 	unsigned int resets, enables, syncs;
+	/* VIRTIO_F_NOTIFICATION_DATA: kicks checked, and wrong. */
+	unsigned int notify_data_checked, notify_data_bad;
 };
 
 /* vireo_vq_info.flags of the queues created next (VIREO_VQ_F_*). */

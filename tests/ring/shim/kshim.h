@@ -27,6 +27,10 @@
 
 /* Keep the kernel compat header (and whatever it pulls in) out. */
 #define _VIREO_COMPAT_H
+/* As include/vireo/compat.h: older uapi headers lack the name. */
+#ifndef VIRTIO_F_NOTIFICATION_DATA
+#define VIRTIO_F_NOTIFICATION_DATA	38
+#endif
 #define VIREO_NS		VIREO
 #define VIREO_EXPORT(sym)	extern int vireo_shim_exported
 #define VIREO_IMPORT_NS()	extern int vireo_shim_exported
