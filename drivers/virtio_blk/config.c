@@ -41,9 +41,14 @@ static int vblk_segment_limits(struct vblk *vblk, struct queue_limits *lim)
 	for (i = 0; i < vblk->nr_queues; i++)
 		ring = min(ring, vireo_vq_size(vblk->queues[i].vq));
 	/*
-	 * A request is a header, its data and a status byte, and no chain may
-	 * be longer than the queue (virtio 1.2, 2.7.5.3.1 and 2.8.17).
+	 * A request is a header, its data and a status byte. With indirect
+	 * descriptors it takes one ring descriptor and a table as long as it
+	 * needs, so seg_max alone bounds it, as in the in-tree driver;
+	 * without, no chain may be longer than the queue (virtio 1.2,
+	 * 2.7.5.3.1 and 2.8.17).
 	 */
+	if (vblk_has(vblk, VIRTIO_RING_F_INDIRECT_DESC))
+		ring = UINT_MAX;
 	if (ring < 3) {
 		dev_err(&vd->dev, "queues of %u descriptors cannot carry a request\n",
 			ring);

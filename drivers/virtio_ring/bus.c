@@ -271,6 +271,17 @@ static void offerable_features(struct vireo_device *vd,
 	for (i = 0; i < drv->feature_table_size; i++)
 		vireo_features_set(f, drv->feature_table[i]);
 	f->w[0] |= VIREO_RING_FEATURES & vd->transport_features;
+	/* Only a transport that can reset one queue offers to. */
+	if (!vd->ops->reset_vq || !vd->ops->enable_vq)
+		vireo_features_clear(f, VIRTIO_F_RING_RESET);
+	/*
+	 * Both are virtio 1.x facilities; a legacy interface (which has no
+	 * VERSION_1) has neither the registers nor the notify format.
+	 */
+	if (!vireo_features_test(&vd->device_features, VIRTIO_F_VERSION_1)) {
+		vireo_features_clear(f, VIRTIO_F_RING_RESET);
+		vireo_features_clear(f, VIRTIO_F_NOTIFICATION_DATA);
+	}
 	for (i = 0; i < VIREO_FEATURE_WORDS; i++)
 		f->w[i] &= vd->device_features.w[i];
 }

@@ -27,10 +27,14 @@ static int vireo_ring_stats_show(struct seq_file *s, void *unused)
 	seq_printf(s, "kicks: %lld\n", atomic64_read(&st->kicks));
 	seq_printf(s, "kicks_suppressed: %llu\n", READ_ONCE(st->kicks_suppressed));
 	seq_printf(s, "full: %llu\n", READ_ONCE(st->full));
+	seq_printf(s, "longest_table: %llu\n", READ_ONCE(st->longest_table));
 	seq_printf(s, "interrupts: %lld\n", atomic64_read(&st->interrupts));
 	seq_printf(s, "interrupts_spurious: %lld\n", atomic64_read(&st->spurious));
 	seq_printf(s, "callbacks_suppressed: %lld\n",
 		   atomic64_read(&st->cb_suppressed));
+	seq_printf(s, "inflight: %u\n", READ_ONCE(vr->inflight));
+	seq_printf(s, "resets: %llu\n", READ_ONCE(st->resets));
+	seq_printf(s, "recycled: %llu\n", READ_ONCE(st->recycled));
 	seq_printf(s, "broken: %d\n", READ_ONCE(vr->broken));
 	return 0;
 }

@@ -214,7 +214,7 @@ bool vireo_packed_more_used(struct vireo_ring *vr)
 	return vireo_packed_is_used(vr, READ_ONCE(vr->last_used_pos));
 }
 
-void *vireo_packed_get_buf(struct vireo_ring *vr, unsigned int *len, void **ctx)
+void *vireo_packed_get_buf(struct vireo_ring *vr, unsigned int *len, u16 *idp)
 {
 	u16 last = vr->last_used_pos, slot = last & ~VIREO_PACKED_WRAP;
 	bool wrap = last & VIREO_PACKED_WRAP;
@@ -271,7 +271,7 @@ void *vireo_packed_get_buf(struct vireo_ring *vr, unsigned int *len, void **ctx)
 	}
 
 	token = b->token;
-	*ctx = b->ctx;
+	*idp = id;
 	/* virtio 1.2, 2.8.6: skip the rest of the buffer's descriptors. */
 	next = slot + b->ndescs;
 	if (next >= vr->num) {

@@ -29,7 +29,7 @@
 
 /* Largest queue either layout allows (virtio 1.2, 2.7 and 2.8). */
 #define VIREO_RING_MAX		32768U
-/* Longest request put straight into a ring that has room (vq.c). */
+/* Longest request put straight into a ring that has room (ring.h). */
 #define VIREO_RING_DIRECT_MAX	4U
 
 /* Split ring, virtio 1.2, 2.7.5, 2.7.6 and 2.7.8. */
@@ -93,7 +93,6 @@ struct vireo_desc_extra {
 /* One per buffer in flight, indexed by its head (split) or id (packed). */
 struct vireo_buf {
 	void *token;		/* NULL: not in flight */
-	void *ctx;		/* the driver's, from an add_*_ctx; else NULL */
 	void *indir;		/* indirect table, or NULL */
 	u32 in_len;		/* device-writable bytes */
 	u16 ndescs;		/* ring descriptors taken (1 when indirect) */
@@ -114,11 +113,15 @@ struct vireo_ring_stats {
 	u64 used;
 	u64 kicks_suppressed;
 	u64 full;		/* adds refused: no room (-ENOSPC) */
+	u64 longest_table;	/* entries of the longest indirect table built */
 	/* Updated outside it. */
 	atomic64_t kicks;
 	atomic64_t interrupts;
 	atomic64_t spurious;
 	atomic64_t cb_suppressed;
+	/* reset.c, under the caller's exclusion. */
+	u64 resets;
+	u64 recycled;
 };
 
 struct vireo_ring {
@@ -132,9 +135,12 @@ struct vireo_ring {
 	bool indirect;			/* VIRTIO_RING_F_INDIRECT_DESC */
 	bool event_idx;			/* VIRTIO_RING_F_EVENT_IDX */
 	bool broken;			/* READ_ONCE/WRITE_ONCE */
+	bool want_ctx;			/* VIREO_VQ_F_CTX: @ctx is allocated */
+	bool resetting;			/* reset.c: interrupts ignored; READ_ONCE */
 	unsigned long error_logged;	/* bit 0: the one log line was printed */
 
 	unsigned int num;
+	unsigned int max_chain;		/* buffers one request may have */
 	unsigned int num_free;		/* descriptors (split) / ring slots (packed) */
 	unsigned int inflight;		/* buffers */
 	u16 free_head;			/* first free entry of @extra */
@@ -151,6 +157,12 @@ struct vireo_ring {
 
 	struct vireo_desc_extra *extra;	/* [num] */
 	struct vireo_buf *bufs;		/* [num] */
+	/*
+	 * [num], by the same index as @bufs, only for a queue created with
+	 * VIREO_VQ_F_CTX: kept out of struct vireo_buf so that queues that
+	 * never use a context do not carry it in every cache line of @bufs.
+	 */
+	void **ctx;
 
 	union {
 		struct {
@@ -313,8 +325,12 @@ static inline bool vireo_ring_want_table(const struct vireo_ring *vr,
 		vr->num_free < total + vr->num / 2;
 }
 
+/* map.c */
 int vireo_ring_map_dma(struct vireo_ring *vr, struct scatterlist *sg,
 		       bool writable, dma_addr_t *addr);
+void vireo_ring_unmap(struct vireo_ring *vr, const struct vireo_desc_extra *ex);
+void vireo_ring_unmap_pool(struct vireo_ring *vr, u16 first, unsigned int n);
+void vireo_ring_detach(struct vireo_ring *vr, u16 id);
 
 /*
  * The address the device is given for @sg. Only with the DMA API is there a
@@ -349,10 +365,11 @@ static __always_inline int vireo_ring_map(struct vireo_ring *vr,
 	return err;
 }
 
-/* vq.c: shared by both layouts. */
+/* api.c */
 __printf(2, 3)
 void vireo_ring_bad(struct vireo_ring *vr, const char *fmt, ...);
-void vireo_ring_unmap_pool(struct vireo_ring *vr, u16 first, unsigned int n);
+
+/* indirect.c */
 void *vireo_ring_indir_build(struct vireo_ring *vr, const struct vireo_sgs *r,
 			     unsigned int total, gfp_t gfp, u32 *in_len,
 			     dma_addr_t *table_addr);
@@ -362,7 +379,6 @@ void *vireo_ring_indir_build_premapped(struct vireo_ring *vr,
 				       u32 *in_len, dma_addr_t *table_addr);
 void vireo_ring_indir_free(struct vireo_ring *vr, void *table,
 			   unsigned int total, unsigned int mapped);
-void vireo_ring_detach(struct vireo_ring *vr, u16 id);
 
 /*
  * The indirect table for a request of @total buffers, built, if it should
@@ -415,7 +431,7 @@ int vireo_split_add_premapped(struct vireo_ring *vr, const struct vireo_sgs *r,
 			      unsigned int total, void *data, gfp_t gfp);
 bool vireo_split_kick_prepare(struct vireo_ring *vr);
 bool vireo_split_more_used(struct vireo_ring *vr);
-void *vireo_split_get_buf(struct vireo_ring *vr, unsigned int *len, void **ctx);
+void *vireo_split_get_buf(struct vireo_ring *vr, unsigned int *len, u16 *idp);
 void vireo_split_disable_cb(struct vireo_ring *vr);
 unsigned int vireo_split_enable_cb_prepare(struct vireo_ring *vr);
 bool vireo_split_poll(struct vireo_ring *vr, unsigned int pos);
@@ -429,11 +445,15 @@ int vireo_packed_add_premapped(struct vireo_ring *vr, const struct vireo_sgs *r,
 			       unsigned int total, void *data, gfp_t gfp);
 bool vireo_packed_kick_prepare(struct vireo_ring *vr);
 bool vireo_packed_more_used(struct vireo_ring *vr);
-void *vireo_packed_get_buf(struct vireo_ring *vr, unsigned int *len, void **ctx);
+void *vireo_packed_get_buf(struct vireo_ring *vr, unsigned int *len, u16 *idp);
 void vireo_packed_disable_cb(struct vireo_ring *vr);
 unsigned int vireo_packed_enable_cb_prepare(struct vireo_ring *vr);
 bool vireo_packed_poll(struct vireo_ring *vr, unsigned int pos);
 bool vireo_packed_enable_cb_delayed(struct vireo_ring *vr);
+
+/* alloc.c */
+int vireo_ring_realloc(struct vireo_ring *vr, unsigned int num);
+void vireo_ring_reinit(struct vireo_ring *vr);
 
 /* debugfs.c */
 void vireo_ring_debugfs_add(struct vireo_ring *vr);

@@ -181,7 +181,7 @@ bool vireo_split_more_used(struct vireo_ring *vr)
 	return vireo_split_used_idx(vr) != READ_ONCE(vr->last_used_idx);
 }
 
-void *vireo_split_get_buf(struct vireo_ring *vr, unsigned int *len, void **ctx)
+void *vireo_split_get_buf(struct vireo_ring *vr, unsigned int *len, u16 *idp)
 {
 	u16 last = vr->last_used_idx, used_idx = vireo_split_used_idx(vr);
 	const struct vireo_split_used_elem *e;
@@ -219,7 +219,7 @@ void *vireo_split_get_buf(struct vireo_ring *vr, unsigned int *len, void **ctx)
 	}
 
 	token = vr->bufs[id].token;
-	*ctx = vr->bufs[id].ctx;
+	*idp = id;
 	vireo_ring_detach(vr, id);
 	WRITE_ONCE(vr->last_used_idx, last + 1);
 	if (vr->event_idx && !(vr->split.avail_flags & VRING_AVAIL_F_NO_INTERRUPT)) {

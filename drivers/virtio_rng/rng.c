@@ -7,6 +7,7 @@
  * device is already filling the next: a reader waits for the device only
  * when it reads faster than the host produces.
  */
+#include <linux/debugfs.h>
 #include <linux/hw_random.h>
 #include <linux/idr.h>
 #include <linux/module.h>
@@ -38,12 +39,15 @@ struct vireo_rng {
 	struct rng_buf bufs[RNG_BUFS];
 	bool gone;		/* removed or broken: readers get errors */
 	bool failed;		/* ... because the device failed: -EIO */
-	bool suspended;		/* between freeze and restore: no queue */
+	/* Between freeze and restore (no queue), or in a queue reset. */
+	bool suspended;
 	bool registered;
 	/* Serialises resets and queue teardown (freeze, remove, abort). */
 	struct mutex dev_lock;
 	struct work_struct abort_work;	/* the device stopped answering */
 	unsigned int waited;		/* ... for this many seconds */
+	struct dentry *debugfs;		/* reset_queue */
+	unsigned int recycled;		/* by the last queue reset */
 
 	int index;
 	char name[24];
@@ -287,6 +291,101 @@ static void rng_abort_work(struct work_struct *work)
 	mutex_unlock(&vi->dev_lock);
 }
 
+/* A buffer the queue reset took back: empty, ours again. */
+static void rng_recycle(struct vireo_vq *vq, void *data, void *ctx)
+{
+	struct vireo_rng *vi = vq->vdev->priv;
+	struct rng_buf *b = data;
+
+	spin_lock_irq(&vi->lock);
+	b->posted = false;
+	b->len = 0;
+	b->pos = 0;
+	vi->recycled++;
+	spin_unlock_irq(&vi->lock);
+}
+
+/*
+ * Resets the queue (@num 0) or resizes it to @num, while readers may be
+ * waiting: they post and notify nothing while it runs (vi->suspended, which
+ * they check under vi->lock), so the ring's rule that nothing else touches
+ * the queue holds; the buffers come back through rng_recycle() and are
+ * posted again on the new ring.
+ */
+static int rng_reset_queue(struct vireo_rng *vi, unsigned int num)
+{
+	unsigned int lost = 0, size;
+	bool kick = false;
+	int err, i;
+
+	mutex_lock(&vi->dev_lock);
+	if (!vi->vq || vi->suspended || vi->gone) {
+		err = -ENODEV;
+		goto out;
+	}
+	if (!vireo_vq_can_reset(vi->vq)) {
+		err = -EOPNOTSUPP;
+		goto out;
+	}
+	spin_lock_irq(&vi->lock);
+	vi->suspended = true;
+	vi->recycled = 0;
+	spin_unlock_irq(&vi->lock);
+
+	err = num ? vireo_vq_resize(vi->vq, num, rng_recycle) :
+		vireo_vq_reset(vi->vq, rng_recycle);
+	size = vireo_vq_size(vi->vq);
+
+	spin_lock_irq(&vi->lock);
+	vi->suspended = false;
+	/* Each buffer the device held came back: recycled, or used before. */
+	for (i = 0; i < RNG_BUFS; i++)
+		lost += vi->bufs[i].posted;
+	if (vireo_vq_is_broken(vi->vq)) {
+		vi->gone = true;
+		vi->failed = true;
+	} else {
+		for (i = 0; i < RNG_BUFS; i++)
+			if (!vi->bufs[i].posted &&
+			    vi->bufs[i].pos == vi->bufs[i].len)
+				kick |= post_buf(vi, &vi->bufs[i]);
+		notify_locked(vi, kick);
+	}
+	spin_unlock_irq(&vi->lock);
+	wake_up_all(&vi->wq);
+	dev_info(&vi->vd->dev, "%s: queue reset (%d): %u buffers recycled, %u not given back, ring size %u\n",
+		 vi->name, err, vi->recycled, lost, size);
+	/* -ENOMEM and a refused size keep a working queue: still an error. */
+out:
+	mutex_unlock(&vi->dev_lock);
+	return err;
+}
+
+/*
+ * /sys/kernel/debug/vireo/vireoN/reset_queue: write 0 to reset the queue,
+ * N to resize it to N descriptors (docs/virtqueues.md).
+ */
+static ssize_t rng_reset_queue_write(struct file *file, const char __user *ubuf,
+				     size_t count, loff_t *ppos)
+{
+	struct vireo_rng *vi = file->private_data;
+	unsigned int num;
+	int err;
+
+	err = kstrtouint_from_user(ubuf, count, 0, &num);
+	if (err)
+		return err;
+	err = rng_reset_queue(vi, num);
+	return err ? err : count;
+}
+
+static const struct file_operations rng_reset_queue_fops = {
+	.owner = THIS_MODULE,
+	.open = simple_open,
+	.write = rng_reset_queue_write,
+	.llseek = noop_llseek,
+};
+
 static void rng_free(struct vireo_rng *vi)
 {
 	int i;
@@ -341,6 +440,10 @@ static int rng_probe(struct vireo_device *vd)
 		goto teardown;
 	}
 	vi->registered = true;
+	if (!IS_ERR_OR_NULL(vd->debugfs))
+		vi->debugfs = debugfs_create_file("reset_queue", 0200,
+						  vd->debugfs, vi,
+						  &rng_reset_queue_fops);
 	dev_info(&vd->dev, "hwrng %s\n", vi->name);
 	return 0;
 
@@ -356,6 +459,8 @@ static void rng_remove(struct vireo_device *vd)
 {
 	struct vireo_rng *vi = vd->priv;
 
+	/* Waits for a reset through it to finish. */
+	debugfs_remove(vi->debugfs);
 	/* Blocked readers return -ENODEV, so unregistering cannot wait on them. */
 	fail_readers(vi, false);
 	if (vi->registered)

@@ -140,10 +140,15 @@ static bool vireo_mmio_notify(struct vireo_vq *vq)
 	struct vireo_mmio *vm = to_vireo_mmio(vq->vdev);
 
 	/*
-	 * virtio 1.2, 4.2.3.3: without VIRTIO_F_NOTIFICATION_DATA the queue
-	 * index, written as the 32-bit register it is.
+	 * virtio 1.2, 4.2.3.3: the queue index, written as the 32-bit register
+	 * it is, or with VIRTIO_F_NOTIFICATION_DATA (version 2 only: version 1
+	 * carries no bit 38) the notification data.
 	 */
-	vireo_mmio_write(vm, VIRTIO_MMIO_QUEUE_NOTIFY, vq->index);
+	if (vireo_has_feature(vq->vdev, VIRTIO_F_NOTIFICATION_DATA))
+		vireo_mmio_write(vm, VIRTIO_MMIO_QUEUE_NOTIFY,
+				 vireo_vq_notification_data(vq));
+	else
+		vireo_mmio_write(vm, VIRTIO_MMIO_QUEUE_NOTIFY, vq->index);
 	return true;
 }
 

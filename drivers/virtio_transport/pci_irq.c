@@ -40,10 +40,14 @@ bool vireo_pci_notify(struct vireo_vq *vq)
 	struct vireo_pci_queue *q = vireo_vq_transport_priv(vq);
 
 	/*
-	 * virtio 1.2, 4.1.5.2: without VIRTIO_F_NOTIFICATION_DATA (which the
-	 * bus never offers) the notification is the 16-bit queue index.
+	 * virtio 1.2, 4.1.5.2: the 16-bit queue index, or with
+	 * VIRTIO_F_NOTIFICATION_DATA (modern only: legacy has no bit 38) the
+	 * 32-bit notification data.
 	 */
-	iowrite16(vq->index, q->notify);
+	if (vireo_has_feature(vq->vdev, VIRTIO_F_NOTIFICATION_DATA))
+		iowrite32(vireo_vq_notification_data(vq), q->notify);
+	else
+		iowrite16(vq->index, q->notify);
 	return true;
 }
 

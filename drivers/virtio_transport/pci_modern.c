@@ -6,6 +6,7 @@
  * BAR before anything is mapped; a device whose capabilities do not fit is
  * refused with a line saying which one and why.
  */
+#include <linux/delay.h>
 #include <linux/dma-mapping.h>
 #include <linux/io.h>
 #include <linux/log2.h>
@@ -379,7 +380,8 @@ static int vireo_pci_modern_setup_queue(struct vireo_pci *vp,
 	/* virtio 1.2, 4.1.4.4: the queue's notify address, inside the cap. */
 	off = ioread16(common + VIRTIO_PCI_COMMON_Q_NOFF);
 	where = (u64)off * vp->notify_mult;
-	if (where + 2 > vp->notify_len) {
+	if (where + (vireo_has_feature(vd, VIRTIO_F_NOTIFICATION_DATA) ? 4 : 2) >
+	    vp->notify_len) {
 		dev_err(&vd->dev, "queue %u: notify offset %u * %u is beyond the %u-byte notify region; refusing the device\n",
 			index, off, vp->notify_mult, vp->notify_len);
 		return -EINVAL;
@@ -405,6 +407,68 @@ static void vireo_pci_modern_activate_queue(struct vireo_pci *vp,
 	 */
 	iowrite16(index, vp->common + VIRTIO_PCI_COMMON_Q_SELECT);
 	iowrite16(1, vp->common + VIRTIO_PCI_COMMON_Q_ENABLE);
+}
+
+/*
+ * VIRTIO_F_RING_RESET, virtio 1.2, 4.1.4.3.2: after 1 is written to
+ * queue_reset, the reset is complete only once it reads back 0; the queue
+ * is disabled (queue_enable 0) and its fields are back at their defaults,
+ * so queue_size shows the largest size the device takes.
+ */
+#define VIREO_PCI_QUEUE_RESET_MS	1000
+
+static int vireo_pci_modern_reset_vq(struct vireo_device *vd,
+				     struct vireo_vq *vq, unsigned int *max)
+{
+	struct vireo_pci *vp = to_vireo_pci(vd);
+	void __iomem *common = vp->common;
+	unsigned int ms;
+
+	iowrite16(vq->index, common + VIRTIO_PCI_COMMON_Q_SELECT);
+	iowrite16(1, common + VIRTIO_PCI_COMMON_Q_RESET);
+	for (ms = 0; ; ms++) {
+		if (!ioread16(common + VIRTIO_PCI_COMMON_Q_RESET) &&
+		    !ioread16(common + VIRTIO_PCI_COMMON_Q_ENABLE))
+			break;
+		if (!vireo_pci_present(vd))
+			return -ENODEV;
+		if (ms == VIREO_PCI_QUEUE_RESET_MS) {
+			dev_err(&vd->dev, "queue %u: the device did not finish its reset in %u ms\n",
+				vq->index, VIREO_PCI_QUEUE_RESET_MS);
+			return -ETIMEDOUT;
+		}
+		usleep_range(1000, 2000);
+	}
+	*max = ioread16(common + VIRTIO_PCI_COMMON_Q_SIZE);
+	return 0;
+}
+
+/* The set-up of vireo_pci_modern_setup_queue() again, with the ring as it is now. */
+static int vireo_pci_modern_enable_vq(struct vireo_device *vd,
+				      struct vireo_vq *vq)
+{
+	struct vireo_pci *vp = to_vireo_pci(vd);
+	struct vireo_pci_queue *q = vireo_vq_transport_priv(vq);
+	void __iomem *common = vp->common;
+
+	iowrite16(vq->index, common + VIRTIO_PCI_COMMON_Q_SELECT);
+	iowrite16(vireo_vq_size(vq), common + VIRTIO_PCI_COMMON_Q_SIZE);
+	vireo_pci_write64(vireo_vq_desc_addr(vq),
+			  common + VIRTIO_PCI_COMMON_Q_DESCLO);
+	vireo_pci_write64(vireo_vq_driver_addr(vq),
+			  common + VIRTIO_PCI_COMMON_Q_AVAILLO);
+	vireo_pci_write64(vireo_vq_device_addr(vq),
+			  common + VIRTIO_PCI_COMMON_Q_USEDLO);
+	if (vp->pdev->msix_enabled) {
+		iowrite16(q->vector, common + VIRTIO_PCI_COMMON_Q_MSIX);
+		if (ioread16(common + VIRTIO_PCI_COMMON_Q_MSIX) != q->vector) {
+			dev_err(&vd->dev, "queue %u: the device refused vector %u after the reset\n",
+				vq->index, q->vector);
+			return -EIO;
+		}
+	}
+	vireo_pci_modern_activate_queue(vp, vq->index, q);
+	return 0;
 }
 
 static u16 vireo_pci_modern_config_vector(struct vireo_pci *vp, u16 vector)
@@ -435,6 +499,8 @@ static const struct vireo_transport_ops vireo_pci_modern_ops = {
 	.synchronize_cbs = vireo_pci_synchronize_cbs,
 	.get_vq_affinity = vireo_pci_get_vq_affinity,
 	.set_vq_affinity = vireo_pci_set_vq_affinity,
+	.reset_vq = vireo_pci_modern_reset_vq,
+	.enable_vq = vireo_pci_modern_enable_vq,
 };
 
 const struct vireo_pci_iface vireo_pci_modern_iface = {

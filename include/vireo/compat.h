@@ -170,6 +170,11 @@ static inline int vireo_blk_set_write_cache(struct gendisk *disk, bool on)
 
 /* ---- end vireo_blk ------------------------------------------------------ */
 
+/* 6.1's uapi <linux/virtio_config.h> predates the name (virtio 1.2, 6). */
+#ifndef VIRTIO_F_NOTIFICATION_DATA
+#define VIRTIO_F_NOTIFICATION_DATA	38
+#endif
+
 /* ---- vireo_fs ----------------------------------------------------------- */
 
 #include <linux/fs.h>

@@ -36,6 +36,10 @@
  * Transport/ring feature bits vireo_ring implements (virtio 1.2, chapter 6).
  * VIRTIO_F_ANY_LAYOUT only means something to legacy devices: vireo never
  * relies on a particular framing of descriptors, so it accepts it (6.3).
+ * VIRTIO_F_RING_RESET is offered only where the transport has the
+ * reset_vq and enable_vq ops (PCI modern). VIRTIO_F_NOTIFICATION_DATA:
+ * the transports whose notify writes vireo_vq_notification_data() (PCI
+ * modern, MMIO v2); the legacy interfaces carry no bit above 31.
  */
 #define VIREO_RING_FEATURES \
 	(BIT_ULL(VIRTIO_F_ANY_LAYOUT) | \
@@ -44,7 +48,9 @@
 	 BIT_ULL(VIRTIO_F_VERSION_1) | \
 	 BIT_ULL(VIRTIO_F_ACCESS_PLATFORM) | \
 	 BIT_ULL(VIRTIO_F_RING_PACKED) | \
-	 BIT_ULL(VIRTIO_F_ORDER_PLATFORM))
+	 BIT_ULL(VIRTIO_F_ORDER_PLATFORM) | \
+	 BIT_ULL(VIRTIO_F_NOTIFICATION_DATA) | \
+	 BIT_ULL(VIRTIO_F_RING_RESET))
 
 /*
  * Feature bits: virtio 1.2, 2.2 puts no upper bound on them, and devices
@@ -123,6 +129,8 @@ int vireo_vq_add_inbuf(struct vireo_vq *vq, struct scatterlist *sg,
  * Per-buffer context: @ctx travels beside the buffer and comes back from
  * vireo_vq_get_buf_ctx() / vireo_vq_detach_unused_ctx() (NULL for a buffer
  * added without one), e.g. the truesize and headroom of a receive buffer.
+ * Only on a queue created with VIREO_VQ_F_CTX: elsewhere a non-NULL @ctx is
+ * refused with -EINVAL (and one log line), and contexts read back NULL.
  */
 int vireo_vq_add_sgs_ctx(struct vireo_vq *vq, struct scatterlist *sgs[],
 			 unsigned int out_sgs, unsigned int in_sgs,
@@ -237,6 +245,37 @@ void *vireo_vq_detach_unused_ctx(struct vireo_vq *vq, void **ctx);
 const struct cpumask *vireo_vq_get_affinity(struct vireo_vq *vq);
 int vireo_vq_set_affinity(struct vireo_vq *vq, const struct cpumask *mask);
 
+/*
+ * Resetting one queue (VIRTIO_F_RING_RESET, virtio 1.2, 2.6.1), e.g. for
+ * ethtool -G or to rebind a queue to AF_XDP; vireo_vq_can_reset() says
+ * whether it was negotiated (else both calls return -EOPNOTSUPP).
+ *
+ * vireo_vq_reset() makes the device stop using @vq, gives every buffer
+ * still in it back through @recycle (its token and context, in no
+ * particular order), empties the ring and enables the queue again: the
+ * driver then adds buffers as after vireo_find_vqs(). vireo_vq_resize()
+ * does the same with a ring of @num descriptors (a power of 2 for a split
+ * ring, at most what the device offers: -EINVAL otherwise, with one log
+ * line, and the old size kept). If the new ring cannot be allocated the
+ * queue keeps its old ring (empty and enabled) and -ENOMEM is returned.
+ * Any other error (the device never finished the reset, or refused the
+ * queue again) leaves the queue broken, its buffers still recycled.
+ *
+ * Locking: process context, may sleep; no spinlock held. The caller keeps
+ * every other call on @vq out until the reset returns (a mutex its
+ * submitters take, NAPI disabled, or a flag they check under their queue
+ * lock), and @recycle must not call into @vq. The queue's callback needs no
+ * such care: from the start of the reset the ring ignores the queue's
+ * interrupts and waits for a callback that is running to finish, and
+ * callbacks resume only once the queue is enabled again. Other queues of
+ * the device keep working throughout.
+ */
+typedef void (*vireo_recycle_t)(struct vireo_vq *vq, void *data, void *ctx);
+bool vireo_vq_can_reset(struct vireo_vq *vq);
+int vireo_vq_reset(struct vireo_vq *vq, vireo_recycle_t recycle);
+int vireo_vq_resize(struct vireo_vq *vq, unsigned int num,
+		    vireo_recycle_t recycle);
+
 unsigned int vireo_vq_size(struct vireo_vq *vq);	/* descriptors in the ring */
 unsigned int vireo_vq_num_free(struct vireo_vq *vq);	/* descriptors free now */
 bool vireo_vq_is_broken(struct vireo_vq *vq);
@@ -250,7 +289,15 @@ struct vireo_vq_info {
 	const char *name;
 	void (*callback)(struct vireo_vq *vq);	/* NULL: no interrupts wanted */
 	unsigned int size;	/* at most this many descriptors; 0: as offered */
+	unsigned int flags;	/* VIREO_VQ_F_* */
 };
+
+/*
+ * The queue keeps a per-buffer context (vireo_vq_add_*_ctx, premapped adds
+ * with a context): an array of its own, allocated only for queues that ask,
+ * so that the others pay nothing for it.
+ */
+#define VIREO_VQ_F_CTX		BIT(0)
 
 /*
  * What a transport implements. Called with the device's driver bound (or
@@ -316,6 +363,17 @@ struct vireo_transport_ops {
 	 */
 	int (*set_vq_affinity)(struct vireo_device *vd, int index,
 			       const struct cpumask *mask);
+	/*
+	 * VIRTIO_F_RING_RESET (virtio 1.2, 2.6.1), both or neither; process
+	 * context, may sleep. reset_vq makes the device stop using @vq and
+	 * waits (bounded) until it says it has: 0 and in *@max the largest
+	 * size the device takes for it, or -ETIMEDOUT / -ENODEV. enable_vq
+	 * tells the device the queue's size and ring addresses again (they
+	 * may have changed: vireo_vq_resize()) and enables it.
+	 */
+	int (*reset_vq)(struct vireo_device *vd, struct vireo_vq *vq,
+			unsigned int *max);
+	int (*enable_vq)(struct vireo_device *vd, struct vireo_vq *vq);
 };
 
 struct vireo_device {
@@ -555,6 +613,14 @@ dma_addr_t vireo_vq_device_addr(struct vireo_vq *vq);	/* used / device event */
  */
 void vireo_vq_set_transport_priv(struct vireo_vq *vq, void *p);
 void *vireo_vq_transport_priv(struct vireo_vq *vq);
+
+/*
+ * With VIRTIO_F_NOTIFICATION_DATA negotiated, what a notify writes instead
+ * of the bare queue index (virtio 1.2, 2.9): the index in bits 0-15 and
+ * where the driver will make its next buffer available in bits 16-31 (split:
+ * the avail idx; packed: the next slot in 16-30, the wrap counter in 31).
+ */
+u32 vireo_vq_notification_data(struct vireo_vq *vq);
 
 /* Marks every queue of @vd broken (device gone or failed). */
 void vireo_break_vqs(struct vireo_device *vd);

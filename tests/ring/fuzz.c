@@ -135,7 +135,7 @@ static void fz_add(struct fz *f)
 	u32 lens[2 * TB_MAX];
 	struct tbuf *b;
 	unsigned int i;
-	bool broken = vireo_vq_is_broken(f->t->vq);
+	bool broken = vireo_vq_is_broken(f->t->vq), nomem, longer;
 	long budget;
 	int err;
 
@@ -146,7 +146,8 @@ static void fz_add(struct fz *f)
 	if (f->nlive == FZ_LIVE)
 		return;
 	b = tbuf_new(nout, nin, lens, f->seed++);
-	shim_kmalloc_fail = fz8(f) % 8 == 0;
+	nomem = fz8(f) % 8 == 0;
+	shim_kmalloc_fail = nomem;
 	budget = fz8(f) % 16 == 0 ? fz8(f) % 4 : -1;
 	shim_dma_map_budget = budget;
 	err = tbuf_add(f->t, b, fz8(f), GFP_ATOMIC);
@@ -159,9 +160,12 @@ static void fz_add(struct fz *f)
 		return;
 	}
 	tbuf_free(b);
+	/* Longer than the ring: only one indirect table can take it. */
+	longer = nout + nin > vireo_vq_size(f->t->vq);
 	if (broken ? err != -EIO :
-	    !(err == -ENOSPC || (err == -ENOMEM && budget >= 0) ||
-	      (err == -EINVAL && nout + nin > vireo_vq_size(f->t->vq))))
+	    !(err == -ENOSPC ||
+	      (err == -ENOMEM && (budget >= 0 || (nomem && longer))) ||
+	      (err == -EINVAL && longer && !f->t->vr->indirect)))
 		fz_fail(f, "add failed unexpectedly");
 }
 

@@ -5,6 +5,8 @@
 
 static struct dentry th_debugfs_dir = { .name = "vireo0" };
 
+unsigned int th_vq_flags;
+
 static bool th_notify(struct vireo_vq *vq)
 {
 	struct th *t = th_of(vq);
@@ -12,6 +14,17 @@ static bool th_notify(struct vireo_vq *vq)
 	t->notifies++;
 	if (t->on_notify)
 		t->on_notify(t);
+	/* What a transport writes with VIRTIO_F_NOTIFICATION_DATA. */
+	if (vireo_has_feature(&t->vd, VIRTIO_F_NOTIFICATION_DATA)) {
+		t->notify_data_checked++;
+		if (sim_check_notify_data(&t->sim,
+					  vireo_vq_notification_data(vq),
+					  vq->index)) {
+			printf("#   kick %u: %s (data %#x)\n", t->notifies,
+			       t->sim.error, vireo_vq_notification_data(vq));
+			t->notify_data_bad++;
+		}
+	}
 	return t->notify_ok;
 }
 
@@ -24,6 +37,42 @@ static void th_callback(struct vireo_vq *vq)
 		t->on_callback(t);
 }
 
+/* The transport's half of a queue reset: the simulated device starts over. */
+static int th_reset_vq(struct vireo_device *vd, struct vireo_vq *vq,
+		       unsigned int *max)
+{
+	struct th *t = th_of(vq);
+
+	t->resets++;
+	if (t->reset_err)
+		return t->reset_err;
+	*max = t->max_size;
+	return 0;
+}
+
+static int th_enable_vq(struct vireo_device *vd, struct vireo_vq *vq)
+{
+	struct th *t = th_of(vq);
+
+	t->enables++;
+	if (t->enable_err)
+		return t->enable_err;
+	sim_init(&t->sim, vq, t->vd.features.w[0]);
+	return 0;
+}
+
+static void th_synchronize_cbs(struct vireo_device *vd)
+{
+	container_of(vd, struct th, vd)->syncs++;
+}
+
+static const struct vireo_transport_ops th_ops = {
+	.name = "sim",
+	.synchronize_cbs = th_synchronize_cbs,
+	.reset_vq = th_reset_vq,
+	.enable_vq = th_enable_vq,
+};
+
 struct th *th_try_new(u64 features, unsigned int num, unsigned int legacy_align,
 		      bool callback, long *err)
 {
@@ -31,6 +80,7 @@ struct th *th_try_new(u64 features, unsigned int num, unsigned int legacy_align,
 	struct vireo_vq_info info = {
 		.name = "requests",
 		.callback = callback ? th_callback : NULL,
+		.flags = th_vq_flags,
 	};
 
 	if (!t)
@@ -40,6 +90,8 @@ struct th *th_try_new(u64 features, unsigned int num, unsigned int legacy_align,
 	t->vd.dev.name = "vireo0";
 	t->vd.features.w[0] = features;
 	t->vd.debugfs = &th_debugfs_dir;
+	t->vd.ops = &th_ops;
+	t->max_size = VIREO_RING_MAX;
 	INIT_LIST_HEAD(&t->vd.vqs);
 	t->notify_ok = true;
 	t->vq = vireo_vq_new(&t->vd, 0, num, legacy_align, th_notify, &info);

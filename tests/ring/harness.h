@@ -18,6 +18,8 @@
 #define F_INDIRECT	F(VIRTIO_RING_F_INDIRECT_DESC)
 #define F_DMA		F(VIRTIO_F_ACCESS_PLATFORM)
 #define F_ORDER		F(VIRTIO_F_ORDER_PLATFORM)
+#define F_RESET		F(VIRTIO_F_RING_RESET)
+#define F_NDATA		F(VIRTIO_F_NOTIFICATION_DATA)
 
 /* A queue under test. */
 struct th {
@@ -32,7 +34,16 @@ struct th {
 	void (*on_callback)(struct th *t);
 	void (*on_notify)(struct th *t);	/* after counting a kick */
 	void *priv;
+	/* The transport's queue reset (VIRTIO_F_RING_RESET). */
+	unsigned int max_size;		/* what reset_vq says the device takes */
+	int reset_err, enable_err;	/* what reset_vq / enable_vq return */
+	unsigned int resets, enables, syncs;
+	/* VIRTIO_F_NOTIFICATION_DATA: kicks checked, and wrong. */
+	unsigned int notify_data_checked, notify_data_bad;
 };
+
+/* vireo_vq_info.flags of the queues created next (VIREO_VQ_F_*). */
+extern unsigned int th_vq_flags;
 
 /* Creates a queue; NULL and *err set when vireo_vq_new fails. */
 struct th *th_try_new(u64 features, unsigned int num, unsigned int legacy_align,

@@ -87,6 +87,8 @@ int main(int argc, char **argv)
 	t_notify();
 	t_hostile();
 	t_concurrent();
+	t_reset();
+	t_notify_data();
 	snprintf(name, sizeof(name), "fuzz target: %u deterministic inputs", replay_n);
 	t_run(name, t_fuzz_replay, NULL);
 	if (fuzzer) {

@@ -86,12 +86,52 @@ void sim_init(struct sim_dev *d, struct vireo_vq *vq, uint64_t features)
 	}
 	d->avail_wrap = true;
 	d->used_wrap = true;
+	d->notif_wrap = true;
 }
 
 static int bad(struct sim_dev *d, const char *why)
 {
 	d->error = why;
 	return -1;
+}
+
+/*
+ * VIRTIO_F_NOTIFICATION_DATA (virtio 1.2, 2.9): the value of a kick must
+ * name this queue and say exactly where the driver will put its next
+ * buffer. Split: the avail idx in ring memory. Packed: the first slot not
+ * made available in the current lap, found by walking from where the last
+ * kick said (a slot the driver made available, used since or not, has
+ * AVAIL equal to the lap's wrap counter).
+ */
+int sim_check_notify_data(struct sim_dev *d, uint32_t data, unsigned int index)
+{
+	uint16_t vqn = data & 0xffff, next = data >> 16;
+	unsigned int n;
+
+	if (vqn != index)
+		return bad(d, "notification data names another queue");
+	if (!d->packed) {
+		struct s_avail *avail = d->driver;
+
+		if (next != V16(avail->idx))
+			return bad(d, "notification data is not the avail idx");
+		return 0;
+	}
+	for (n = 0; n < d->num; n++) {
+		struct p_desc *desc = d->desc;
+		uint16_t flags = V16(desc[d->notif_pos].flags);
+
+		if (!!(flags & F_AVAIL) != d->notif_wrap)
+			break;
+		if (++d->notif_pos == d->num) {
+			d->notif_pos = 0;
+			d->notif_wrap = !d->notif_wrap;
+		}
+	}
+	if ((next & 0x7fff) != d->notif_pos ||
+	    !!(next & 0x8000) != d->notif_wrap)
+		return bad(d, "notification data is not the next slot and wrap");
+	return 0;
 }
 
 static int add_seg(struct sim_dev *d, struct sim_elem *e, uint64_t addr,

@@ -49,6 +49,9 @@ struct sim_dev {
 	unsigned int pushed;		/* buffers (split) / descriptors (packed) */
 	unsigned int irqs;		/* notifications sent */
 
+	/* Packed: where the last notification data said the driver was. */
+	uint16_t notif_pos;
+	bool notif_wrap;
 	/* Packed: leave VIRTQ_DESC_F_WRITE out of used descriptors (QEMU). */
 	bool no_write_flag;
 	/* Why the last sim_pop() failed, if it did. */
@@ -59,6 +62,8 @@ void sim_init(struct sim_dev *d, struct vireo_vq *vq, uint64_t features);
 
 /* 1: a buffer was taken, 0: none available, -1: the driver's ring is bad. */
 int sim_pop(struct sim_dev *d, struct sim_elem *e);
+/* Checks a kick's VIRTIO_F_NOTIFICATION_DATA value; 0 or -1 (d->error). */
+int sim_check_notify_data(struct sim_dev *d, uint32_t data, unsigned int index);
 /* Marks @e used with @len bytes written (no notification decision). */
 void sim_push(struct sim_dev *d, const struct sim_elem *e, uint32_t len);
 /* Whether the device must notify for what was pushed since the last flush. */

@@ -187,7 +187,7 @@ static void t_shrink(const void *arg)
 
 /* ---- add, kick, get_buf with an honest device ----------------------------- */
 
-/* The layout vq.c chooses for @total buffers on an empty ring of @c. */
+/* The layout the ring chooses for @total buffers on an empty ring of @c. */
 static bool t_expect_indirect(const struct cfg *c, unsigned int total)
 {
 	if (!(c->features & F_INDIRECT) || total < 2)
@@ -467,8 +467,32 @@ static void t_einval(const void *arg)
 	struct th *t = th_new(c->features, 4, 0);
 	struct tbuf *b = t_simple_buf(3, 2, 1);
 	struct scatterlist sg, *sgs[1] = { &sg };
+	struct sim_elem e;
 
-	CHECK_EQ(tbuf_add(t, b, 0, GFP_KERNEL), -EINVAL);	/* 5 > 4 */
+	if (c->features & F_INDIRECT) {
+		/*
+		 * Longer than the ring, but one table takes it (as the in-tree
+		 * driver allows); without memory for the table it is -ENOMEM,
+		 * never -ENOSPC, which would wait for room that never comes.
+		 */
+		shim_kmalloc_fail = true;
+		CHECK_EQ(tbuf_add(t, b, 0, GFP_KERNEL), -ENOMEM);
+		shim_kmalloc_fail = false;
+		CHECK_EQ(vireo_vq_num_free(t->vq), 4);
+		CHECK_EQ(tbuf_add(t, b, 0, GFP_KERNEL), 0);
+		CHECK_EQ(vireo_vq_num_free(t->vq), 3);
+		vireo_vq_kick(t->vq);
+		CHECK(t_dev_pop(t, &e, b));
+		CHECK(e.indirect);
+		CHECK_EQ(e.nseg, 5);
+		t_dev_complete(t, &e, 7, 9);
+		sim_flush(&t->sim);
+		CHECK(t_get(t, b, 7));
+		CHECK(tbuf_check_in(b, 7, 9));
+		CHECK_EQ(t->vr->stats.longest_table, 5);
+	} else {
+		CHECK_EQ(tbuf_add(t, b, 0, GFP_KERNEL), -EINVAL);	/* 5 > 4 */
+	}
 	sg_init_one(&sg, b->out[0], 4);
 	CHECK_EQ(vireo_vq_add_sgs(t->vq, sgs, 1, 0, NULL, GFP_KERNEL), -EINVAL);
 	CHECK_EQ(vireo_vq_add_sgs(t->vq, sgs, 0, 0, b, GFP_KERNEL), -EINVAL);
@@ -723,7 +747,7 @@ static void t_debugfs(const void *arg)
 static void t_premapped_ctx(const void *arg)
 {
 	const struct cfg *c = arg;
-	struct th *t = th_new(c->features, c->num, c->legacy_align);
+	struct th *t, *noctx = th_new(c->features, c->num, c->legacy_align);
 	struct tbuf *b = t_simple_buf(1, 1, 3), *plain = t_simple_buf(1, 0, 4);
 	bool dma = c->features & F_DMA;
 	struct scatterlist so, si, sp, *sgs[2] = { &so, &si };
@@ -732,6 +756,28 @@ static void t_premapped_ctx(const void *arg)
 	struct sim_elem e;
 	void *ctx;
 
+	/* Without VIREO_VQ_F_CTX the queue has no context array ... */
+	CHECK(noctx->vr->ctx == NULL);
+	sg_init_one(&sp, plain->out[0], plain->out_len[0]);
+	shim_log_quiet = true;
+	CHECK_EQ(vireo_vq_add_sgs_ctx(noctx->vq, (struct scatterlist *[]){ &sp },
+				      1, 0, plain, (void *)1, GFP_KERNEL), -EINVAL);
+	shim_log_quiet = false;
+	CHECK_EQ(shim_log_count, 1);
+	shim_log_count = 0;
+	CHECK_EQ(vireo_vq_num_free(noctx->vq), c->num);
+	/* ... but takes a NULL one, and gives NULL back. */
+	CHECK_EQ(vireo_vq_add_sgs_ctx(noctx->vq, (struct scatterlist *[]){ &sp },
+				      1, 0, plain, NULL, GFP_KERNEL), 0);
+	ctx = (void *)1;
+	CHECK(vireo_vq_detach_unused_ctx(noctx->vq, &ctx) == plain);
+	CHECK(ctx == NULL);
+	th_del(noctx);
+
+	th_vq_flags = VIREO_VQ_F_CTX;
+	t = th_new(c->features, c->num, c->legacy_align);
+	th_vq_flags = 0;
+	CHECK(t->vr->ctx != NULL);
 	CHECK(!!vireo_vq_dma_dev(t->vq) == dma);
 	ao = vireo_vq_dma_map_single(t->vq, b->out[0], b->out_len[0], DMA_TO_DEVICE);
 	ai = vireo_vq_dma_map_single(t->vq, b->in[0], b->in_len[0], DMA_FROM_DEVICE);

@@ -24,6 +24,8 @@ void t_basic(void);
 void t_notify(void);
 void t_hostile(void);
 void t_concurrent(void);
+void t_reset(void);
+void t_notify_data(void);
 
 /* fuzz.c: one input; 0 when every invariant held. */
 int vireo_fuzz_one(const u8 *data, size_t size);

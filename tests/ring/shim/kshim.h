@@ -27,6 +27,10 @@
 
 /* Keep the kernel compat header (and whatever it pulls in) out. */
 #define _VIREO_COMPAT_H
+/* As include/vireo/compat.h: older uapi headers lack the name. */
+#ifndef VIRTIO_F_NOTIFICATION_DATA
+#define VIRTIO_F_NOTIFICATION_DATA	38
+#endif
 #define VIREO_NS		VIREO
 #define VIREO_EXPORT(sym)	extern int vireo_shim_exported
 #define VIREO_IMPORT_NS()	extern int vireo_shim_exported
@@ -98,6 +102,7 @@ static inline bool is_power_of_2(unsigned long n)
 #define virt_mb()		__atomic_thread_fence(__ATOMIC_SEQ_CST)
 #define virt_rmb()		__atomic_thread_fence(__ATOMIC_ACQUIRE)
 #define virt_wmb()		__atomic_thread_fence(__ATOMIC_RELEASE)
+#define smp_wmb()		__atomic_thread_fence(__ATOMIC_RELEASE)
 #define dma_rmb()		__atomic_thread_fence(__ATOMIC_ACQUIRE)
 #define dma_wmb()		__atomic_thread_fence(__ATOMIC_RELEASE)
 
@@ -224,6 +229,7 @@ void shim_dev_printk(const char *level, const struct device *dev,
 #define dev_err(d, ...)		shim_dev_printk("err", (d), __VA_ARGS__)
 #define dev_warn(d, ...)	shim_dev_printk("warn", (d), __VA_ARGS__)
 #define dev_info(d, ...)	shim_dev_printk("info", (d), __VA_ARGS__)
+#define dev_err_once(d, ...)	shim_dev_printk("err", (d), __VA_ARGS__)
 
 typedef enum { IRQ_NONE = 0, IRQ_HANDLED = 1 } irqreturn_t;
 struct irq_affinity;
