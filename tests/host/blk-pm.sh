@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# matrix: 6.1-pci-split 6.12-mmio2-split debug-pci-split
+# matrix: 6.1-pci-split 6.12-mmio2-split
 #
 # vireo_blk across suspend and resume, and the stall detector.
 #  - Suspend/resume (pm_test=devices: every device's suspend and resume

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# matrix: 6.1-pci-split debug-pci-split
+# matrix: debug-pci-split
 #
 # A live device that stops answering, as the guest sees it: QEMU's write
 # throttling at 64 KiB/s holds an 8 MiB write far longer than vireo_ring's
