@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# matrix: 6.1-pci-split debug-pci-split 6.1-pci-packed
+# matrix: debug-pci-split 6.1-pci-packed
 #
 # vireo_blk on a device that misbehaves on purpose, through the real
 # transport: seventeen vhost-user-blk disks in one guest, each served by its

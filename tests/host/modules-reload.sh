@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# matrix: 6.1-pci-split 6.12-mmio2-packed debug-pci-split
+# matrix: 6.1-pci-split debug-pci-split
 #
 # Load and unload every vireo module 25 times with devices present (15 on
 # the debug kernel, where a round costs four times as much; a per-round leak

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# matrix: 6.1-pci-split 6.12-mmio2-split debug-pci-split
+# matrix: 6.1-pci-split debug-pci-split
 #
 # A resume that fails, for vireo_blk and vireo_rng together: each fault the
 # bus knows (the reset times out, a negotiated feature is gone, FEATURES_OK
