@@ -76,7 +76,7 @@ rss_kib() {
 # (inflate, deflate, rmmod); statistics and freeze where the kernel or ring
 # differs; unplug and deflate-on-oom/reporting on PCI (hotplug).
 case $CELL in
-debug-pci-split) phases="stats pm unplug" ;;
+debug-pci-split) phases="pm unplug" ;;
 6.1-pci-legacy-split) phases="unplug oom" ;;
 *-pci-* | *-pci-legacy-*) phases="stats pm unplug oom" ;;
 *) phases="stats pm" ;;

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # matrix: 6.1-pci-split debug-pci-split
 #
-# Load and unload every vireo module 25 times with devices present (15 on
+# Load and unload every vireo module 25 times with devices present (8 on
 # the debug kernel, where a round costs four times as much; a per-round leak
 # shows in slab debugging and kmemleak after a few rounds as surely as after
 # fifty): each
@@ -16,7 +16,7 @@ boot --dev rng --dev rng --timeout 900 --cmd '
 	bad=0
 	i=0
 	rounds=25
-	[ "$VIREO_DEBUG" = 0 ] || rounds=15
+	[ "$VIREO_DEBUG" = 0 ] || rounds=8
 	while [ $i -lt $rounds ]; do
 		vireo_unload || { fail reload-unload "round $i"; bad=1; break; }
 		if grep -q "^vireo_" /proc/modules; then fail reload-unloaded "round $i"; bad=1; break; fi
