@@ -318,6 +318,21 @@ static u32 vireo_pci_modern_config_generation(struct vireo_device *vd)
 /* Queues (virtio 1.2, 4.1.5.1.3)                                          */
 /* ---------------------------------------------------------------------- */
 
+/*
+ * The selected queue's size and ring addresses, at setup and again when a
+ * reset queue is enabled (virtio 1.2, 4.1.4.3.2).
+ */
+static void vireo_pci_program_queue(void __iomem *common, struct vireo_vq *vq)
+{
+	iowrite16(vireo_vq_size(vq), common + VIRTIO_PCI_COMMON_Q_SIZE);
+	vireo_pci_write64(vireo_vq_desc_addr(vq),
+			  common + VIRTIO_PCI_COMMON_Q_DESCLO);
+	vireo_pci_write64(vireo_vq_driver_addr(vq),
+			  common + VIRTIO_PCI_COMMON_Q_AVAILLO);
+	vireo_pci_write64(vireo_vq_device_addr(vq),
+			  common + VIRTIO_PCI_COMMON_Q_USEDLO);
+}
+
 static int vireo_pci_modern_setup_queue(struct vireo_pci *vp,
 					unsigned int index,
 					const struct vireo_vq_info *info,
@@ -369,13 +384,7 @@ static int vireo_pci_modern_setup_queue(struct vireo_pci *vp,
 	 * virtio 1.2, 4.1.4.3.2: a split ring's size written back is a power
 	 * of 2 (vireo_vq_new only halves one).
 	 */
-	iowrite16(vireo_vq_size(vq), common + VIRTIO_PCI_COMMON_Q_SIZE);
-	vireo_pci_write64(vireo_vq_desc_addr(vq),
-			  common + VIRTIO_PCI_COMMON_Q_DESCLO);
-	vireo_pci_write64(vireo_vq_driver_addr(vq),
-			  common + VIRTIO_PCI_COMMON_Q_AVAILLO);
-	vireo_pci_write64(vireo_vq_device_addr(vq),
-			  common + VIRTIO_PCI_COMMON_Q_USEDLO);
+	vireo_pci_program_queue(common, vq);
 
 	/* virtio 1.2, 4.1.4.4: the queue's notify address, inside the cap. */
 	off = ioread16(common + VIRTIO_PCI_COMMON_Q_NOFF);
@@ -452,13 +461,7 @@ static int vireo_pci_modern_enable_vq(struct vireo_device *vd,
 	void __iomem *common = vp->common;
 
 	iowrite16(vq->index, common + VIRTIO_PCI_COMMON_Q_SELECT);
-	iowrite16(vireo_vq_size(vq), common + VIRTIO_PCI_COMMON_Q_SIZE);
-	vireo_pci_write64(vireo_vq_desc_addr(vq),
-			  common + VIRTIO_PCI_COMMON_Q_DESCLO);
-	vireo_pci_write64(vireo_vq_driver_addr(vq),
-			  common + VIRTIO_PCI_COMMON_Q_AVAILLO);
-	vireo_pci_write64(vireo_vq_device_addr(vq),
-			  common + VIRTIO_PCI_COMMON_Q_USEDLO);
+	vireo_pci_program_queue(common, vq);
 	if (vp->pdev->msix_enabled) {
 		iowrite16(q->vector, common + VIRTIO_PCI_COMMON_Q_MSIX);
 		if (ioread16(common + VIRTIO_PCI_COMMON_Q_MSIX) != q->vector) {
