@@ -132,6 +132,18 @@ static int vireo_packed_alloc(struct vireo_ring *vr, unsigned int num)
 	return 0;
 }
 
+/* Frees what vireo_ring_alloc() allocated. */
+static void vireo_ring_free_mem(struct vireo_ring *vr)
+{
+	vireo_ring_free_areas(vr);
+	kvfree(vr->extra);
+	kvfree(vr->bufs);
+	kvfree(vr->ctx);
+	vr->extra = NULL;
+	vr->bufs = NULL;
+	vr->ctx = NULL;
+}
+
 static int vireo_ring_alloc(struct vireo_ring *vr, unsigned int num,
 			    unsigned int legacy_align)
 {
@@ -148,13 +160,7 @@ static int vireo_ring_alloc(struct vireo_ring *vr, unsigned int num,
 	if (vr->want_ctx)
 		vr->ctx = kvcalloc(num, sizeof(*vr->ctx), GFP_KERNEL);
 	if (!vr->extra || !vr->bufs || (vr->want_ctx && !vr->ctx)) {
-		kvfree(vr->extra);
-		kvfree(vr->bufs);
-		kvfree(vr->ctx);
-		vr->extra = NULL;
-		vr->bufs = NULL;
-		vr->ctx = NULL;
-		vireo_ring_free_areas(vr);
+		vireo_ring_free_mem(vr);
 		return -ENOMEM;
 	}
 	for (i = 0; i < num; i++)
@@ -164,18 +170,6 @@ static int vireo_ring_alloc(struct vireo_ring *vr, unsigned int num,
 	/* With indirect descriptors a request longer than the ring takes one table. */
 	vr->max_chain = vr->indirect ? VIREO_RING_MAX : num;
 	return 0;
-}
-
-/* Frees what vireo_ring_alloc() allocated. */
-static void vireo_ring_free_mem(struct vireo_ring *vr)
-{
-	vireo_ring_free_areas(vr);
-	kvfree(vr->extra);
-	kvfree(vr->bufs);
-	kvfree(vr->ctx);
-	vr->extra = NULL;
-	vr->bufs = NULL;
-	vr->ctx = NULL;
 }
 
 /*
