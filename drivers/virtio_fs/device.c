@@ -218,10 +218,7 @@ static void vf_remove(struct vireo_device *vd)
 		dev_warn(&vd->dev, "%s: removed while mounted: its file system fails with EIO until unmounted\n",
 			 dev->tag);
 	spin_lock_irq(&dev->state_lock);
-	if (!dev->dead) {
-		dev->dead = true;
-		dev->dead_err = -EIO;
-	}
+	vf_set_dead_locked(dev, -EIO);
 	dev->frozen = false;
 	spin_unlock_irq(&dev->state_lock);
 	vf_teardown_vqs(dev, -EIO);
@@ -296,10 +293,7 @@ static void vf_restore_failed(struct vireo_device *vd, int err)
 	dev_err(&vd->dev, "%s: resume failed (%d): its file system fails with EIO\n",
 		dev->tag, err);
 	spin_lock_irq(&dev->state_lock);
-	if (!dev->dead) {
-		dev->dead = true;
-		dev->dead_err = -EIO;
-	}
+	vf_set_dead_locked(dev, -EIO);
 	dev->frozen = false;
 	spin_unlock_irq(&dev->state_lock);
 	wake_up_all(&dev->state_wq);

@@ -197,6 +197,17 @@ struct vf_args {
 int vf_send(struct vf_dev *dev, struct vf_args *args);
 void vf_queue_done(struct vireo_vq *vq);
 void vf_abort_all(struct vf_dev *dev, int err);
+
+/* Under dev->state_lock: the first error the device died of is kept. */
+static inline void vf_set_dead_locked(struct vf_dev *dev, int err)
+{
+	lockdep_assert_held(&dev->state_lock);
+	if (!dev->dead) {
+		dev->dead = true;
+		dev->dead_err = err;
+	}
+}
+
 void vf_reclaim_queue(struct vf_queue *q, int err);
 int vf_dead_error(struct vf_dev *dev);
 void vf_forget(struct vf_dev *dev, u64 nodeid, u64 nlookup);

@@ -103,10 +103,7 @@ void vf_abort_all(struct vf_dev *dev, int err)
 	unsigned int i;
 
 	spin_lock_irq(&dev->state_lock);
-	if (!dev->dead) {
-		dev->dead = true;
-		dev->dead_err = err;
-	}
+	vf_set_dead_locked(dev, err);
 	spin_unlock_irq(&dev->state_lock);
 	if (dev->vd && dev->hiprio.vq) {
 		vireo_reset_device(dev->vd);
