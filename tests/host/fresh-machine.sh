@@ -17,23 +17,11 @@
 # shellcheck source=tests/lib.sh
 . "$(dirname "$0")/../lib.sh"
 
-fresh=$VIREO_CACHE/fresh
-tarball=$fresh/minbase-bookworm.tar.gz
-mkdir -p "$fresh/archives/partial" "$fresh/debs"
-exec 9>"$fresh/.lock"
-flock 9
-
-if [ ! -s "$tarball" ]; then
-	tmp=$(mktemp -d "$fresh/mk.XXXXXX")
-	if ! debootstrap --variant=minbase --include=git,make bookworm "$tmp/root" \
-		http://deb.debian.org/debian >"$VIREO_LOGDIR/$TEST-debootstrap.log" 2>&1; then
-		rm -rf "$tmp"
-		tap_fail minbase-root "debootstrap failed (log: $VIREO_LOGDIR/$TEST-debootstrap.log)"
-		exit 0
-	fi
-	tar -C "$tmp/root" -czf "$tmp/t.tar.gz" . && mv "$tmp/t.tar.gz" "$tarball"
-	rm -rf "$tmp"
-fi
+# shellcheck source=tests/host/minbase.inc
+. "$(dirname "$0")/minbase.inc"
+fresh=$minbase_fresh
+tarball=$minbase_tarball
+minbase_ensure || exit 0
 
 root=$(mktemp -d /var/tmp/vireo-fresh.XXXXXX)
 trap 'rm -rf --one-file-system "$root"' EXIT

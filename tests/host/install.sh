@@ -11,8 +11,10 @@
 # shellcheck source=tests/lib.sh
 . "$(dirname "$0")/../lib.sh"
 
-tarball=$VIREO_CACHE/fresh/minbase-bookworm.tar.gz
-[ -s "$tarball" ] || { tap_skip install "no $tarball yet (tests/host/fresh-machine.sh builds it)"; exit 0; }
+# shellcheck source=tests/host/minbase.inc
+. "$(dirname "$0")/minbase.inc"
+minbase_ensure || exit 0
+tarball=$minbase_tarball
 make -s -C "$VIREO_ROOT" KVER="$KERNEL" >/dev/null || { tap_fail build "make KVER=$KERNEL failed"; exit 0; }
 rel=$(kernel_release "$KERNEL")
 m=$(kernel_dir "$KERNEL")/modules
