@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# matrix: all
+# matrix: 6.1-pci-split 6.1-pci-legacy-split 6.1-mmio1-split 6.1-mmio2-packed 6.12-pci-packed 6.12-pci-legacy-split 6.12-mmio2-split 6.12-pci-split-bind 6.1-pci-split-intree debug-pci-split debug-mmio2-packed
 #
 # vireo_blk, the core: five disks in one guest, each told something different
 # by QEMU and checked against it from inside the guest and, through QMP and

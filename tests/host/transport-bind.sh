@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# matrix: pci-split pci-legacy-split mmio2-split !debug
+# matrix: 6.1-pci-split 6.12-pci-legacy-split 6.1-mmio2-split
 #
 # scripts/vireo-bind between the in-tree virtio stack and vireo, with two
 # entropy devices and both stacks loaded (on 6.12 the in-tree virtio-pci is

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# matrix: mmio1-split mmio2-split
+# matrix: 6.1-mmio1-split 6.12-mmio2-split
 #
 # The mmio_devices= parameter. With ACPI off, QEMU's microvm describes its
 # virtio-mmio devices only on the kernel command line
