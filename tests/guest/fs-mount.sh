@@ -81,5 +81,9 @@ check_eq ro-mount-refuses "err=EROFS x" sh -c "echo \$(fs-ops append /mnt/a2/rw 
 check_eq fsc-twice-one-fs C cat /mnt/c2/fromC
 check_eq tags-apart "none none" sh -c "echo \$(test -e /mnt/a/fromB && echo leak || echo none) \$(test -e /mnt/bf/fromA && echo leak || echo none)"
 
+# fsb's daemon logs every request (-o debug): the host looks for these.
+check syncfs sync -f /mnt/bf/fromB
+check_eq copy-range-fsb copied=1000 fs-ops copyrange /mnt/bf/big 0 /mnt/bf/cfr 0 1000
+
 check umount-all sh -c "umount /mnt/a2 && umount /mnt/a && umount /mnt/bf && umount /mnt/c2 && umount /mnt/c"
 check unload-vireo-fs rmmod vireo_fs

@@ -28,7 +28,7 @@ done
 (cd "$stage" && find . -mindepth 1 | cpio -o -H newc -R 0:0 --quiet | gzip -1) >"$FS_WORK/extra.cpio.gz"
 
 fs_daemon_start || exit 0
-fs_daemon_more b || exit 0
+fs_daemon_more b debug || exit 0
 fs_daemon_more c || exit 0
 mapfile -t qa < <(fs_qemu_mem
 	fs_qemu_dev char0 "$FS_SOCK" fsa
@@ -47,7 +47,17 @@ sums() { for d in "$@"; do sha256sum "$d/big" 2>/dev/null | cut -c1-16 || echo n
 w=${want:-none}
 host_check big-in-each-dir "${w:0:16} ${w:0:16} ${w:0:16}" "$(sums "$FS_SRC" "$FS_WORK/b" "$FS_WORK/c")"
 host_check files-in-own-dir "A B C" "$(cat "$FS_SRC/fromA" "$FS_WORK/b/fromB" "$FS_WORK/c/fromC" 2>&1 | xargs)"
-host_check no-file-elsewhere "$(printf '%s\n' big fromA rw) $(printf '%s\n' big fromB) $(printf '%s\n' big fromC)" \
+host_check no-file-elsewhere "$(printf '%s\n' big fromA rw) $(printf '%s\n' big cfr fromB) $(printf '%s\n' big fromC)" \
 	"$(ls "$FS_SRC") $(ls "$FS_WORK/b") $(ls "$FS_WORK/c")"
+# reply_to OPCODE: how fsb's daemon answered the first OPCODE request.
+reply_to() {
+	local dlog=$VIREO_LOGDIR/$TEST-virtiofsd-b.log u
+	u=$(grep -aoE "unique: [0-9]+, opcode: $1 " "$dlog" | head -n 1 | grep -oE '[0-9]+' | head -n 1)
+	[ -n "$u" ] || { echo "no $1 request"; return; }
+	grep -aoE "unique: $u, (success|error: [^,]*)" "$dlog" | head -n 1 | sed 's/^unique: [0-9]*, //'
+}
+host_check daemon-got-syncfs success "$(reply_to SYNCFS)"
+host_check daemon-got-copy-file-range success "$(reply_to COPY_FILE_RANGE)"
+host_check copy-range-bytes "$(head -c 1000 "$FS_WORK/b/big" | md5sum)" "$(md5sum <"$FS_WORK/b/cfr" 2>&1)"
 host_check ro-write-not-done x "$(cat "$FS_SRC/rw" 2>&1)"
 exit 0
