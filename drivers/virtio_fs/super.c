@@ -176,7 +176,8 @@ static int vf_show_options(struct seq_file *m, struct dentry *root)
  * sync(2), syncfs(2): once the guest's dirty pages went out (wait == 1),
  * the daemon syncs the host file system (FUSE_SYNCFS, 7.34). A daemon
  * without it (ENOSYS, remembered) leaves this a local no-op: every write
- * already went to the daemon.
+ * already went to the daemon. The request is about the whole file system:
+ * the root's node id.
  */
 static int vf_sync_fs(struct super_block *sb, int wait)
 {
@@ -184,14 +185,18 @@ static int vf_sync_fs(struct super_block *sb, int wait)
 	struct fuse_syncfs_in in = { 0 };
 	struct vf_args a = {
 		.opcode = FUSE_SYNCFS,
-		.nodeid = VF_I(d_inode(sb->s_root))->nodeid,
+		.nodeid = FUSE_ROOT_ID,
 		.nr_in = 1,
 		.in = { &in },
 		.in_size = { sizeof(in) },
 	};
 	int err;
 
-	if (!wait || dev->conn.minor < 34)
+	/*
+	 * No s_root: umount (generic_shutdown_super syncs after it dropped
+	 * the dentries; DESTROY follows) or a mount that never got a root.
+	 */
+	if (!wait || !sb->s_root || dev->conn.minor < 34)
 		return 0;
 	err = vf_send(dev, &a);
 	return err == -ENOSYS ? 0 : err;
