@@ -8,6 +8,7 @@
 #include <linux/module.h>
 #include <linux/slab.h>
 #include <linux/string.h>
+#include <linux/sysfs.h>
 #include <uapi/linux/virtio_fs.h>
 
 #include "fs.h"
@@ -299,6 +300,26 @@ static void vf_restore_failed(struct vireo_device *vd, int err)
 	wake_up_all(&dev->state_wq);
 }
 
+/*
+ * tag: what `mount -t vireofs TAG DIR` takes, for /sbin/mount.virtiofs to
+ * tell a vireo device from an in-tree one. Only while vireo_fs drives the
+ * device (the driver core adds it after probe and removes it before remove).
+ */
+static ssize_t tag_show(struct device *d, struct device_attribute *attr,
+			char *buf)
+{
+	struct vf_dev *dev = to_vireo_device(d)->priv;
+
+	return sysfs_emit(buf, "%s\n", dev->tag);
+}
+static DEVICE_ATTR_RO(tag);
+
+static struct attribute *vf_attrs[] = {
+	&dev_attr_tag.attr,
+	NULL,
+};
+ATTRIBUTE_GROUPS(vf);
+
 static const struct vireo_device_id vf_ids[] = {
 	{ VIRTIO_ID_FS, VIREO_DEV_ANY_ID },
 	{ 0 },
@@ -306,6 +327,7 @@ static const struct vireo_device_id vf_ids[] = {
 
 static struct vireo_driver vireo_fs_driver = {
 	.driver.name = "vireo_fs",
+	.driver.dev_groups = vf_groups,
 	.id_table = vf_ids,
 	.probe = vf_probe,
 	.remove = vf_remove,

@@ -689,6 +689,100 @@ static long vf_fallocate(struct file *file, int mode, loff_t offset,
 	return err;
 }
 
+/* One COPY_FILE_RANGE asks for at most this much (a short copy is allowed). */
+#define VF_COPY_MAX	(64UL << 20)
+
+/*
+ * copy_file_range(2) between two files of one mount: the daemon copies on
+ * the host (FUSE_COPY_FILE_RANGE), no data crosses the queues. Pages dirty
+ * in the source range go to the daemon first; the destination's cached
+ * pages of the range are dropped and its size and times asked for again.
+ * The VFS has checked the flags, the modes and the ranges (and clamped len
+ * to the source's size) before it calls this.
+ */
+static ssize_t vf_copy_file_range(struct file *file_in, loff_t pos_in,
+				  struct file *file_out, loff_t pos_out,
+				  size_t len, unsigned int flags)
+{
+	struct inode *in_inode = file_inode(file_in);
+	struct inode *inode = file_inode(file_out);
+	struct vf_inode *vi = VF_I(inode);
+	struct vf_file *ff_in = file_in->private_data;
+	struct vf_file *ff = file_out->private_data;
+	struct vf_dev *dev = VF_DEV(inode);
+	struct fuse_copy_file_range_in in = {
+		.fh_in = ff_in->fh,
+		.off_in = pos_in,
+		.nodeid_out = vi->nodeid,
+		.fh_out = ff->fh,
+		.off_out = pos_out,
+	};
+	struct fuse_write_out out;
+	struct vf_args a = {
+		.opcode = FUSE_COPY_FILE_RANGE,
+		.nodeid = VF_I(in_inode)->nodeid,
+		.nr_in = 1,
+		.in = { &in },
+		.in_size = { sizeof(in) },
+		.out = &out,
+		.out_size = sizeof(out),
+		.out_exact = true,
+	};
+	ssize_t ret;
+
+	/* Same f_op, so both are vireo_fs files; the handles are one session's. */
+	if (in_inode->i_sb != inode->i_sb)
+		return -EXDEV;
+	if (flags)
+		return -EINVAL;
+	if (is_bad_inode(inode) || is_bad_inode(in_inode))
+		return -EIO;
+	if (test_bit(FUSE_COPY_FILE_RANGE, dev->conn.enosys))
+		return -EOPNOTSUPP;
+	len = min_t(size_t, len, VF_COPY_MAX);
+	if (!len)
+		return 0;
+	in.len = len;
+
+	ret = filemap_write_and_wait_range(in_inode->i_mapping, pos_in,
+					   pos_in + len - 1);
+	if (ret)
+		return ret;
+	inode_lock(inode);
+	ret = file_remove_privs(file_out);
+	if (ret)
+		goto unlock;
+	mutex_lock(&vi->io_lock);
+	ret = filemap_write_and_wait_range(inode->i_mapping, pos_out,
+					   pos_out + len - 1);
+	if (!ret)
+		ret = vf_send(dev, &a);
+	if (ret == -ENOSYS)
+		ret = -EOPNOTSUPP;
+	if (!ret && out.size > len) {
+		pr_err_ratelimited("vireo_fs %s: COPY_FILE_RANGE of %zu bytes reports %u copied: EIO\n",
+				   dev->tag, len, out.size);
+		ret = -EIO;
+	}
+	if (!ret) {
+		ret = out.size;
+		if (out.size) {
+			spin_lock(&inode->i_lock);
+			if (pos_out + out.size > i_size_read(inode))
+				i_size_write(inode, pos_out + out.size);
+			spin_unlock(&inode->i_lock);
+			invalidate_inode_pages2_range(inode->i_mapping,
+						      pos_out >> PAGE_SHIFT,
+						      (pos_out + out.size - 1) >> PAGE_SHIFT);
+		}
+		vf_attr_changed(inode);
+	}
+	mutex_unlock(&vi->io_lock);
+unlock:
+	inode_unlock(inode);
+	return ret;
+}
+
 static loff_t vf_llseek(struct file *file, loff_t offset, int whence)
 {
 	struct inode *inode = file_inode(file);
@@ -749,4 +843,5 @@ const struct file_operations vf_file_fops = {
 	.release = vf_file_release,
 	.fsync = vf_fsync,
 	.fallocate = vf_fallocate,
+	.copy_file_range = vf_copy_file_range,
 };

@@ -172,12 +172,43 @@ static int vf_show_options(struct seq_file *m, struct dentry *root)
 	return 0;
 }
 
+/*
+ * sync(2), syncfs(2): once the guest's dirty pages went out (wait == 1),
+ * the daemon syncs the host file system (FUSE_SYNCFS, 7.34). A daemon
+ * without it (ENOSYS, remembered) leaves this a local no-op: every write
+ * already went to the daemon. The request is about the whole file system:
+ * the root's node id.
+ */
+static int vf_sync_fs(struct super_block *sb, int wait)
+{
+	struct vf_dev *dev = VF_SB(sb);
+	struct fuse_syncfs_in in = { 0 };
+	struct vf_args a = {
+		.opcode = FUSE_SYNCFS,
+		.nodeid = FUSE_ROOT_ID,
+		.nr_in = 1,
+		.in = { &in },
+		.in_size = { sizeof(in) },
+	};
+	int err;
+
+	/*
+	 * No s_root: umount (generic_shutdown_super syncs after it dropped
+	 * the dentries; DESTROY follows) or a mount that never got a root.
+	 */
+	if (!wait || !sb->s_root || dev->conn.minor < 34)
+		return 0;
+	err = vf_send(dev, &a);
+	return err == -ENOSYS ? 0 : err;
+}
+
 static const struct super_operations vf_super_ops = {
 	.alloc_inode = vf_alloc_inode,
 	.free_inode = vf_free_inode,
 	.evict_inode = vf_evict_inode,
 	.drop_inode = generic_delete_inode,
 	.statfs = vf_statfs,
+	.sync_fs = vf_sync_fs,
 	.show_options = vf_show_options,
 };
 

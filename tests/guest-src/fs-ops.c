@@ -26,6 +26,9 @@
  *   fs-ops flockhold FILE SECS               flock(LOCK_EX), print "locked",
  *                                            hold it SECS s
  *   fs-ops flocktry FILE                     flock(LOCK_EX | LOCK_NB)
+ *   fs-ops copyrange SRC OFF DST OFF LEN     one copy_file_range(2) into
+ *                                            DST (made if missing); prints
+ *                                            "copied=N"
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -262,6 +265,22 @@ static int do_flock(char **a, int hold)
 	return 0;
 }
 
+static int do_copyrange(char **a)
+{
+	loff_t off_in = atoll(a[1]), off_out = atoll(a[3]);
+	int in = open(a[0], O_RDONLY);
+	int out = open(a[2], O_WRONLY | O_CREAT, 0644);
+	ssize_t n;
+
+	if (in < 0 || out < 0)
+		return die("open");
+	n = copy_file_range(in, &off_in, out, &off_out, atoll(a[4]), 0);
+	if (n < 0)
+		return die("copy_file_range");
+	printf("copied=%zd\n", n);
+	return close(out) ? die("close") : 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct { const char *name; int args; } ops[] = {
@@ -270,7 +289,7 @@ int main(int argc, char **argv)
 		{ "setxattr", 3 }, { "getxattr", 2 }, { "listxattr", 1 },
 		{ "removexattr", 2 }, { "dwrite", 4 }, { "dread", 3 },
 		{ "writeloop", 2 }, { "lockhold", 2 }, { "locktry", 1 },
-		{ "flockhold", 2 }, { "flocktry", 1 },
+		{ "flockhold", 2 }, { "flocktry", 1 }, { "copyrange", 5 },
 	};
 	char **a = argv + 2;
 	unsigned int i;
@@ -297,6 +316,7 @@ int main(int argc, char **argv)
 	case 13: return do_lockhold(a);
 	case 14: return do_locktry(a);
 	case 15: return do_flock(a, 1);
-	default: return do_flock(a, 0);
+	case 16: return do_flock(a, 0);
+	default: return do_copyrange(a);
 	}
 }

@@ -124,6 +124,16 @@ kill $fholder
 wait $fholder 2>/dev/null
 check_eq flock-free locked fs-ops flocktry $M/g/lock
 
+# copy_file_range(2): the daemon copies on the host (FUSE_COPY_FILE_RANGE);
+# the destination's cached pages and size follow without a cache drop.
+printf '%08192d' 0 >$M/g/cfr
+cat $M/g/cfr >/dev/null
+check_eq copy-file-range copied=100000 fs-ops copyrange $M/g/data 4096 $M/g/cfr 8192 100000
+check_eq cfr-size 108192 stat -c %s $M/g/cfr
+check_eq cfr-bytes "$(dd if=/tmp/data bs=4096 skip=1 2>/dev/null | head -c 100000 | md5sum | cut -c1-32)" \
+	sh -c "tail -c 100000 $M/g/cfr | md5sum | cut -c1-32"
+check_eq cfr-head-kept "$(printf '%08192d' 0 | md5sum | cut -c1-32)" sh -c "head -c 8192 $M/g/cfr | md5sum | cut -c1-32"
+
 # A directory of 300 entries made here (1000 made by the host are listed
 # above), listed completely.
 mkdir $M/g/big

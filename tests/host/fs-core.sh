@@ -69,4 +69,6 @@ print(v, "present" if g else "none")' "$g/data" 2>&1)"
 want=$(grep -aoE 'FS-MD5 huge [0-9a-f]+' "$log" | head -n 1 | cut -d' ' -f3)
 host_check past-4g "5368713216 ${want:-none}" "$(stat -c %s "$g/huge") $(dd if="$g/huge" bs=4k skip=1310720 count=1 2>/dev/null | md5sum | cut -c1-32)"
 host_check after-resume "after" "$(cat "$g/pm2" 2>&1)"
+host_check copy-file-range "108192 $(dd if="$g/data" bs=4096 skip=1 2>/dev/null | head -c 100000 | md5sum | cut -c1-32)" \
+	"$(stat -c %s "$g/cfr" 2>&1) $(tail -c 100000 "$g/cfr" 2>/dev/null | md5sum | cut -c1-32)"
 host_check readdir-300 300 "$(ls "$g/big" | wc -l)"

@@ -32,6 +32,7 @@ before=$(cd "$r" && find . -path ./lib/modules -prune -o -print | sort)
 
 if make -s -C "$VIREO_ROOT" install KVER="$KERNEL" DESTDIR="$r" >"$VIREO_LOGDIR/$TEST-install.log" 2>&1 &&
 	[ -e "$r/lib/modules/$rel/updates/vireo/vireo_transport.ko" ] &&
+	[ -x "$r/sbin/mount.virtiofs" ] &&
 	grep -q 'vireo_transport' "$r/lib/modules/$rel/modules.alias"; then
 	tap_ok make-install
 else
