@@ -210,7 +210,7 @@ KERNEL=6.12 guest_boot_checked dracut pci || exit 0
 check_kernel dracut 6.12
 # dracut's pre-trigger hook moved the disk before the root was mounted.
 log=$VIREO_LOGDIR/$TEST-dracut.log
-early=$(tr -d '\r' <"$log" | sed -n '/dracut pre-trigger hook/,/Switching root/p' | grep -c 'vireo: .*virtio-pci -> vireo_transport')
+early=$(tr -d '\r' <"$log" | sed -n '/dracut pre-trigger hook/,/initrd-switch-root.target/p' | grep -c 'vireo: .*virtio-pci -> vireo_transport')
 if [ "$early" -ge 1 ]; then
 	tap_ok dracut-takeover
 else
