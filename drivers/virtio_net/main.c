@@ -346,27 +346,16 @@ static void vnet_get_stats64(struct net_device *dev,
 	tot->rx_errors = tot->rx_length_errors + tot->rx_frame_errors;
 }
 
-/* The device cannot do TSO into the guest without checksum offload. */
-static netdev_features_t vnet_fix_features(struct net_device *dev,
-					   netdev_features_t features)
-{
-	if (!(features & NETIF_F_RXCSUM))
-		features &= ~NETIF_F_GRO_HW;
-	return features;
-}
-
+/* rx-gro-hw: the device's TSO into the guest (virtio 1.2, 5.1.6.5.6.1). */
 static u64 offloads_for(struct vnet_info *vi, netdev_features_t features)
 {
 	u64 tso = vnet_offload_bit(VIRTIO_NET_F_GUEST_TSO4) |
 		  vnet_offload_bit(VIRTIO_NET_F_GUEST_TSO6) |
 		  vnet_offload_bit(VIRTIO_NET_F_GUEST_ECN);
-	u64 on = 0;
 
-	if (features & NETIF_F_RXCSUM)
-		on |= vnet_offload_bit(VIRTIO_NET_F_GUEST_CSUM);
 	if (features & NETIF_F_GRO_HW)
-		on |= tso;
-	return on & vi->guest_offloads_capable;
+		return vi->guest_offloads_capable;
+	return vi->guest_offloads_capable & ~tso;
 }
 
 static int vnet_set_features(struct net_device *dev,
@@ -399,7 +388,6 @@ static const struct net_device_ops vnet_netdev_ops = {
 	.ndo_vlan_rx_add_vid = vnet_vlan_add,
 	.ndo_vlan_rx_kill_vid = vnet_vlan_kill,
 	.ndo_tx_timeout = vnet_tx_timeout,
-	.ndo_fix_features = vnet_fix_features,
 	.ndo_set_features = vnet_set_features,
 	.ndo_features_check = passthru_features_check,
 };
@@ -592,6 +580,7 @@ static void set_netdev_features(struct vnet_info *vi)
 		VIRTIO_NET_F_GUEST_TSO6, VIRTIO_NET_F_GUEST_ECN,
 	};
 
+	/* What ethtool -k shows is what the in-tree driver shows. */
 	dev->features = NETIF_F_HIGHDMA;
 	if (vireo_has_feature(vd, VIRTIO_NET_F_CSUM)) {
 		dev->hw_features |= NETIF_F_HW_CSUM | NETIF_F_SG;
@@ -601,20 +590,24 @@ static void set_netdev_features(struct vnet_info *vi)
 			dev->hw_features |= NETIF_F_TSO6;
 		if (vireo_has_feature(vd, VIRTIO_NET_F_HOST_ECN))
 			dev->hw_features |= NETIF_F_TSO_ECN;
-		dev->features |= dev->hw_features;
+		dev->features |= dev->hw_features | NETIF_F_GSO_ROBUST;
 	}
 	for (i = 0; i < ARRAY_SIZE(guest); i++)
 		if (vireo_has_feature(vd, guest[i]))
 			vi->guest_offloads_capable |= vnet_offload_bit(guest[i]);
 	vi->guest_offloads = vi->guest_offloads_capable;
-	if (vireo_has_feature(vd, VIRTIO_NET_F_GUEST_CSUM))
+	/*
+	 * Frames the device did not mark are checksummed by the stack;
+	 * RXCSUM only says a DATA_VALID mark is believed.
+	 */
+	if (VIREO_NET_RXCSUM_ALWAYS ||
+	    vireo_has_feature(vd, VIRTIO_NET_F_GUEST_CSUM))
 		dev->features |= NETIF_F_RXCSUM;
 	if (vireo_has_feature(vd, VIRTIO_NET_F_GUEST_TSO4) ||
 	    vireo_has_feature(vd, VIRTIO_NET_F_GUEST_TSO6))
 		dev->features |= NETIF_F_GRO_HW;
 	if (vireo_has_feature(vd, VIRTIO_NET_F_CTRL_GUEST_OFFLOADS))
-		dev->hw_features |= dev->features &
-				    (NETIF_F_RXCSUM | NETIF_F_GRO_HW);
+		dev->hw_features |= NETIF_F_GRO_HW;
 	dev->vlan_features = dev->features;
 	if (vireo_has_feature(vd, VIRTIO_NET_F_CTRL_VLAN))
 		dev->features |= NETIF_F_HW_VLAN_CTAG_FILTER;

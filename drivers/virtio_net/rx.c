@@ -421,7 +421,8 @@ static bool apply_hdr(struct vnet_rq *rq, struct sk_buff *skb,
 	    !(on & vnet_offload_bit(VIRTIO_NET_F_GUEST_ECN)))
 		gso_ok = false;
 	if ((h->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) &&
-	    !(on & vnet_offload_bit(VIRTIO_NET_F_GUEST_CSUM)))
+	    !(vi->guest_offloads_capable &
+	      vnet_offload_bit(VIRTIO_NET_F_GUEST_CSUM)))
 		gso_ok = false;
 	if (!gso_ok || virtio_net_hdr_to_skb(skb, h, true)) {
 		if (net_ratelimit())
@@ -433,7 +434,7 @@ static bool apply_hdr(struct vnet_rq *rq, struct sk_buff *skb,
 		return false;
 	}
 	if ((h->flags & VIRTIO_NET_HDR_F_DATA_VALID) &&
-	    (on & vnet_offload_bit(VIRTIO_NET_F_GUEST_CSUM)))
+	    (vi->dev->features & NETIF_F_RXCSUM))
 		skb->ip_summed = CHECKSUM_UNNECESSARY;
 	return true;
 }

@@ -286,6 +286,12 @@ static inline struct timespec64 vireo_inode_mtime(struct inode *inode)
 #define VIREO_NET_QSTATS	0
 #endif
 
+/*
+ * ethtool -k rx-checksumming: 6.12's in-tree virtio_net claims it always
+ * (fixed), 6.1's only with VIRTIO_NET_F_GUEST_CSUM.
+ */
+#define VIREO_NET_RXCSUM_ALWAYS	VIREO_NET_QSTATS
+
 /* ---- end vireo_net ------------------------------------------------------ */
 
 #endif /* _VIREO_COMPAT_H */
