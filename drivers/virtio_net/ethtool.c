@@ -16,7 +16,9 @@ static void vnet_get_drvinfo(struct net_device *dev,
 
 	strscpy(info->driver, "vireo_net", sizeof(info->driver));
 	strscpy(info->version, VIREO_VERSION, sizeof(info->version));
-	strscpy(info->bus_info, dev_name(&vi->vd->dev), sizeof(info->bus_info));
+	/* As the in-tree driver: the transport's device (PCI address, ...). */
+	strscpy(info->bus_info, dev_name(vi->vd->dev.parent ?: &vi->vd->dev),
+		sizeof(info->bus_info));
 }
 
 static int vnet_get_link_ksettings(struct net_device *dev,

@@ -6,7 +6,8 @@
  * or, without it, by the next transmit on the queue, with an interrupt
  * asked for only once the queue had to stop.
  *
- * Stop and wake cannot lose a wakeup: the queue is stopped with the tx
+ * Byte queue limits (BQL) with TX NAPI only. Stop and wake cannot lose a
+ * wakeup: the queue is stopped with the tx
  * lock held, then the ring is re-armed and checked once more; everything
  * that reaps (NAPI, the next transmit) holds the same lock, and the one
  * path that does not (the interrupt without NAPI) only wakes.
@@ -41,7 +42,8 @@ static void free_old_xmit(struct vnet_sq *sq, struct netdev_queue *txq,
 	}
 	if (!packets)
 		return;
-	netdev_tx_completed_queue(txq, packets, bytes);
+	if (sq->vi->napi_tx)
+		netdev_tx_completed_queue(txq, packets, bytes);
 	u64_stats_update_begin(&sq->stats.syncp);
 	u64_stats_add(&sq->stats.packets, packets);
 	u64_stats_add(&sq->stats.bytes, bytes);
@@ -171,7 +173,14 @@ netdev_tx_t vnet_start_xmit(struct sk_buff *skb, struct net_device *dev)
 		skb_orphan(skb);
 		nf_reset_ct(skb);
 	}
-	kick = __netdev_tx_sent_queue(txq, skb->len, more);
+	/*
+	 * BQL only with TX NAPI: without it completions are reaped by the
+	 * next transmit, which BQL would hold back.
+	 */
+	if (vi->napi_tx)
+		kick = __netdev_tx_sent_queue(txq, skb->len, more);
+	else
+		kick = !more;
 	check_stop(sq, txq);
 kick:
 	if (kick && vireo_vq_kick_prepare(sq->vq)) {
