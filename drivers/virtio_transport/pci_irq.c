@@ -166,7 +166,16 @@ static int vireo_pci_alloc_vectors(struct vireo_pci *vp,
 							     PCI_IRQ_MSIX |
 							     PCI_IRQ_AFFINITY,
 							     &affd);
-		else
+		/*
+		 * Managed vectors are at most one per CPU: more queues than
+		 * CPUs (a NIC's rx, tx and control queues) get vectors of
+		 * their own anyway, unmanaged, when the driver asked for no
+		 * spreading (no @desc); it steers them itself.
+		 */
+		if (ncb && ret == -ENOSPC && !desc)
+			ret = pci_alloc_irq_vectors(pdev, nvecs, nvecs,
+						    PCI_IRQ_MSIX);
+		else if (!ncb)
 			ret = pci_alloc_irq_vectors(pdev, 1, 1, PCI_IRQ_MSIX);
 		break;
 	case VIREO_PCI_MODE_MSIX_SHARED:
