@@ -3,6 +3,8 @@
 # NET_MAC_B), each in a network namespace of its own (a: 198.18.0.1,
 # b: 198.18.0.2). Phases:
 #   driver    ethtool -i of both; speed/duplex where the host set them
+#   user      (NET_MAC_U) a third NIC on QEMU user networking: the host sends
+#             to and reads from it through hostfwd on 127.0.0.1 (NET-USER-READY)
 #   tcp       NET_BYTES of pseudo-random data both ways at once, sha256 compared;
 #             ip -s and ethtool -S counters grew by at least what was sent
 #   udp       datagrams counted
@@ -41,6 +43,21 @@ if has driver && [ -n "${NET_SPEED:-}" ]; then
 	_e=$(nsx a $ETHTOOL "$A")
 	echo "$_e" | grep -q "Speed: ${NET_SPEED}Mb/s" && echo "$_e" | grep -q "Duplex: Full" &&
 		ok ethtool-speed-duplex || fail ethtool-speed-duplex "want ${NET_SPEED}Mb/s Full: $(echo "$_e" | grep -E 'Speed|Duplex' | tr '\n' ' ')"
+fi
+
+if has user && [ -n "${NET_MAC_U:-}" ]; then
+	# QEMU user networking: the guest is 10.0.2.15 there; the host's
+	# forwards from 127.0.0.1 reach ports 5020 (it sends) and 5021 (it reads).
+	U=$(net_if "$NET_MAC_U") && net_ns u "$U" 10.0.2.15 || fail user-setup "no user-net NIC"
+	nsx u netio tcp-recv 5020 200 >/tmp/user.r 2>&1 &
+	_p1=$!
+	nsx u netio tcp-serve-send 5021 "$NET_USER_BYTES" 12 200 >/tmp/user.s 2>&1 &
+	_p2=$!
+	echo "NET-USER-READY"
+	wait $_p1 && wait $_p2 || fail user-guest-side "receiver '$(cat /tmp/user.r)' sender '$(cat /tmp/user.s)'"
+	echo "net: user-recv: $(cat /tmp/user.r)"
+	echo "net: user-send: $(cat /tmp/user.s)"
+	echo "NET-USER-DONE"
 fi
 
 if has tcp; then

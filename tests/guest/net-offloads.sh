@@ -1,0 +1,72 @@
+# Guest side of tests/host/net-offloads.sh (busybox sh, sourced by the
+# --cmd): for every configuration in NET_CONFIGS ("name:MAC_I:MAC_V ..."),
+# two twin NICs with the same QEMU properties on a bridge of their own:
+# the in-tree virtio_net drives the first, the driver under test (vireo_net,
+# moved with vireo-bind) the second. Checks per configuration: ethtool -k
+# of the two is the same, line for line (what each negotiated and offers);
+# the expected values of the feature the configuration switched off; and
+# NET_BYTES of pseudo-random data both ways at once between them (sha256).
+# With NET_DRIVER=intree both twins stay on the in-tree driver.
+# shellcheck shell=sh disable=SC2154 # NET_* come from the host
+. /tests/net-lib.sh
+
+case $VIREO_TRANSPORT in mmio*) modprobe virtio_mmio ;; *) modprobe virtio_pci 2>/dev/null ;; esac
+modprobe virtio_net || { fail intree-load "modprobe virtio_net"; exit 1; }
+if [ "$NET_DRIVER" = vireo ]; then
+	vireo_load vireo_ring vireo_transport vireo_net || { fail vireo-load "insmod failed"; exit 1; }
+fi
+
+# expect NAME FEATURES: the ethtool -k lines this configuration must show.
+expect() {
+	case $1 in
+	default) echo "tx-checksum-ip-generic: on|tcp-segmentation-offload: on|rx-checksumming: on \[fixed\]|rx-gro-hw: on|rx-vlan-filter: on \[fixed\]" ;;
+	csum-off) echo "tx-checksum-ip-generic: off \[fixed\]|tcp-segmentation-offload: off|rx-checksumming: on \[fixed\]" ;;
+	guest_csum-off) echo "rx-checksumming: off \[fixed\]|tx-checksum-ip-generic: on|rx-gro-hw: off \[fixed\]" ;;
+	guest_tso4-off) echo "tx-tcp-segmentation: on|rx-checksumming: on \[fixed\]" ;;
+	host_tso4-off) echo "tx-tcp-segmentation: off \[fixed\]|tx-tcp6-segmentation: on" ;;
+	ctrl_vq-off) echo "rx-vlan-filter: off \[fixed\]|rx-gro-hw: off \[fixed\]" ;;
+	ctrl_guest_offloads-off) echo "rx-gro-hw: off \[fixed\]" ;;
+	*) echo "" ;;
+	esac
+}
+
+i=0
+for c in $NET_CONFIGS; do
+	name=${c%%:*} rest=${c#*:}
+	mi=${rest%%:*} mv=${rest#*:}
+	I=$(net_if "$mi") && V=$(net_if "$mv") || { fail "$name/nics" "no interface for $mi / $mv"; continue; }
+	if [ "$NET_DRIVER" = vireo ]; then
+		pci=$(basename "$(readlink -f "/sys/class/net/$V/device/..")")
+		vireo-bind "$pci" >/dev/null || fail "$name/bind" "vireo-bind $pci failed"
+		V=$(net_if "$mv") || { fail "$name/nics" "$mv gone after vireo-bind"; continue; }
+	fi
+	net_check_driver "$name/v" "" "$V"
+	_drv=$NET_DRV_NAME
+	NET_DRV_NAME=virtio_net net_check_driver "$name/i" "" "$I" >/dev/null
+	NET_DRV_NAME=$_drv
+	$ETHTOOL -k "$I" | tail -n +2 >/tmp/k.i
+	$ETHTOOL -k "$V" | tail -n +2 >/tmp/k.v
+	if cmp -s /tmp/k.i /tmp/k.v; then
+		ok "$name/ethtool-k-as-in-tree"
+	else
+		fail "$name/ethtool-k-as-in-tree" "in-tree vs $NET_DRV_NAME: $(diff /tmp/k.i /tmp/k.v | grep '^[-+][^-+]' | tr '\n' ';')"
+	fi
+	_bad=''
+	IFS='|'
+	for e in $(expect "$name"); do
+		grep -qE "^[[:space:]]*$e\$" /tmp/k.v || _bad="$_bad '$e'"
+	done
+	unset IFS
+	[ -z "$_bad" ] && ok "$name/ethtool-k-expected" || fail "$name/ethtool-k-expected" "missing:$_bad"
+	i=$((i + 1))
+	net_ns "i$i" "$I" "198.18.$i.1" && net_ns "v$i" "$V" "198.18.$i.2" || { fail "$name/netns" "setup failed"; continue; }
+	net_carrier "i$i" "$I" 1 20 && net_carrier "v$i" "$V" 1 20 || fail "$name/carrier" "no carrier"
+	net_tcp "$name/tcp-to-$NET_DRIVER" "i$i" "v$i" "198.18.$i.2" 5001 "$NET_BYTES" 1 300 &
+	_p=$!
+	net_tcp "$name/tcp-from-$NET_DRIVER" "v$i" "i$i" "198.18.$i.1" 5002 "$NET_BYTES" 2 300
+	wait $_p
+	# Done with this pair: its namespaces go, the NICs return to the root.
+	$IP netns del "i$i"
+	$IP netns del "v$i"
+done
+exit 0
