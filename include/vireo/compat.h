@@ -269,4 +269,29 @@ static inline struct timespec64 vireo_inode_mtime(struct inode *inode)
 
 /* ---- end vireo_balloon -------------------------------------------------- */
 
+/* ---- vireo_net ---------------------------------------------------------- */
+
+/*
+ * ethtool -S: up to 6.9 the in-tree virtio_net names each queue's counters
+ * rx_queue_N_packets, tx_queue_N_kicks, ...; from 6.10 (device statistics)
+ * it prints totals first (rx_drops, tx_kicks, ...), then rxN_drops, ...,
+ * and reports packets and bytes per queue through the netdev queue
+ * statistics (struct netdev_stat_ops, netlink qstats) instead. vireo_net
+ * uses the names of the kernel it runs on.
+ */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 10, 0)
+#define VIREO_NET_QSTATS	1
+#include <net/netdev_queues.h>
+#else
+#define VIREO_NET_QSTATS	0
+#endif
+
+/*
+ * ethtool -k rx-checksumming: 6.12's in-tree virtio_net claims it always
+ * (fixed), 6.1's only with VIRTIO_NET_F_GUEST_CSUM.
+ */
+#define VIREO_NET_RXCSUM_ALWAYS	VIREO_NET_QSTATS
+
+/* ---- end vireo_net ------------------------------------------------------ */
+
 #endif /* _VIREO_COMPAT_H */

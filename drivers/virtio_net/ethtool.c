@@ -1,0 +1,425 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * vireo_net ethtool: driver info, link, channels (-l/-L), rings (-g/-G,
+ * through a queue reset), statistics with the in-tree virtio_net's names,
+ * and on kernels that have them the netdev per-queue statistics.
+ */
+#include <linux/ethtool.h>
+#include <linux/rtnetlink.h>
+
+#include "net.h"
+
+static void vnet_get_drvinfo(struct net_device *dev,
+			     struct ethtool_drvinfo *info)
+{
+	struct vnet_info *vi = netdev_priv(dev);
+
+	strscpy(info->driver, "vireo_net", sizeof(info->driver));
+	strscpy(info->version, VIREO_VERSION, sizeof(info->version));
+	strscpy(info->bus_info, dev_name(&vi->vd->dev), sizeof(info->bus_info));
+}
+
+static int vnet_get_link_ksettings(struct net_device *dev,
+				   struct ethtool_link_ksettings *cmd)
+{
+	struct vnet_info *vi = netdev_priv(dev);
+
+	cmd->base.speed = vi->speed;
+	cmd->base.duplex = vi->duplex;
+	cmd->base.port = PORT_OTHER;
+	return 0;
+}
+
+static int vnet_set_link_ksettings(struct net_device *dev,
+				   const struct ethtool_link_ksettings *cmd)
+{
+	struct vnet_info *vi = netdev_priv(dev);
+
+	/* What the device reports is not ours to change. */
+	if (vireo_has_feature(vi->vd, VIRTIO_NET_F_SPEED_DUPLEX))
+		return -EOPNOTSUPP;
+	return ethtool_virtdev_set_link_ksettings(dev, cmd, &vi->speed,
+						  &vi->duplex);
+}
+
+static void vnet_get_channels(struct net_device *dev,
+			      struct ethtool_channels *ch)
+{
+	struct vnet_info *vi = netdev_priv(dev);
+
+	ch->max_combined = vi->max_pairs;
+	ch->combined_count = vi->curr_pairs;
+}
+
+static int vnet_set_channels(struct net_device *dev,
+			     struct ethtool_channels *ch)
+{
+	struct vnet_info *vi = netdev_priv(dev);
+	unsigned int n = ch->combined_count;
+	int err;
+
+	if (ch->rx_count || ch->tx_count || ch->other_count)
+		return -EINVAL;
+	if (!n || n > vi->max_pairs)
+		return -EINVAL;
+	if (n == vi->curr_pairs)
+		return 0;
+	if (!vireo_has_feature(vi->vd, VIRTIO_NET_F_MQ))
+		return -EOPNOTSUPP;
+	if (vi->dead || !vi->have_vqs)
+		return -EIO;
+	err = vnet_ctrl_set_pairs(vi, n);
+	if (err) {
+		netdev_warn(dev, "the device refused %u queue pairs: %d\n",
+			    n, err);
+		return err;
+	}
+	vi->curr_pairs = n;
+	netif_set_real_num_tx_queues(dev, n);
+	netif_set_real_num_rx_queues(dev, n);
+	vnet_set_affinity(vi);
+	return 0;
+}
+
+static void vnet_get_ringparam(struct net_device *dev,
+			       struct ethtool_ringparam *ring,
+			       struct kernel_ethtool_ringparam *kring,
+			       struct netlink_ext_ack *extack)
+{
+	struct vnet_info *vi = netdev_priv(dev);
+
+	ring->rx_max_pending = vi->rq[0].max_size;
+	ring->tx_max_pending = vi->sq[0].max_size;
+	if (vi->have_vqs) {
+		ring->rx_pending = vireo_vq_size(vi->rq[0].vq);
+		ring->tx_pending = vireo_vq_size(vi->sq[0].vq);
+	}
+}
+
+static int resize_rq(struct vnet_info *vi, struct vnet_rq *rq,
+		     unsigned int num)
+{
+	int err;
+
+	if (vi->napi_on)
+		napi_disable(&rq->napi);
+	err = vireo_vq_resize(rq->vq, num, vnet_rx_recycle);
+	if (!vireo_vq_is_broken(rq->vq))
+		vnet_rx_fill(rq, GFP_KERNEL);
+	if (vi->napi_on) {
+		napi_enable(&rq->napi);
+		local_bh_disable();
+		if (napi_schedule_prep(&rq->napi)) {
+			vireo_vq_disable_cb(rq->vq);
+			__napi_schedule(&rq->napi);
+		}
+		local_bh_enable();
+	}
+	return err;
+}
+
+/*
+ * The stack must not transmit on the queue while it is reset: it is
+ * stopped under the tx lock (so no transmit is running), and nothing
+ * wakes it (sq->paused) until the new ring is up.
+ */
+static int resize_sq(struct vnet_info *vi, struct vnet_sq *sq,
+		     unsigned int num)
+{
+	struct netdev_queue *txq = netdev_get_tx_queue(vi->dev, sq - vi->sq);
+	int err;
+
+	__netif_tx_lock_bh(txq);
+	WRITE_ONCE(sq->paused, true);
+	netif_tx_stop_queue(txq);
+	__netif_tx_unlock_bh(txq);
+	if (vi->napi_on && vi->napi_tx)
+		napi_disable(&sq->napi);
+	err = vireo_vq_resize(sq->vq, num, vnet_tx_recycle);
+	netdev_tx_reset_queue(txq);
+	if (!vi->napi_tx)
+		vireo_vq_disable_cb(sq->vq);
+	if (vi->napi_on && vi->napi_tx)
+		napi_enable(&sq->napi);
+	WRITE_ONCE(sq->paused, false);
+	if (!vireo_vq_is_broken(sq->vq))
+		netif_tx_wake_queue(txq);
+	return err;
+}
+
+static int vnet_set_ringparam(struct net_device *dev,
+			      struct ethtool_ringparam *ring,
+			      struct kernel_ethtool_ringparam *kring,
+			      struct netlink_ext_ack *extack)
+{
+	struct vnet_info *vi = netdev_priv(dev);
+	unsigned int i;
+	int err;
+
+	if (ring->rx_mini_pending || ring->rx_jumbo_pending)
+		return -EINVAL;
+	if (vi->dead || !vi->have_vqs)
+		return -EIO;
+	if (ring->rx_pending == vireo_vq_size(vi->rq[0].vq) &&
+	    ring->tx_pending == vireo_vq_size(vi->sq[0].vq))
+		return 0;
+	if (!vireo_vq_can_reset(vi->rq[0].vq)) {
+		NL_SET_ERR_MSG(extack, "the device cannot reset a queue (no VIRTIO_F_RING_RESET)");
+		return -EOPNOTSUPP;
+	}
+	if (ring->tx_pending < VNET_TX_ROOM) {
+		NL_SET_ERR_MSG(extack, "tx ring too small for one packet");
+		return -EINVAL;
+	}
+	for (i = 0; i < vi->max_pairs; i++) {
+		if (ring->rx_pending != vireo_vq_size(vi->rq[i].vq)) {
+			err = resize_rq(vi, &vi->rq[i], ring->rx_pending);
+			if (err)
+				return err;
+		}
+		if (ring->tx_pending != vireo_vq_size(vi->sq[i].vq)) {
+			err = resize_sq(vi, &vi->sq[i], ring->tx_pending);
+			if (err)
+				return err;
+		}
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Statistics                                                          */
+/* ------------------------------------------------------------------ */
+
+/* What vireo_net counts per queue; a name it does not count reads 0. */
+enum { S_NONE, S_PACKETS, S_BYTES, S_DROPS, S_KICKS, S_TIMEOUTS };
+
+struct vnet_stat {
+	const char *name;
+	int what;
+};
+
+#if VIREO_NET_QSTATS
+static const struct vnet_stat rx_stats[] = {
+	{ "drops", S_DROPS }, { "xdp_packets", S_NONE }, { "xdp_tx", S_NONE },
+	{ "xdp_redirects", S_NONE }, { "xdp_drops", S_NONE },
+	{ "kicks", S_KICKS },
+};
+
+static const struct vnet_stat tx_stats[] = {
+	{ "xdp_tx", S_NONE }, { "xdp_tx_drops", S_NONE }, { "kicks", S_KICKS },
+	{ "tx_timeouts", S_TIMEOUTS },
+};
+#else
+static const struct vnet_stat rx_stats[] = {
+	{ "packets", S_PACKETS }, { "bytes", S_BYTES }, { "drops", S_DROPS },
+	{ "xdp_packets", S_NONE }, { "xdp_tx", S_NONE },
+	{ "xdp_redirects", S_NONE }, { "xdp_drops", S_NONE },
+	{ "kicks", S_KICKS },
+};
+
+static const struct vnet_stat tx_stats[] = {
+	{ "packets", S_PACKETS }, { "bytes", S_BYTES }, { "xdp_tx", S_NONE },
+	{ "xdp_tx_drops", S_NONE }, { "kicks", S_KICKS },
+	{ "tx_timeouts", S_TIMEOUTS },
+};
+#endif
+
+static void names(u8 **p, const char *prefix, int q,
+		  const struct vnet_stat *s, unsigned int n)
+{
+	unsigned int i;
+
+	for (i = 0; i < n; i++) {
+		if (q < 0)
+			ethtool_sprintf(p, "%s_%s", prefix, s[i].name);
+		else if (VIREO_NET_QSTATS)
+			ethtool_sprintf(p, "%s%d_%s", prefix, q, s[i].name);
+		else
+			ethtool_sprintf(p, "%s_queue_%d_%s", prefix, q,
+					s[i].name);
+	}
+}
+
+static void vnet_get_strings(struct net_device *dev, u32 set, u8 *data)
+{
+	struct vnet_info *vi = netdev_priv(dev);
+	unsigned int i;
+
+	if (set != ETH_SS_STATS)
+		return;
+	if (VIREO_NET_QSTATS) {
+		names(&data, "rx", -1, rx_stats, ARRAY_SIZE(rx_stats));
+		names(&data, "tx", -1, tx_stats, ARRAY_SIZE(tx_stats));
+	}
+	for (i = 0; i < vi->curr_pairs; i++)
+		names(&data, "rx", i, rx_stats, ARRAY_SIZE(rx_stats));
+	for (i = 0; i < vi->curr_pairs; i++)
+		names(&data, "tx", i, tx_stats, ARRAY_SIZE(tx_stats));
+}
+
+static int vnet_get_sset_count(struct net_device *dev, int set)
+{
+	struct vnet_info *vi = netdev_priv(dev);
+	unsigned int per = ARRAY_SIZE(rx_stats) + ARRAY_SIZE(tx_stats);
+
+	if (set != ETH_SS_STATS)
+		return -EOPNOTSUPP;
+	return per * (vi->curr_pairs + VIREO_NET_QSTATS);
+}
+
+struct rq_snap {
+	u64 v[S_TIMEOUTS + 1];
+};
+
+static void snap_rq(struct vnet_rq *rq, struct rq_snap *s)
+{
+	unsigned int start;
+
+	memset(s, 0, sizeof(*s));
+	do {
+		start = u64_stats_fetch_begin(&rq->stats.syncp);
+		s->v[S_PACKETS] = u64_stats_read(&rq->stats.packets);
+		s->v[S_BYTES] = u64_stats_read(&rq->stats.bytes);
+		s->v[S_DROPS] = u64_stats_read(&rq->stats.drops);
+		s->v[S_KICKS] = u64_stats_read(&rq->stats.kicks);
+	} while (u64_stats_fetch_retry(&rq->stats.syncp, start));
+}
+
+static void snap_sq(struct vnet_sq *sq, struct rq_snap *s)
+{
+	unsigned int start;
+
+	memset(s, 0, sizeof(*s));
+	do {
+		start = u64_stats_fetch_begin(&sq->stats.syncp);
+		s->v[S_PACKETS] = u64_stats_read(&sq->stats.packets);
+		s->v[S_BYTES] = u64_stats_read(&sq->stats.bytes);
+		s->v[S_KICKS] = u64_stats_read(&sq->stats.kicks);
+		s->v[S_TIMEOUTS] = u64_stats_read(&sq->stats.timeouts);
+	} while (u64_stats_fetch_retry(&sq->stats.syncp, start));
+}
+
+static void vnet_get_ethtool_stats(struct net_device *dev,
+				   struct ethtool_stats *stats, u64 *data)
+{
+	struct vnet_info *vi = netdev_priv(dev);
+	unsigned int nrx = ARRAY_SIZE(rx_stats), ntx = ARRAY_SIZE(tx_stats);
+	u64 *rx = data, *tx = data + nrx, *q;
+	struct rq_snap s;
+	unsigned int i, j;
+
+	q = data + (VIREO_NET_QSTATS ? nrx + ntx : 0);
+	if (VIREO_NET_QSTATS)
+		memset(data, 0, (nrx + ntx) * sizeof(*data));
+	for (i = 0; i < vi->curr_pairs; i++) {
+		snap_rq(&vi->rq[i], &s);
+		for (j = 0; j < nrx; j++, q++) {
+			*q = s.v[rx_stats[j].what] * (rx_stats[j].what != S_NONE);
+			if (VIREO_NET_QSTATS)
+				rx[j] += *q;
+		}
+	}
+	for (i = 0; i < vi->curr_pairs; i++) {
+		snap_sq(&vi->sq[i], &s);
+		for (j = 0; j < ntx; j++, q++) {
+			*q = s.v[tx_stats[j].what] * (tx_stats[j].what != S_NONE);
+			if (VIREO_NET_QSTATS)
+				tx[j] += *q;
+		}
+	}
+}
+
+const struct ethtool_ops vnet_ethtool_ops = {
+	.get_drvinfo = vnet_get_drvinfo,
+	.get_link = ethtool_op_get_link,
+	.get_link_ksettings = vnet_get_link_ksettings,
+	.set_link_ksettings = vnet_set_link_ksettings,
+	.get_channels = vnet_get_channels,
+	.set_channels = vnet_set_channels,
+	.get_ringparam = vnet_get_ringparam,
+	.set_ringparam = vnet_set_ringparam,
+	.get_strings = vnet_get_strings,
+	.get_sset_count = vnet_get_sset_count,
+	.get_ethtool_stats = vnet_get_ethtool_stats,
+	.get_ts_info = ethtool_op_get_ts_info,
+};
+
+#if VIREO_NET_QSTATS
+static void vnet_qstats_rx(struct net_device *dev, int i,
+			   struct netdev_queue_stats_rx *st)
+{
+	struct vnet_info *vi = netdev_priv(dev);
+	struct vnet_rq *rq = &vi->rq[i];
+	unsigned int start;
+
+	do {
+		start = u64_stats_fetch_begin(&rq->stats.syncp);
+		st->packets = u64_stats_read(&rq->stats.packets);
+		st->bytes = u64_stats_read(&rq->stats.bytes);
+		st->alloc_fail = u64_stats_read(&rq->stats.alloc_fail);
+	} while (u64_stats_fetch_retry(&rq->stats.syncp, start));
+}
+
+static void vnet_qstats_tx(struct net_device *dev, int i,
+			   struct netdev_queue_stats_tx *st)
+{
+	struct vnet_info *vi = netdev_priv(dev);
+	struct vnet_sq *sq = &vi->sq[i];
+	unsigned int start;
+
+	do {
+		start = u64_stats_fetch_begin(&sq->stats.syncp);
+		st->packets = u64_stats_read(&sq->stats.packets);
+		st->bytes = u64_stats_read(&sq->stats.bytes);
+		st->stop = u64_stats_read(&sq->stats.stop);
+		st->wake = u64_stats_read(&sq->stats.wake);
+	} while (u64_stats_fetch_retry(&sq->stats.syncp, start));
+}
+
+/* Queues beyond the ones in use keep their counts: they are the base. */
+static void vnet_qstats_base(struct net_device *dev,
+			     struct netdev_queue_stats_rx *rx,
+			     struct netdev_queue_stats_tx *tx)
+{
+	struct vnet_info *vi = netdev_priv(dev);
+	struct netdev_queue_stats_rx r;
+	struct netdev_queue_stats_tx t;
+	unsigned int i;
+
+	memset(rx, 0, sizeof(*rx));
+	memset(tx, 0, sizeof(*tx));
+	rx->packets = 0;
+	rx->bytes = 0;
+	rx->alloc_fail = 0;
+	tx->packets = 0;
+	tx->bytes = 0;
+	tx->stop = 0;
+	tx->wake = 0;
+	for (i = vi->curr_pairs; i < vi->max_pairs; i++) {
+		vnet_qstats_rx(dev, i, &r);
+		vnet_qstats_tx(dev, i, &t);
+		rx->packets += r.packets;
+		rx->bytes += r.bytes;
+		rx->alloc_fail += r.alloc_fail;
+		tx->packets += t.packets;
+		tx->bytes += t.bytes;
+		tx->stop += t.stop;
+		tx->wake += t.wake;
+	}
+}
+
+static const struct netdev_stat_ops vnet_stat_ops = {
+	.get_queue_stats_rx = vnet_qstats_rx,
+	.get_queue_stats_tx = vnet_qstats_tx,
+	.get_base_stats = vnet_qstats_base,
+};
+
+void vnet_set_stat_ops(struct net_device *dev)
+{
+	dev->stat_ops = &vnet_stat_ops;
+}
+#else
+void vnet_set_stat_ops(struct net_device *dev)
+{
+}
+#endif

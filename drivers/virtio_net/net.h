@@ -1,0 +1,193 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * vireo_net: the virtio network device (virtio 1.2, 5.1) as a netdev.
+ *
+ * One receive and one transmit queue per queue pair (rx0, tx0, rx1, tx1,
+ * ...), then the control queue; each queue has its own NAPI context.
+ */
+#ifndef _VIREO_NET_H
+#define _VIREO_NET_H
+
+#include <linux/average.h>
+#include <linux/cpumask.h>
+#include <linux/etherdevice.h>
+#include <linux/if_vlan.h>
+#include <linux/mutex.h>
+#include <linux/netdevice.h>
+#include <linux/u64_stats_sync.h>
+#include <linux/virtio_net.h>
+#include <linux/workqueue.h>
+
+#include <vireo/virtio.h>
+
+/* Copied into the skb's linear area; the rest stays in the pages. */
+#define VNET_COPY_LEN		128
+/* The smallest receive buffer for a 1500-byte MTU frame with a VLAN tag. */
+#define VNET_GOOD_LEN		(ETH_HLEN + VLAN_HLEN + ETH_DATA_LEN)
+/* Room a transmit queue needs for one more packet of any shape. */
+#define VNET_TX_ROOM		(MAX_SKB_FRAGS + 2)
+/* A receive buffer's context: its truesize and the headroom before it. */
+#define VNET_CTX_SIZE_BITS	22
+
+/* How receive buffers are built (virtio 1.2, 5.1.6.3.1). */
+enum vnet_rx_mode {
+	VNET_RX_SMALL,		/* one buffer of MTU size per frame */
+	VNET_RX_BIG,		/* GUEST_TSO* without MRG_RXBUF: 64 KiB chains */
+	VNET_RX_MERGEABLE,	/* MRG_RXBUF: frames span buffers */
+};
+
+DECLARE_EWMA(pkt_len, 0, 64)
+
+struct vnet_rq_stats {
+	struct u64_stats_sync syncp;
+	u64_stats_t packets;
+	u64_stats_t bytes;
+	u64_stats_t drops;
+	u64_stats_t kicks;
+	u64_stats_t alloc_fail;
+};
+
+struct vnet_sq_stats {
+	struct u64_stats_sync syncp;
+	u64_stats_t packets;
+	u64_stats_t bytes;
+	u64_stats_t kicks;
+	u64_stats_t timeouts;
+	u64_stats_t stop;
+	u64_stats_t wake;
+};
+
+/* A "big packets" buffer: a chain of pages the device fills in order. */
+struct vnet_big_buf {
+	unsigned int npages;
+	struct page *pages[];
+};
+
+struct vnet_rq {
+	struct vireo_vq *vq;
+	struct napi_struct napi;
+	struct vnet_info *vi;
+	struct page_frag alloc_frag;	/* mergeable and small buffers */
+	struct ewma_pkt_len pkt_len;	/* mergeable buffer size follows it */
+	unsigned int max_size;		/* the device's ring size at probe */
+	struct scatterlist sg[MAX_SKB_FRAGS + 2];
+	struct vnet_rq_stats stats;
+	char name[24];
+};
+
+struct vnet_sq {
+	struct vireo_vq *vq;
+	struct napi_struct napi;
+	struct vnet_info *vi;
+	unsigned int max_size;
+	bool paused;			/* ring reset in progress: no wakes */
+	struct scatterlist sg[VNET_TX_ROOM];
+	struct vnet_sq_stats stats;
+	char name[24];
+};
+
+/* The control queue's request, kept out of the stack (DMA). */
+struct vnet_ctrl {
+	struct virtio_net_ctrl_hdr hdr;
+	u8 status;
+	union {
+		u8 onoff;
+		__le16 vid;
+		struct virtio_net_ctrl_mq mq;
+		__le64 offloads;
+		u8 mac[ETH_ALEN];
+	} data;
+};
+
+struct vnet_info {
+	struct net_device *dev;
+	struct vireo_device *vd;
+	struct vnet_rq *rq;
+	struct vnet_sq *sq;
+	struct vireo_vq *cvq;
+	unsigned int max_pairs;
+	unsigned int curr_pairs;
+	unsigned int hdr_len;
+	enum vnet_rx_mode rx_mode;
+	unsigned int small_len;		/* small buffers: frame bytes */
+	unsigned int big_pages;		/* big buffers: pages per buffer */
+	bool napi_tx;
+	bool have_vqs;			/* queues exist (not after a failed resume) */
+	bool napi_on;			/* NAPI enabled (open and not frozen) */
+	bool dead;			/* a resume failed: no queues, none to come */
+	u64 guest_offloads;		/* VIRTIO_NET_F_GUEST_* bits in force */
+	u64 guest_offloads_capable;	/* ... and the ones negotiated */
+	u32 speed;
+	u8 duplex;
+	u16 status;			/* last VIRTIO_NET_S_* read */
+
+	/* Control queue: one command at a time. */
+	struct mutex ctrl_lock;
+	struct vnet_ctrl *ctrl;
+	struct completion ctrl_done;
+	bool ctrl_stuck;		/* the device holds an unanswered command */
+	void *ctrl_stuck_buf;		/* ... and this buffer of it */
+	atomic_t ctrl_drop;		/* debugfs: completions to ignore */
+	unsigned long *vlans;		/* VLAN ids to filter, for restore */
+
+	spinlock_t work_lock;		/* the *_enabled flags */
+	bool rx_mode_enabled;
+	bool refill_enabled;
+	struct work_struct rx_mode_work;
+	struct delayed_work refill_work;
+	struct work_struct config_work;
+	bool config_enabled;
+
+	cpumask_var_t affinity;
+	struct dentry *debugfs;
+};
+
+/* main.c */
+extern bool vnet_napi_tx;
+extern unsigned int vnet_ctrl_timeout_ms;
+void vnet_napi_enable_all(struct vnet_info *vi);
+void vnet_napi_disable_all(struct vnet_info *vi);
+void vnet_set_affinity(struct vnet_info *vi);
+
+static inline u64 vnet_offload_bit(unsigned int feature)
+{
+	return BIT_ULL(feature);
+}
+
+/* rx.c */
+int vnet_rx_fill(struct vnet_rq *rq, gfp_t gfp);
+int vnet_rx_poll(struct napi_struct *napi, int budget);
+void vnet_rx_done(struct vireo_vq *vq);
+void vnet_rx_free_buf(struct vnet_rq *rq, void *buf, void *ctx);
+void vnet_rx_recycle(struct vireo_vq *vq, void *buf, void *ctx);
+void vnet_refill_work(struct work_struct *work);
+void vnet_rx_release_frag(struct vnet_rq *rq);
+
+/* tx.c */
+netdev_tx_t vnet_start_xmit(struct sk_buff *skb, struct net_device *dev);
+int vnet_tx_poll(struct napi_struct *napi, int budget);
+void vnet_tx_done(struct vireo_vq *vq);
+void vnet_tx_timeout(struct net_device *dev, unsigned int txqueue);
+void vnet_tx_recycle(struct vireo_vq *vq, void *buf, void *ctx);
+
+/* ctrl.c */
+int vnet_ctrl_cmd(struct vnet_info *vi, u8 class, u8 cmd, const void *data,
+		  size_t len, const char *what);
+void vnet_ctrl_done(struct vireo_vq *vq);
+int vnet_ctrl_set_pairs(struct vnet_info *vi, unsigned int pairs);
+int vnet_ctrl_set_offloads(struct vnet_info *vi, u64 offloads);
+int vnet_ctrl_set_mac(struct vnet_info *vi, const u8 *mac);
+int vnet_vlan_add(struct net_device *dev, __be16 proto, u16 vid);
+int vnet_vlan_kill(struct net_device *dev, __be16 proto, u16 vid);
+void vnet_ctrl_restore_vlans(struct vnet_info *vi);
+void vnet_set_rx_mode(struct net_device *dev);
+void vnet_rx_mode_work(struct work_struct *work);
+void vnet_ctrl_announce_ack(struct vnet_info *vi);
+void vnet_ctrl_debugfs(struct vnet_info *vi);
+void vnet_ctrl_free(struct vnet_info *vi);
+
+/* ethtool.c */
+extern const struct ethtool_ops vnet_ethtool_ops;
+void vnet_set_stat_ops(struct net_device *dev);
+
+#endif /* _VIREO_NET_H */

@@ -1,0 +1,202 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * vireo_net transmit path (virtio 1.2, 5.1.6.2): the header goes in the
+ * skb's headroom as its own descriptor, the skb's data and fragments after
+ * it. Completions are reaped by a TX NAPI context (napi_tx=1, the default)
+ * or, without it, by the next transmit on the queue, with an interrupt
+ * asked for only once the queue had to stop.
+ *
+ * Stop and wake cannot lose a wakeup: the queue is stopped with the tx
+ * lock held, then the ring is re-armed and checked once more; everything
+ * that reaps (NAPI, the next transmit) holds the same lock, and the one
+ * path that does not (the interrupt without NAPI) only wakes.
+ */
+#include <linux/skbuff.h>
+
+#include "net.h"
+
+static void sq_stat_add(struct vnet_sq *sq, u64_stats_t *s, u64 n)
+{
+	u64_stats_update_begin(&sq->stats.syncp);
+	u64_stats_add(s, n);
+	u64_stats_update_end(&sq->stats.syncp);
+}
+
+static unsigned int sq_index(struct vnet_sq *sq)
+{
+	return sq - sq->vi->sq;
+}
+
+/* Reaps what the device sent. Under the queue's tx lock. */
+static void free_old_xmit(struct vnet_sq *sq, struct netdev_queue *txq,
+			  int budget)
+{
+	unsigned int len, packets = 0, bytes = 0;
+	struct sk_buff *skb;
+
+	while ((skb = vireo_vq_get_buf(sq->vq, &len))) {
+		bytes += skb->len;
+		packets++;
+		napi_consume_skb(skb, budget);
+	}
+	if (!packets)
+		return;
+	netdev_tx_completed_queue(txq, packets, bytes);
+	u64_stats_update_begin(&sq->stats.syncp);
+	u64_stats_add(&sq->stats.packets, packets);
+	u64_stats_add(&sq->stats.bytes, bytes);
+	u64_stats_update_end(&sq->stats.syncp);
+}
+
+static bool sq_has_room(struct vnet_sq *sq)
+{
+	return vireo_vq_num_free(sq->vq) >= VNET_TX_ROOM;
+}
+
+static void sq_wake(struct vnet_sq *sq, struct netdev_queue *txq)
+{
+	if (netif_tx_queue_stopped(txq) && !READ_ONCE(sq->paused) &&
+	    sq_has_room(sq)) {
+		netif_tx_wake_queue(txq);
+		sq_stat_add(sq, &sq->stats.wake, 1);
+	}
+}
+
+int vnet_tx_poll(struct napi_struct *napi, int budget)
+{
+	struct vnet_sq *sq = container_of(napi, struct vnet_sq, napi);
+	struct netdev_queue *txq = netdev_get_tx_queue(sq->vi->dev,
+						       sq_index(sq));
+
+	__netif_tx_lock(txq, raw_smp_processor_id());
+	free_old_xmit(sq, txq, budget);
+	sq_wake(sq, txq);
+	/* budget 0 (netpoll): reap only. */
+	if (budget && napi_complete_done(napi, 0) &&
+	    !vireo_vq_enable_cb(sq->vq) && napi_schedule_prep(napi)) {
+		vireo_vq_disable_cb(sq->vq);
+		__napi_schedule(napi);
+	}
+	__netif_tx_unlock(txq);
+	return 0;
+}
+
+void vnet_tx_done(struct vireo_vq *vq)
+{
+	struct vnet_info *vi = vq->vdev->priv;
+	struct vnet_sq *sq = &vi->sq[vq->index / 2];
+
+	if (vi->napi_tx) {
+		if (napi_schedule_prep(&sq->napi)) {
+			vireo_vq_disable_cb(vq);
+			__napi_schedule(&sq->napi);
+		}
+		return;
+	}
+	/* Without NAPI the interrupt only comes for a stopped queue. */
+	vireo_vq_disable_cb(vq);
+	if (!READ_ONCE(sq->paused))
+		netif_wake_subqueue(vi->dev, sq_index(sq));
+}
+
+static int xmit_skb(struct vnet_sq *sq, struct sk_buff *skb)
+{
+	struct vnet_info *vi = sq->vi;
+	struct virtio_net_hdr_mrg_rxbuf *hdr;
+	int n, err;
+
+	if (skb_has_frag_list(skb) && __skb_linearize(skb))
+		return -ENOMEM;
+	if (skb_cow_head(skb, vi->hdr_len))
+		return -ENOMEM;
+	hdr = (void *)(skb->data - vi->hdr_len);
+	memset(hdr, 0, vi->hdr_len);
+	err = virtio_net_hdr_from_skb(skb, &hdr->hdr, true, false, 0);
+	if (err)
+		return err;
+
+	sg_init_table(sq->sg, skb_shinfo(skb)->nr_frags + 2);
+	sg_set_buf(&sq->sg[0], hdr, vi->hdr_len);
+	n = skb_to_sgvec(skb, sq->sg + 1, 0, skb->len);
+	if (n < 0)
+		return n;
+	return vireo_vq_add_outbuf(sq->vq, sq->sg, n + 1, skb, GFP_ATOMIC);
+}
+
+/* After a packet went in: stop before the ring can refuse the next one. */
+static void check_stop(struct vnet_sq *sq, struct netdev_queue *txq)
+{
+	if (sq_has_room(sq))
+		return;
+	netif_tx_stop_queue(txq);
+	sq_stat_add(sq, &sq->stats.stop, 1);
+	/*
+	 * Ask for an interrupt once most of the ring is sent; if the device
+	 * was quicker than that, reap now (nothing else might).
+	 */
+	if (!vireo_vq_enable_cb_delayed(sq->vq)) {
+		free_old_xmit(sq, txq, 0);
+		if (sq_has_room(sq)) {
+			netif_tx_start_queue(txq);
+			sq_stat_add(sq, &sq->stats.wake, 1);
+			if (!sq->vi->napi_tx)
+				vireo_vq_disable_cb(sq->vq);
+		}
+	}
+}
+
+netdev_tx_t vnet_start_xmit(struct sk_buff *skb, struct net_device *dev)
+{
+	struct vnet_info *vi = netdev_priv(dev);
+	unsigned int qnum = skb_get_queue_mapping(skb);
+	struct vnet_sq *sq = &vi->sq[qnum];
+	struct netdev_queue *txq = netdev_get_tx_queue(dev, qnum);
+	bool more = netdev_xmit_more();
+	bool kick;
+	int err;
+
+	free_old_xmit(sq, txq, 0);
+	err = xmit_skb(sq, skb);
+	if (err) {
+		if (net_ratelimit())
+			netdev_warn(dev, "tx%u: dropped a packet: %d (%u descriptors free)\n",
+				    qnum, err, vireo_vq_num_free(sq->vq));
+		dev->stats.tx_dropped++;
+		dev_kfree_skb_any(skb);
+		kick = !more || netif_xmit_stopped(txq);
+		goto kick;
+	}
+	if (!vi->napi_tx) {
+		/* Completions may lie far ahead: let the socket go on. */
+		skb_orphan(skb);
+		nf_reset_ct(skb);
+	}
+	kick = __netdev_tx_sent_queue(txq, skb->len, more);
+	check_stop(sq, txq);
+kick:
+	if (kick && vireo_vq_kick_prepare(sq->vq)) {
+		vireo_vq_notify(sq->vq);
+		sq_stat_add(sq, &sq->stats.kicks, 1);
+	}
+	return NETDEV_TX_OK;
+}
+
+void vnet_tx_timeout(struct net_device *dev, unsigned int txqueue)
+{
+	struct vnet_info *vi = netdev_priv(dev);
+	struct vnet_sq *sq = &vi->sq[txqueue];
+	struct netdev_queue *txq = netdev_get_tx_queue(dev, txqueue);
+
+	sq_stat_add(sq, &sq->stats.timeouts, 1);
+	netdev_err(dev, "tx%u timed out: %s, %u of %u descriptors free, %u ms since the last transmit, ring %s, napi_tx %d\n",
+		   txqueue,
+		   netif_tx_queue_stopped(txq) ? "stopped" : "running",
+		   vireo_vq_num_free(sq->vq), vireo_vq_size(sq->vq),
+		   jiffies_to_msecs(jiffies - READ_ONCE(txq->trans_start)),
+		   vireo_vq_is_broken(sq->vq) ? "broken" : "ok", vi->napi_tx);
+}
+
+void vnet_tx_recycle(struct vireo_vq *vq, void *buf, void *ctx)
+{
+	dev_kfree_skb_any(buf);
+}
