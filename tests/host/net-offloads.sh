@@ -25,7 +25,7 @@ for c in $configs; do
 	mi=$(printf '52:54:00:%02x:00:01' $n) mv=$(printf '52:54:00:%02x:00:02' $n)
 	args+=(--net-tap "oi$n,br=ob$n" --net-tap "ov$n,br=ob$n"
 		--dev "net,netdev=oi$n,mac=$mi$props" --dev "net,netdev=ov$n,mac=$mv$props")
-	spec+=" $name:$mi:$mv"
+	spec+=" $name/$mi/$mv"
 done
 
 boot --name main --timeout 900 --no-vireo --takeover none --mem 2G "${args[@]}" \
