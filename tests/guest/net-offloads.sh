@@ -58,7 +58,16 @@ for c in $NET_CONFIGS; do
 	fi_=$(cat "/sys/class/net/$I/device/features") fv=$(cat "/sys/class/net/$V/device/features")
 	echo "net: $name: features in-tree $fi_"
 	echo "net: $name: features $NET_DRV_NAME $fv"
-	[ "$fi_" = "$fv" ] && ok "$name/features-as-in-tree" || fail "$name/features-as-in-tree" "in-tree $fi_, $NET_DRV_NAME $fv"
+	want=$fi_
+	kdiff=''
+	if [ "$name" = guest_csum-off ] && [ "$NET_DRIVER" = vireo ]; then
+		# virtio 1.2 5.1.3.1: no GUEST_TSO4/TSO6/ECN/UFO without GUEST_CSUM.
+		# The in-tree driver accepts them anyway; vireo_net must not, and
+		# so has no hardware GRO to show either.
+		want=$(echo "$fi_" | cut -c1-7)0000$(echo "$fi_" | cut -c12-)
+		kdiff=rx-gro-hw
+	fi
+	[ "$want" = "$fv" ] && ok "$name/features-as-in-tree" || fail "$name/features-as-in-tree" "want $want (in-tree $fi_), $NET_DRV_NAME $fv"
 	b=$(bit "$name")
 	if [ -n "$b" ]; then
 		[ "$(echo "$fv" | cut -c$((b + 1)))" = 0 ] && ok "$name/feature-off" ||
@@ -66,6 +75,10 @@ for c in $NET_CONFIGS; do
 	fi
 	$ETHTOOL -k "$I" | tail -n +2 >/tmp/k.i
 	$ETHTOOL -k "$V" | tail -n +2 >/tmp/k.v
+	if [ -n "$kdiff" ]; then
+		grep -v "$kdiff" /tmp/k.i >/tmp/k.i2 && mv /tmp/k.i2 /tmp/k.i
+		grep -v "$kdiff" /tmp/k.v >/tmp/k.v2 && grep -q "$kdiff: off" /tmp/k.v && mv /tmp/k.v2 /tmp/k.v
+	fi
 	if cmp -s /tmp/k.i /tmp/k.v; then
 		ok "$name/ethtool-k-as-in-tree"
 	else
