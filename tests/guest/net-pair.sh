@@ -68,6 +68,7 @@ fi
 if has tcp; then
 	tx0=$(net_stat a "$A" tx_bytes) rx0=$(net_stat b "$B" rx_bytes)
 	ea0=$(net_es a "$A" '^tx_queue_[0-9]+_bytes$') eb0=$(net_es b "$B" '^rx_queue_[0-9]+_bytes$')
+	ka=$(net_es a "$A" '^tx[0-9]+_kicks$')
 	net_tcp tcp-a-to-b a b 198.18.0.2 5001 "$NET_BYTES" 1 240 &
 	p1=$!
 	net_tcp tcp-b-to-a b a 198.18.0.1 5002 "$NET_BYTES" 2 240
@@ -80,9 +81,12 @@ if has tcp; then
 		[ $ea -ge "$NET_BYTES" ] && [ $eb -ge "$NET_BYTES" ] && ok counters-ethtool-S ||
 			fail counters-ethtool-S "a tx_queue_*_bytes +$ea, b rx_queue_*_bytes +$eb, want >= $NET_BYTES"
 	else
-		# 6.12's in-tree driver moved these to netlink queue stats.
-		nsx a $ETHTOOL -S "$A" | grep -qE '^ *rx_queue_0_' && ok counters-ethtool-S-names ||
-			fail counters-ethtool-S-names "no rx_queue_0_* in ethtool -S"
+		# 6.12's in-tree driver moved packets and bytes to netlink queue
+		# stats; ethtool -S keeps rxN_drops, txN_kicks, ... (and totals).
+		nsx a $ETHTOOL -S "$A" | grep -qE '^ *rx0_drops:' && nsx a $ETHTOOL -S "$A" | grep -qE '^ *tx0_kicks:' &&
+			ok counters-ethtool-S-names || fail counters-ethtool-S-names "no rx0_drops / tx0_kicks in ethtool -S"
+		[ "$(net_es a "$A" '^tx[0-9]+_kicks$')" -gt "$ka" ] && ok counters-ethtool-S-kicks ||
+			fail counters-ethtool-S-kicks "txN_kicks did not grow during the transfer"
 	fi
 	nsx a $ETHTOOL -S "$A" | sed 's/^/net: ethtool -S a: /'
 fi
