@@ -1,0 +1,70 @@
+# Guest side of scripts/bench-net (busybox sh, sourced by the --cmd): two
+# back-to-back pairs on tap bridges of their own, the in-tree virtio_net on
+# one (MACs ..:e1:01/02), vireo_net on the other (..:e2:01/02; with
+# BENCH_B=intree the in-tree driver on both, which measures the noise).
+# BENCH_ROUNDS rounds, each runs every workload on both pairs, the order
+# alternating from round to round. Lines for the host:
+#   BENCH <round> <intree|vireo> <workload> <value>
+# shellcheck shell=sh disable=SC2154 # BENCH_* come from the host
+. /tests/net-lib.sh
+
+modprobe virtio_pci 2>/dev/null
+modprobe virtio_net || exit 1
+if [ "${BENCH_B:-vireo}" = vireo ]; then
+	vireo_load vireo_ring vireo_transport vireo_net || exit 1
+	for m in 52:54:00:00:e2:01 52:54:00:00:e2:02; do
+		d=$(net_if $m) || exit 1
+		vireo-bind "$(basename "$(readlink -f "/sys/class/net/$d/device/..")")" >/dev/null || exit 1
+	done
+fi
+n=0
+for p in "intree 52:54:00:00:e1" "vireo 52:54:00:00:e2"; do
+	set -- $p
+	n=$((n + 1))
+	a=$(net_if "$2:01") && b=$(net_if "$2:02") || exit 1
+	$ETHTOOL -i "$a" | head -n 1 | sed "s/^/net: $1 pair: /"
+	net_ns "${1}a" "$a" "198.18.$n.1" && net_ns "${1}b" "$b" "198.18.$n.2" || exit 1
+	net_carrier "${1}a" "$a" 1 20 && net_carrier "${1}b" "$b" 1 20 || exit 1
+done
+ip_of() { [ "$1" = intree ] && echo 198.18.1 || echo 198.18.2; }
+
+S=${BENCH_SECS:-5}
+run() { # WHO WORKLOAD: prints the value
+	_p=$(ip_of "$1")
+	case $2 in
+	tcp-a-to-b | tcp-b-to-a | tcp4-a-to-b)
+		_st=1 _src=a _dst=b _ip=$_p.2
+		[ "$2" = tcp-b-to-a ] && _src=b _dst=a _ip=$_p.1
+		[ "$2" = tcp4-a-to-b ] && _st=4
+		nsx "$1$_dst" netio tcp-sink 6000 $_st $((S + 60)) >/tmp/sink.out &
+		_sp=$!
+		nsx "$1$_src" netio tcp-stream "$_ip" 6000 $_st "$S" >/dev/null
+		wait $_sp
+		# MiB/s at the receiver.
+		awk -F'[= ]' '/^bytes=/ { printf "%.1f\n", $2 / 1048576 / $4 }' /tmp/sink.out ;;
+	rr)
+		nsx "${1}b" netio rr-server 6001 $((S + 60)) &
+		_sp=$!
+		nsx "${1}a" netio rr-client "$_p.2" 6001 "$S" | awk -F'[= ]' '{ printf "%.0f\n", $2 / $4 }'
+		wait $_sp ;;
+	udp64)
+		nsx "${1}b" netio udp-recv 6002 $((S + 60)) >/tmp/udp.out &
+		_sp=$!
+		sleep 0.3
+		nsx "${1}a" netio udp-flood "$_p.2" 6002 64 "$S" >/dev/null
+		wait $_sp
+		# Datagrams per second that arrived.
+		awk -F'[= ]' -v s="$S" '/^datagrams=/ { printf "%.0f\n", $2 / s }' /tmp/udp.out ;;
+	esac
+}
+
+r=1
+while [ $r -le "${BENCH_ROUNDS:-5}" ]; do
+	if [ $((r % 2)) = 1 ]; then order="intree vireo"; else order="vireo intree"; fi
+	for w in ${BENCH_WORKLOADS:-tcp-a-to-b tcp-b-to-a tcp4-a-to-b rr udp64}; do
+		for who in $order; do
+			echo "BENCH $r $who $w $(run "$who" "$w")"
+		done
+	done
+	r=$((r + 1))
+done
