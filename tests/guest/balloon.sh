@@ -3,6 +3,10 @@
 #                         cycle where BAL_PHASES names them
 #   balloon_unplug        re-insmod, hot-unplug while the worker inflates
 #   balloon_oom           deflate-on-oom, then free page reporting
+#   balloon_compact       (BAL_PHASES compact, from balloon_core) compaction
+#                         and huge pages with the balloon inflated
+#   balloon_poison        (BAL_PHASES poison, from balloon_core) free page
+#                         reporting in a guest booted with page_poison=1
 # The host drives the device through QMP and waits for the BAL-* lines
 # printed here; the guest waits for what the host did in the driver's
 # debugfs file (target, actual).
@@ -70,6 +74,7 @@ balloon_core() {
 	t=$(meminfo MemTotal)
 	check_near inflate/memtotal-drops $((t0 - t)) $KIB_512 1024
 	echo "BAL-AT-512 memtotal=$t"
+	! want_phase compact || balloon_compact
 
 	# Freeze empties the balloon (the host is told), restore fills it again.
 	if want_phase pm; then
@@ -85,6 +90,7 @@ balloon_core() {
 	if bal_wait actual 0 120; then ok deflate/actual-0; else fail deflate/actual-0 "actual $(bal_get actual)"; fi
 	check_near deflate/memtotal-restored "$(meminfo MemTotal)" "$t0" 1024
 	echo BAL-AT-1024
+	! want_phase poison || balloon_poison
 
 	if bal_wait actual $PAGES_512 120; then ok reinflate/actual-512; else fail reinflate/actual-512 "actual $(bal_get actual)"; fi
 	echo "BAL-BEFORE-RMMOD $(tr '\n' ' ' <"$(bal_file)" | cut -c1-200)"
@@ -95,6 +101,45 @@ balloon_core() {
 	# the second): leave `actual` alone for a while, so the host sees the
 	# 1024 MiB that rmmod wrote before anything changes it again.
 	sleep 3
+}
+
+# Balloon compaction: the balloon's 512 MiB are scattered single pages, yet
+# the guest compacts (ballooned pages are migrated: balloon_migrate rises)
+# and gets huge pages; the balloon keeps its size.
+balloon_compact() {
+	m0=$(vmstat balloon_migrate)
+	check compact/compact-memory sh -c "echo 1 >/proc/sys/vm/compact_memory"
+	m1=$(vmstat balloon_migrate)
+	if [ "${m1:-0}" -gt "${m0:-0}" ]; then ok compact/balloon-pages-migrated; else fail compact/balloon-pages-migrated "balloon_migrate ${m0:-none} -> ${m1:-none}"; fi
+	echo 64 >/proc/sys/vm/nr_hugepages
+	check_eq compact/hugepages 64 meminfo HugePages_Total
+	echo 0 >/proc/sys/vm/nr_hugepages
+	check_eq compact/balloon-kept $PAGES_512 bal_get actual
+	check_near compact/memtotal-kept "$(meminfo MemTotal)" "$t" 1024
+	echo "BAL-COMPACTED migrated=$((${m1:-0} - ${m0:-0})) $(grep -E '^compact_(migrate_scanned|isolated|success|stall)' /proc/vmstat | tr '\n' ' ')"
+}
+
+# PAGE_POISON (guest booted with page_poison=1, the device with
+# free-page-reporting=on): the feature is negotiated (so reporting stays
+# on) and the device was told the pattern, so QEMU keeps the reported pages'
+# contents: allocating them again finds the pattern intact (the kernel
+# checks every page it hands out), no "memory corruption" line.
+balloon_poison() {
+	_f=$(cat "$(vireo_devices 0x0005)/features")
+	check_eq poison/negotiated 11 echo "$(echo "$_f" | cut -c5-6)"
+	check_eq poison/reporting 1 bal_get reporting
+	r0=$(bal_get reported)
+	memhog 600 4 >/tmp/hog 2>&1 &
+	hog=$!
+	wait_for 120 grep -q touched /tmp/hog
+	echo BAL-POISON-HELD
+	wait $hog
+	# 256 MiB of 4 KiB pages reported after the 600 MiB went free.
+	if wait_for 60 bal_more reported $((r0 + 65536)); then ok poison/reported; else fail poison/reported "reported $r0 -> $(bal_get reported)"; fi
+	echo "BAL-POISON-REPORTED reported=$(bal_get reported)"
+	check poison/realloc sh -c "memhog 600 | grep -q 'touched 600 MiB'"
+	check poison/no-corruption sh -c "! dmesg | grep -i -A3 'memory corruption'"
+	echo BAL-POISON-DONE
 }
 
 balloon_unplug() {

@@ -79,9 +79,20 @@ case $CELL in
 debug-pci-split) phases="pm unplug" ;;
 6.1-pci-legacy-split) phases="unplug oom" ;;
 *-pci-* | *-pci-legacy-*) phases="stats pm unplug oom" ;;
-*) phases="stats pm" ;;
+*) phases="stats pm compact poison" ;;
 esac
 [ -z "${BAL_PHASES:-}" ] || phases=$BAL_PHASES
+# The debug kernel has no hugetlbfs and no page poisoning.
+if [ "$KERNEL" = debug ]; then
+	[[ " $phases " != *" compact "* ]] || { tap_skip compact "no hugetlbfs on the debug kernel"; phases=${phases/compact/}; }
+	[[ " $phases " != *" poison "* ]] || { tap_skip poison "no page poisoning on the debug kernel"; phases=${phases/poison/}; }
+fi
+bal0=balloon,id=bal0
+poison=()
+if [[ " $phases " = *" poison "* ]]; then
+	bal0+=,free-page-reporting=on,page-poison=on
+	poison=(--append page_poison=1)
+fi
 cmd="BAL_PHASES='$phases'; . /tests/balloon.sh; balloon_core"
 hp=()
 if [[ " $phases " = *" unplug "* ]]; then
@@ -95,7 +106,27 @@ fi
 # The markers are looked for in the console log: a log left by an earlier
 # run must not be found before this boot has started writing its own.
 rm -f "$VIREO_LOGDIR/$TEST-balloon.log"
-boot_bg --name balloon ${hp[@]+"${hp[@]}"} --dev balloon,id=bal0 --timeout 900 --cmd "$cmd"
+boot_bg --name balloon ${hp[@]+"${hp[@]}"} ${poison[@]+"${poison[@]}"} --dev "$bal0" --timeout 900 --cmd "$cmd"
+
+# QEMU drops reported pages only while the guest's poison value is 0
+# (virtio_balloon_handle_report): told 0xaa..., it keeps them, so the
+# guest's 600 MiB stay in its RSS after they were reported. (The guest
+# sees them reported only once QEMU returned the request.)
+poison_checks() {
+	local pid r1 r2
+	wait_mark BAL-POISON-HELD 240 || return 1
+	pid=$(qemu_pid)
+	r1=$(rss_kib "$pid")
+	wait_mark BAL-POISON-REPORTED 120 || return 1
+	r2=$(rss_kib "$pid")
+	if [ $((r1 - r2)) -lt $((200 * 1024)) ]; then
+		tap_ok poison/qemu-keeps-pages
+	else
+		tap_fail poison/qemu-keeps-pages "QEMU VmRSS $((r1 / 1024)) -> $((r2 / 1024)) MiB: reported pages were dropped although the guest poisons free pages"
+	fi
+	tap_diag "QEMU VmRSS $((r1 / 1024)) -> $((r2 / 1024)) MiB after the guest freed and reported 600 MiB (page_poison=1)"
+	wait_mark BAL-POISON-DONE 240 || return 1
+}
 
 run() {
 	wait_mark 'BAL-READY' 180 || return
@@ -211,10 +242,17 @@ inflate_checks() {
 	qmp 'balloon {"value": 734003200}' 'balloon {"value": 314572800}' 'balloon {"value": 943718400}' \
 		'balloon {"value": 209715200}' 'balloon {"value": 536870912}' >/dev/null
 	if r=$(balloon_wait 512 120); then tap_ok qmp/reaches-512; else tap_fail qmp/reaches-512 "query-balloon: $r bytes"; fi
+	if [[ " $phases " = *" compact "* ]]; then
+		wait_mark BAL-COMPACTED 240 || return
+		a=$(actual_mib)
+		if [ "$a" = 512 ]; then tap_ok compact/qmp-actual-kept; else tap_fail compact/qmp-actual-kept "query-balloon says $a MiB after compaction"; fi
+		tap_diag "$(grep -ao 'BAL-COMPACTED.*' "$GUEST_LOG" | head -n 1)"
+	fi
 	wait_mark BAL-PM-DONE 240 || return
 	qmp 'balloon {"value": 1073741824}' >/dev/null
 	if r=$(balloon_wait 1024 120); then tap_ok qmp/back-to-1024; else tap_fail qmp/back-to-1024 "query-balloon: $r bytes"; fi
 	wait_mark BAL-AT-1024 || return
+	[[ " $phases " != *" poison "* ]] || poison_checks || return
 	# The guest loads the driver again right after rmmod: QEMU's
 	# BALLOON_CHANGE event for 1024 MiB is what rmmod left.
 	qmp 'balloon {"value": 536870912}' --wait-event BALLOON_CHANGE --data actual=1073741824 \
