@@ -96,7 +96,8 @@ static __always_inline int vireo_ring_add(struct vireo_vq *vq,
 		/* A plain add on a context queue must give back NULL. */
 		if (vr->ctx)
 			vr->ctx[id] = with_ctx ? ctx : NULL;
-		vr->inflight++;
+		/* Read without the lock by vireo_packed_is_used(). */
+		WRITE_ONCE(vr->inflight, vr->inflight + 1);
 		vr->stats.added++;
 	} else if (err == -ENOSPC) {
 		/*

@@ -68,7 +68,7 @@ void vireo_ring_detach(struct vireo_ring *vr, u16 id)
 	vr->extra[b->last].next = vr->free_head;
 	vr->free_head = id;
 	vr->num_free += b->ndescs;
-	vr->inflight--;
+	WRITE_ONCE(vr->inflight, vr->inflight - 1);
 	b->token = NULL;
 	b->ndescs = 0;
 }

@@ -15,7 +15,16 @@ static u16 vireo_packed_avail_bits(bool wrap)
 	return wrap ? VIREO_PACKED_F_AVAIL : VIREO_PACKED_F_USED;
 }
 
-/* Is the descriptor at @pos (slot, wrap counter in bit 15) used? */
+/*
+ * Has the device written the descriptor at @pos (slot, wrap counter in bit
+ * 15), so that get_buf must look at it? Used (AVAIL == USED == wrap) is;
+ * still available (AVAIL == wrap, USED != wrap) is not. AVAIL != wrap is
+ * what the last lap left there while nothing is in flight; with a buffer
+ * in flight the driver made this slot available in this lap, which no
+ * correct device undoes: a fault, for get_buf to report now rather than
+ * for the stall detector much later. Also runs without the queue's lock
+ * (the interrupt): a stale @inflight only makes a callback find nothing.
+ */
 static bool vireo_packed_is_used(struct vireo_ring *vr, u16 pos)
 {
 	u16 slot = pos & ~VIREO_PACKED_WRAP;
@@ -25,8 +34,9 @@ static bool vireo_packed_is_used(struct vireo_ring *vr, u16 pos)
 	if (slot >= vr->num)
 		return false;
 	flags = le16_to_cpu(READ_ONCE(vr->packed.desc[slot].flags));
-	return !!(flags & VIREO_PACKED_F_AVAIL) == wrap &&
-		!!(flags & VIREO_PACKED_F_USED) == wrap;
+	if (!!(flags & VIREO_PACKED_F_AVAIL) == wrap)
+		return !!(flags & VIREO_PACKED_F_USED) == wrap;
+	return READ_ONCE(vr->inflight) != 0;
 }
 
 void vireo_packed_init(struct vireo_ring *vr)
