@@ -60,6 +60,8 @@ struct vblk_req {
 	/* One-entry lists of @hdr and @status, made once in init_request. */
 	struct scatterlist hdr_sg;
 	struct scatterlist status_sg;
+	/* The lists of the chain, for vireo_vq_add_sgs(); [0] is @hdr_sg. */
+	struct scatterlist *sgs[3];
 	struct sg_table sgt;		/* data, if any */
 	struct scatterlist sg[];	/* VBLK_INLINE_SG entries */
 };
@@ -86,6 +88,7 @@ struct vblk {
 
 	/* Limits decided at probe from the device's config. */
 	unsigned int ring_size;		/* descriptors of the smallest queue */
+	bool check_len;			/* VERSION_1: the used length is exact */
 	unsigned int sg_elems;		/* data segments per request */
 	unsigned int max_discard_seg;
 	bool wz_may_unmap;

@@ -54,8 +54,7 @@ static blk_status_t vblk_verdict(struct vblk *vblk, struct request *rq,
 	 * the buffer. Legacy devices put other values there and drivers SHOULD
 	 * ignore them (virtio 1.2, 5.2.6.3).
 	 */
-	if (unlikely(len != vbr->in_len &&
-		     vblk_has(vblk, VIRTIO_F_VERSION_1))) {
+	if (unlikely(len != vbr->in_len && vblk->check_len)) {
 		if (!test_and_set_bit(VBLK_LOGGED_LEN, &vblk->logged))
 			dev_err(&vblk->vd->dev,
 				"%s: device wrote %u bytes of a %u-byte reply to a %s at sector %llu; failing such requests\n",

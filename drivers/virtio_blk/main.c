@@ -286,6 +286,11 @@ static int vblk_probe(struct vireo_device *vd)
 	INIT_WORK(&vblk->config_work, vblk_config_work);
 	INIT_WORK(&vblk->abort_work, vblk_abort_work);
 	vd->priv = vblk;
+	/*
+	 * Legacy devices may put other values in the used length (virtio
+	 * 1.2, 5.2.6.3): decided once here, not looked up per completion.
+	 */
+	vblk->check_len = vblk_has(vblk, VIRTIO_F_VERSION_1);
 
 	err = vblk_init_queues(vblk);
 	if (err)

@@ -102,9 +102,10 @@ void vblk_unprep(struct vblk_req *vbr)
 	vbr->ranges = NULL;
 }
 
-/* Fills the header (and the ranges) of @rq. */
-static blk_status_t vblk_prep(struct vblk *vblk, struct request *rq,
-			      struct vblk_req *vbr)
+/* Fills the header (and the ranges) of @rq. Inlined into vblk_start(). */
+static __always_inline blk_status_t vblk_prep(struct vblk *vblk,
+					      struct request *rq,
+					      struct vblk_req *vbr)
 {
 	blk_status_t st;
 	u64 sector = 0;
@@ -164,7 +165,8 @@ static blk_status_t vblk_prep(struct vblk *vblk, struct request *rq,
 	return BLK_STS_OK;
 }
 
-static int vblk_map_data(struct request *rq, struct vblk_req *vbr)
+static __always_inline int vblk_map_data(struct request *rq,
+					 struct vblk_req *vbr)
 {
 	unsigned short segs = blk_rq_nr_phys_segments(rq);
 	int err;
@@ -193,34 +195,47 @@ int vblk_init_request(struct blk_mq_tag_set *set, struct request *rq,
 
 	sg_init_one(&vbr->hdr_sg, &vbr->hdr, sizeof(vbr->hdr));
 	sg_init_one(&vbr->status_sg, &vbr->status, sizeof(vbr->status));
+	vbr->sgs[0] = &vbr->hdr_sg;
 	return 0;
 }
 
-/* Puts the chain of @vbr on @vq. Under the queue's lock. */
-static int vblk_add(struct vireo_vq *vq, struct request *rq,
-		    struct vblk_req *vbr)
+/*
+ * Puts the chain of @vbr on @vq. Under the queue's lock. The lists live in
+ * the request, not on the stack: the kernel is built to zero every local
+ * array and struct, and a local whose address is taken costs a stack
+ * canary, on every request.
+ */
+static __always_inline int vblk_add(struct vireo_vq *vq, struct request *rq,
+				    struct vblk_req *vbr)
 {
-	struct scatterlist payload, *sgs[3];
-	unsigned int out = 0, in = 0;
+	struct scatterlist **sgs = vbr->sgs;
+	unsigned int out = 1, in = 0;
 
-	sgs[out++] = &vbr->hdr_sg;
-	if (vbr->ranges) {
-		sg_init_one(&payload, vbr->ranges,
+	/* sgs[0] is the header's, for good (vblk_init_request). */
+	if (unlikely(vbr->ranges)) {
+		/* No data with ranges: the inline data list carries them. */
+		sg_init_one(vbr->sg, vbr->ranges,
 			    vbr->nr_ranges * sizeof(*vbr->ranges));
-		sgs[out++] = &payload;
-	} else if (vbr->sgt.nents && rq_data_dir(rq) == WRITE) {
-		sgs[out++] = vbr->sgt.sgl;
+		sgs[out++] = vbr->sg;
+	} else if (vbr->sgt.nents) {
+		if (rq_data_dir(rq) == WRITE)
+			sgs[out++] = vbr->sgt.sgl;
+		else
+			sgs[out + in++] = vbr->sgt.sgl;
 	}
-	if (vbr->sgt.nents && rq_data_dir(rq) == READ)
-		sgs[out + in++] = vbr->sgt.sgl;
 	sgs[out + in++] = &vbr->status_sg;
 
 	return vireo_vq_add_sgs(vq, sgs, out, in, vbr, GFP_ATOMIC);
 }
 
-/* Prepares @rq for the device and starts it (its stall clock too). */
-static blk_status_t vblk_start(struct vblk *vblk, struct request *rq,
-			       struct vblk_req *vbr)
+/*
+ * Prepares @rq for the device and starts it (its stall clock too). Inlined
+ * into queue_rq and queue_rqs, as is vblk_enqueue(): a call and its frame
+ * on every request otherwise.
+ */
+static __always_inline blk_status_t vblk_start(struct vblk *vblk,
+					       struct request *rq,
+					       struct vblk_req *vbr)
 {
 	blk_status_t st;
 
@@ -240,8 +255,10 @@ static blk_status_t vblk_start(struct vblk *vblk, struct request *rq,
  * Puts a started request on its queue's ring. Under q->lock; on failure the
  * request is unprepared again and the status says what blk-mq should do.
  */
-static blk_status_t vblk_enqueue(struct vblk *vblk, struct vblk_queue *q,
-				 struct request *rq, struct vblk_req *vbr)
+static __always_inline blk_status_t vblk_enqueue(struct vblk *vblk,
+						 struct vblk_queue *q,
+						 struct request *rq,
+						 struct vblk_req *vbr)
 {
 	int err;
 

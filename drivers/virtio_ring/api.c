@@ -50,9 +50,8 @@ static __always_inline int vireo_ring_add(struct vireo_vq *vq,
 		.out_lists = out_sgs,
 		.limit = limit,
 	};
-	struct vireo_sg_pos pos = {};
+	unsigned int total = 0, i, left;
 	struct scatterlist *sg;
-	unsigned int total = 0;
 	/* Both layouts give the buffer the first free pool entry as its id. */
 	u16 id = vr->free_head;
 	u64 bytes = 0;
@@ -73,13 +72,19 @@ static __always_inline int vireo_ring_add(struct vireo_vq *vq,
 	 * virtio 1.2, 2.7.5.3.1 and 2.8.17: no chain longer than the queue
 	 * size, unless it goes into one indirect table (vr->max_chain);
 	 * 2.7.5.2: no more than 2^32 bytes. Counting stops there, which also
-	 * bounds a scatterlist that loops.
+	 * bounds a scatterlist that loops. The walk is vireo_sgs_next()'s,
+	 * list by list: with @limit a constant here, the plain adds (UINT_MAX)
+	 * carry no count of entries left.
 	 */
-	for (sg = vireo_sgs_next(&r, &pos, NULL); sg;
-	     sg = vireo_sgs_next(&r, &pos, sg)) {
-		bytes += sg->length;
-		if (unlikely(++total > vr->max_chain))
-			return -EINVAL;
+	for (i = 0; i < r.nlists; i++) {
+		left = limit;
+		for (sg = sgs[i]; sg && left; sg = vireo_sg_next(sg)) {
+			bytes += sg->length;
+			if (unlikely(++total > vr->max_chain))
+				return -EINVAL;
+			if (limit != UINT_MAX)
+				left--;
+		}
 	}
 	if (unlikely(!total || bytes > U32_MAX))
 		return -EINVAL;
@@ -96,7 +101,8 @@ static __always_inline int vireo_ring_add(struct vireo_vq *vq,
 		/* A plain add on a context queue must give back NULL. */
 		if (vr->ctx)
 			vr->ctx[id] = with_ctx ? ctx : NULL;
-		vr->inflight++;
+		/* Read without the lock by vireo_packed_is_used(). */
+		WRITE_ONCE(vr->inflight, vr->inflight + 1);
 		vr->stats.added++;
 	} else if (err == -ENOSPC) {
 		/*
@@ -246,24 +252,22 @@ static __always_inline void *vireo_ring_get(struct vireo_vq *vq,
 					    unsigned int *len, void **ctx)
 {
 	struct vireo_ring *vr = to_vireo_ring(vq);
-	unsigned int l = 0;
-	void *token;
-	u16 id = 0;
+	struct vireo_used u;
 
 	if (unlikely(READ_ONCE(vr->broken)))
 		return NULL;
 	if (vr->is_packed)
-		token = vireo_packed_get_buf(vr, &l, &id);
+		u = vireo_packed_get_buf(vr);
 	else
-		token = vireo_split_get_buf(vr, &l, &id);
-	if (token) {
+		u = vireo_split_get_buf(vr);
+	if (u.token) {
 		vr->stats.used++;
 		if (len)
-			*len = l;
+			*len = u.len;
 		if (ctx)
-			*ctx = vr->ctx ? vr->ctx[id] : NULL;
+			*ctx = vr->ctx ? vr->ctx[u.id] : NULL;
 	}
-	return token;
+	return u.token;
 }
 
 void *vireo_vq_get_buf_ctx(struct vireo_vq *vq, unsigned int *len, void **ctx)

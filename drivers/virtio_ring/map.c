@@ -11,15 +11,22 @@
 
 #include "ring.h"
 
-/* vireo_ring_map() with the DMA API (VIRTIO_F_ACCESS_PLATFORM). */
-int vireo_ring_map_dma(struct vireo_ring *vr, struct scatterlist *sg,
-		       bool writable, dma_addr_t *addr)
+/*
+ * vireo_ring_map() with the DMA API (VIRTIO_F_ACCESS_PLATFORM): the address,
+ * or DMA_MAPPING_ERROR. Returned, not written through a pointer, so that
+ * the add paths keep the address in a register (a local whose address is
+ * taken costs a stack slot, zeroing and a canary on every add).
+ */
+dma_addr_t vireo_ring_map_dma(struct vireo_ring *vr, struct scatterlist *sg,
+			      bool writable)
 {
-	*addr = dma_map_page(vr->dma_dev, sg_page(sg), sg->offset, sg->length,
-			     writable ? DMA_FROM_DEVICE : DMA_TO_DEVICE);
-	if (dma_mapping_error(vr->dma_dev, *addr))
-		return -ENOMEM;
-	return 0;
+	dma_addr_t addr;
+
+	addr = dma_map_page(vr->dma_dev, sg_page(sg), sg->offset, sg->length,
+			    writable ? DMA_FROM_DEVICE : DMA_TO_DEVICE);
+	if (dma_mapping_error(vr->dma_dev, addr))
+		return DMA_MAPPING_ERROR;
+	return addr;
 }
 
 void vireo_ring_unmap(struct vireo_ring *vr,
@@ -55,20 +62,5 @@ void vireo_ring_unmap_pool(struct vireo_ring *vr, u16 first, unsigned int n)
  */
 void vireo_ring_detach(struct vireo_ring *vr, u16 id)
 {
-	struct vireo_buf *b = &vr->bufs[id];
-
-	if (unlikely(vr->use_dma_api))
-		vireo_ring_unmap_pool(vr, id, b->ndescs);
-	if (b->indir) {
-		vireo_ring_indir_free(vr, b->indir, b->nindir, b->nindir);
-		b->indir = NULL;
-		b->nindir = 0;
-	}
-
-	vr->extra[b->last].next = vr->free_head;
-	vr->free_head = id;
-	vr->num_free += b->ndescs;
-	vr->inflight--;
-	b->token = NULL;
-	b->ndescs = 0;
+	vireo_ring_detach_inline(vr, id);
 }

@@ -15,7 +15,16 @@ static u16 vireo_packed_avail_bits(bool wrap)
 	return wrap ? VIREO_PACKED_F_AVAIL : VIREO_PACKED_F_USED;
 }
 
-/* Is the descriptor at @pos (slot, wrap counter in bit 15) used? */
+/*
+ * Has the device written the descriptor at @pos (slot, wrap counter in bit
+ * 15), so that get_buf must look at it? Used (AVAIL == USED == wrap) is;
+ * still available (AVAIL == wrap, USED != wrap) is not. AVAIL != wrap is
+ * what the last lap left there while nothing is in flight; with a buffer
+ * in flight the driver made this slot available in this lap, which no
+ * correct device undoes: a fault, for get_buf to report now rather than
+ * for the stall detector much later. Also runs without the queue's lock
+ * (the interrupt): a stale @inflight only makes a callback find nothing.
+ */
 static bool vireo_packed_is_used(struct vireo_ring *vr, u16 pos)
 {
 	u16 slot = pos & ~VIREO_PACKED_WRAP;
@@ -25,8 +34,9 @@ static bool vireo_packed_is_used(struct vireo_ring *vr, u16 pos)
 	if (slot >= vr->num)
 		return false;
 	flags = le16_to_cpu(READ_ONCE(vr->packed.desc[slot].flags));
-	return !!(flags & VIREO_PACKED_F_AVAIL) == wrap &&
-		!!(flags & VIREO_PACKED_F_USED) == wrap;
+	if (!!(flags & VIREO_PACKED_F_AVAIL) == wrap)
+		return !!(flags & VIREO_PACKED_F_USED) == wrap;
+	return READ_ONCE(vr->inflight) != 0;
 }
 
 void vireo_packed_init(struct vireo_ring *vr)
@@ -214,8 +224,9 @@ bool vireo_packed_more_used(struct vireo_ring *vr)
 	return vireo_packed_is_used(vr, READ_ONCE(vr->last_used_pos));
 }
 
-void *vireo_packed_get_buf(struct vireo_ring *vr, unsigned int *len, u16 *idp)
+struct vireo_used vireo_packed_get_buf(struct vireo_ring *vr)
 {
+	struct vireo_used u = {};
 	u16 last = vr->last_used_pos, slot = last & ~VIREO_PACKED_WRAP;
 	bool wrap = last & VIREO_PACKED_WRAP;
 	struct vireo_packed_desc *d = &vr->packed.desc[slot];
@@ -224,7 +235,6 @@ void *vireo_packed_get_buf(struct vireo_ring *vr, unsigned int *len, u16 *idp)
 	bool used = flags & VIREO_PACKED_F_USED;
 	unsigned int next;
 	struct vireo_buf *b;
-	void *token;
 	u16 id;
 	u32 l;
 
@@ -233,10 +243,10 @@ void *vireo_packed_get_buf(struct vireo_ring *vr, unsigned int *len, u16 *idp)
 		if (avail == wrap && used == wrap)
 			vireo_ring_bad(vr, "descriptor %u marked used with no buffer in flight",
 				       slot);
-		return NULL;
+		return u;
 	}
 	if (avail == wrap && used != wrap)
-		return NULL;		/* still available to the device */
+		return u;		/* still available to the device */
 	/*
 	 * We made this slot available with AVAIL == wrap; the device may
 	 * only turn it used, AVAIL == USED == wrap (virtio 1.2, 2.8.1).
@@ -244,7 +254,7 @@ void *vireo_packed_get_buf(struct vireo_ring *vr, unsigned int *len, u16 *idp)
 	if (avail != wrap || used != wrap) {
 		vireo_ring_bad(vr, "descriptor %u has flags %#x: not used for wrap counter %u",
 			       slot, flags, wrap);
-		return NULL;
+		return u;
 	}
 	/* Read the flags before the rest of the descriptor. */
 	vireo_ring_rmb(vr);
@@ -253,14 +263,14 @@ void *vireo_packed_get_buf(struct vireo_ring *vr, unsigned int *len, u16 *idp)
 	l = le32_to_cpu(READ_ONCE(d->len));
 	if (id >= vr->num || !vr->bufs[id].token) {
 		vireo_ring_bad(vr, "used id %u is not a buffer in flight", id);
-		return NULL;
+		return u;
 	}
 	b = &vr->bufs[id];
 	if (l > b->in_len) {
 		if (flags & VRING_DESC_F_WRITE) {
 			vireo_ring_bad(vr, "used len %u for id %u exceeds its %u writable bytes",
 				       l, id, b->in_len);
-			return NULL;
+			return u;
 		}
 		/*
 		 * virtio 1.2, 2.8.4: without WRITE the length is reserved and
@@ -270,8 +280,8 @@ void *vireo_packed_get_buf(struct vireo_ring *vr, unsigned int *len, u16 *idp)
 		l = 0;
 	}
 
-	token = b->token;
-	*idp = id;
+	u.token = b->token;
+	u.id = id;
 	/* virtio 1.2, 2.8.6: skip the rest of the buffer's descriptors. */
 	next = slot + b->ndescs;
 	if (next >= vr->num) {
@@ -286,8 +296,8 @@ void *vireo_packed_get_buf(struct vireo_ring *vr, unsigned int *len, u16 *idp)
 		WRITE_ONCE(vr->packed.driver->off_wrap, cpu_to_le16(last));
 		vireo_ring_mb(vr);
 	}
-	*len = l;
-	return token;
+	u.len = l;
+	return u;
 }
 
 void vireo_packed_disable_cb(struct vireo_ring *vr)

@@ -326,8 +326,8 @@ static inline bool vireo_ring_want_table(const struct vireo_ring *vr,
 }
 
 /* map.c */
-int vireo_ring_map_dma(struct vireo_ring *vr, struct scatterlist *sg,
-		       bool writable, dma_addr_t *addr);
+dma_addr_t vireo_ring_map_dma(struct vireo_ring *vr, struct scatterlist *sg,
+			      bool writable);
 void vireo_ring_unmap(struct vireo_ring *vr, const struct vireo_desc_extra *ex);
 void vireo_ring_unmap_pool(struct vireo_ring *vr, u16 first, unsigned int n);
 void vireo_ring_detach(struct vireo_ring *vr, u16 id);
@@ -343,7 +343,7 @@ static __always_inline int vireo_ring_map(struct vireo_ring *vr,
 					  struct vireo_desc_extra *ex,
 					  dma_addr_t *addr, bool premapped)
 {
-	int err;
+	dma_addr_t a;
 
 	if (premapped) {
 		*addr = sg_dma_address(sg);
@@ -356,13 +356,14 @@ static __always_inline int vireo_ring_map(struct vireo_ring *vr,
 		*addr = sg_phys(sg);
 		return 0;
 	}
-	err = vireo_ring_map_dma(vr, sg, writable, addr);
-	if (!err) {
-		ex->addr = *addr;
-		ex->len = sg->length;
-		ex->flags = writable ? VRING_DESC_F_WRITE : 0;
-	}
-	return err;
+	a = vireo_ring_map_dma(vr, sg, writable);
+	if (a == DMA_MAPPING_ERROR)
+		return -ENOMEM;
+	*addr = a;
+	ex->addr = a;
+	ex->len = sg->length;
+	ex->flags = writable ? VRING_DESC_F_WRITE : 0;
+	return 0;
 }
 
 /* api.c */
@@ -423,6 +424,42 @@ static inline unsigned int vireo_ring_took(struct vireo_ring *vr, u16 id,
 	return ndescs;
 }
 
+/*
+ * vireo_ring_detach(), inlined where it runs for every completion
+ * (vireo_split_get_buf()).
+ */
+static __always_inline void vireo_ring_detach_inline(struct vireo_ring *vr,
+						     u16 id)
+{
+	struct vireo_buf *b = &vr->bufs[id];
+
+	if (unlikely(vr->use_dma_api))
+		vireo_ring_unmap_pool(vr, id, b->ndescs);
+	if (b->indir) {
+		vireo_ring_indir_free(vr, b->indir, b->nindir, b->nindir);
+		b->indir = NULL;
+		b->nindir = 0;
+	}
+
+	vr->extra[b->last].next = vr->free_head;
+	vr->free_head = id;
+	vr->num_free += b->ndescs;
+	WRITE_ONCE(vr->inflight, vr->inflight - 1);
+	b->token = NULL;
+	b->ndescs = 0;
+}
+
+/*
+ * What a layout's get_buf found: a buffer's token (NULL: none), the bytes
+ * the device wrote and the buffer's id. Small enough to come back in two
+ * registers, so the get path keeps no local in memory.
+ */
+struct vireo_used {
+	void *token;
+	u32 len;
+	u16 id;
+};
+
 /* split.c */
 void vireo_split_init(struct vireo_ring *vr);
 int vireo_split_add(struct vireo_ring *vr, const struct vireo_sgs *r,
@@ -431,7 +468,7 @@ int vireo_split_add_premapped(struct vireo_ring *vr, const struct vireo_sgs *r,
 			      unsigned int total, void *data, gfp_t gfp);
 bool vireo_split_kick_prepare(struct vireo_ring *vr);
 bool vireo_split_more_used(struct vireo_ring *vr);
-void *vireo_split_get_buf(struct vireo_ring *vr, unsigned int *len, u16 *idp);
+struct vireo_used vireo_split_get_buf(struct vireo_ring *vr);
 void vireo_split_disable_cb(struct vireo_ring *vr);
 unsigned int vireo_split_enable_cb_prepare(struct vireo_ring *vr);
 bool vireo_split_poll(struct vireo_ring *vr, unsigned int pos);
@@ -445,7 +482,7 @@ int vireo_packed_add_premapped(struct vireo_ring *vr, const struct vireo_sgs *r,
 			       unsigned int total, void *data, gfp_t gfp);
 bool vireo_packed_kick_prepare(struct vireo_ring *vr);
 bool vireo_packed_more_used(struct vireo_ring *vr);
-void *vireo_packed_get_buf(struct vireo_ring *vr, unsigned int *len, u16 *idp);
+struct vireo_used vireo_packed_get_buf(struct vireo_ring *vr);
 void vireo_packed_disable_cb(struct vireo_ring *vr);
 unsigned int vireo_packed_enable_cb_prepare(struct vireo_ring *vr);
 bool vireo_packed_poll(struct vireo_ring *vr, unsigned int pos);

@@ -53,14 +53,17 @@ static void vireo_split_add_indirect(struct vireo_ring *vr, dma_addr_t addr,
 /*
  * Maps the request into a chain of ring descriptors from free_head on,
  * following our own links, and writes each one as it goes. Returns the
- * chain's last descriptor; on failure nothing stays mapped.
+ * chain's last descriptor; on failure nothing stays mapped. The ring and
+ * pool are kept in locals: the kernel is built without strict aliasing, so
+ * every store into a descriptor would make the compiler read them again.
  */
 static __always_inline int vireo_split_add_chain(struct vireo_ring *vr,
 						 const struct vireo_sgs *r,
 						 u32 *in_len, bool premapped)
 {
-	struct vireo_split_desc *d = NULL;
-	u16 idx = vr->free_head, last = idx;
+	struct vireo_split_desc *desc = vr->split.desc, *d = NULL;
+	struct vireo_desc_extra *extra = vr->extra;
+	u16 idx = vr->free_head, last = idx, next;
 	struct vireo_sg_pos pos = {};
 	struct scatterlist *sg;
 	unsigned int n = 0;
@@ -71,22 +74,24 @@ static __always_inline int vireo_split_add_chain(struct vireo_ring *vr,
 	for (sg = vireo_sgs_next(r, &pos, NULL); sg;
 	     sg = vireo_sgs_next(r, &pos, sg)) {
 		bool w = vireo_sgs_writable(r, &pos);
+		u32 len = sg->length;
 
-		if (unlikely(vireo_ring_map(vr, sg, w, &vr->extra[idx], &addr,
+		if (unlikely(vireo_ring_map(vr, sg, w, &extra[idx], &addr,
 					    premapped))) {
 			vireo_ring_unmap_pool(vr, vr->free_head, n);
 			return -ENOMEM;
 		}
 		flags = w ? VRING_DESC_F_WRITE : 0;
 		if (w)
-			writable += sg->length;
-		d = &vr->split.desc[idx];
+			writable += len;
+		next = extra[idx].next;
+		d = &desc[idx];
 		d->addr = cpu_to_le64(addr);
-		d->len = cpu_to_le32(sg->length);
+		d->len = cpu_to_le32(len);
 		d->flags = cpu_to_le16(flags | VRING_DESC_F_NEXT);
-		d->next = cpu_to_le16(vr->extra[idx].next);
+		d->next = cpu_to_le16(next);
 		last = idx;
-		idx = vr->extra[idx].next;
+		idx = next;
 		n++;
 	}
 	/* The chain ends here (virtio 1.2, 2.7.5). */
@@ -96,36 +101,10 @@ static __always_inline int vireo_split_add_chain(struct vireo_ring *vr,
 	return last;
 }
 
-/* Made twice: ring-mapped buffers, and buffers the driver mapped. */
-static __always_inline int __vireo_split_add(struct vireo_ring *vr,
-					     const struct vireo_sgs *r,
-					     unsigned int total, void *data,
-					     gfp_t gfp, bool premapped)
+/* Makes the request at descriptor @head available (virtio 1.2, 2.7.13). */
+static __always_inline void vireo_split_publish(struct vireo_ring *vr,
+						u16 head)
 {
-	u16 head = vr->free_head;
-	dma_addr_t table_addr;
-	void *table;
-	u32 in_len;
-	int last;
-
-	table = vireo_ring_table(vr, r, total, gfp, &in_len, &table_addr,
-				 premapped);
-	if (IS_ERR(table))
-		return PTR_ERR(table);
-	if (table) {
-		/* want_table saw a free descriptor. */
-		vireo_split_add_indirect(vr, table_addr, total);
-		last = head;
-	} else {
-		/* virtio 1.2, 2.7.13.1: room for the whole chain first. */
-		if (vr->num_free < total)
-			return -ENOSPC;
-		last = vireo_split_add_chain(vr, r, &in_len, premapped);
-		if (last < 0)
-			return last;
-	}
-	vireo_ring_took(vr, head, last, data, table, total, in_len);
-
 	vr->split.avail->ring[vr->split.avail_idx & (vr->num - 1)] =
 		cpu_to_le16(head);
 	/*
@@ -137,6 +116,66 @@ static __always_inline int __vireo_split_add(struct vireo_ring *vr,
 	vr->split.avail_idx++;
 	WRITE_ONCE(vr->split.avail->idx, cpu_to_le16(vr->split.avail_idx));
 	vireo_ring_count_added(vr, 1);
+}
+
+/*
+ * A request behind an indirect table: 0 when added, 1 when there was no
+ * memory for a table (the request may still go straight into the ring),
+ * or an error. Out of line: the table's address and writable bytes come
+ * back through pointers, which would cost the direct path a stack frame
+ * and a canary.
+ */
+static noinline int vireo_split_add_table(struct vireo_ring *vr,
+					  const struct vireo_sgs *r,
+					  unsigned int total, void *data,
+					  gfp_t gfp, bool premapped)
+{
+	u16 head = vr->free_head;
+	dma_addr_t table_addr;
+	void *table;
+	u32 in_len;
+
+	if (premapped)
+		table = vireo_ring_indir_build_premapped(vr, r, total, gfp,
+							 &in_len, &table_addr);
+	else
+		table = vireo_ring_indir_build(vr, r, total, gfp, &in_len,
+					       &table_addr);
+	if (IS_ERR(table))
+		return PTR_ERR(table);
+	if (!table)
+		return 1;
+	/* want_table saw a free descriptor. */
+	vireo_split_add_indirect(vr, table_addr, total);
+	vireo_ring_took(vr, head, head, data, table, total, in_len);
+	vireo_split_publish(vr, head);
+	return 0;
+}
+
+/* Made twice: ring-mapped buffers, and buffers the driver mapped. */
+static __always_inline int __vireo_split_add(struct vireo_ring *vr,
+					     const struct vireo_sgs *r,
+					     unsigned int total, void *data,
+					     gfp_t gfp, bool premapped)
+{
+	u16 head = vr->free_head;
+	u32 in_len;
+	int last;
+
+	if (vireo_ring_want_table(vr, total)) {
+		last = vireo_split_add_table(vr, r, total, data, gfp,
+					     premapped);
+		if (last <= 0)
+			return last;
+	}
+	/* virtio 1.2, 2.7.13.1: room for the whole chain first. */
+	if (vr->num_free < total)
+		return -ENOSPC;
+	last = vireo_split_add_chain(vr, r, &in_len, premapped);
+	if (last < 0)
+		return last;
+	vireo_ring_took(vr, head, last, data, NULL, total, in_len);
+	vireo_split_publish(vr, head);
 	return 0;
 }
 
@@ -181,16 +220,16 @@ bool vireo_split_more_used(struct vireo_ring *vr)
 	return vireo_split_used_idx(vr) != READ_ONCE(vr->last_used_idx);
 }
 
-void *vireo_split_get_buf(struct vireo_ring *vr, unsigned int *len, u16 *idp)
+struct vireo_used vireo_split_get_buf(struct vireo_ring *vr)
 {
+	struct vireo_used u = {};
 	u16 last = vr->last_used_idx, used_idx = vireo_split_used_idx(vr);
 	const struct vireo_split_used_elem *e;
 	u16 pending = used_idx - last;
 	u32 id, l;
-	void *token;
 
 	if (!pending)
-		return NULL;
+		return u;
 	/*
 	 * Each used entry returns a distinct buffer in flight, so the index
 	 * can never run further ahead than that (and never by more than the
@@ -199,7 +238,7 @@ void *vireo_split_get_buf(struct vireo_ring *vr, unsigned int *len, u16 *idp)
 	if (pending > vr->inflight) {
 		vireo_ring_bad(vr, "used idx jumped from %u to %u with %u buffers in flight",
 			       last, used_idx, vr->inflight);
-		return NULL;
+		return u;
 	}
 	/* Read idx before the entry it covers. */
 	vireo_ring_rmb(vr);
@@ -209,26 +248,26 @@ void *vireo_split_get_buf(struct vireo_ring *vr, unsigned int *len, u16 *idp)
 	l = le32_to_cpu(READ_ONCE(e->len));
 	if (id >= vr->num || !vr->bufs[id].token) {
 		vireo_ring_bad(vr, "used id %u is not a buffer in flight", id);
-		return NULL;
+		return u;
 	}
 	/* virtio 1.2, 2.7.8.2: len counts bytes written into the buffer. */
 	if (l > vr->bufs[id].in_len) {
 		vireo_ring_bad(vr, "used len %u for id %u exceeds its %u writable bytes",
 			       l, id, vr->bufs[id].in_len);
-		return NULL;
+		return u;
 	}
 
-	token = vr->bufs[id].token;
-	*idp = id;
-	vireo_ring_detach(vr, id);
+	u.token = vr->bufs[id].token;
+	u.id = id;
+	vireo_ring_detach_inline(vr, id);
 	WRITE_ONCE(vr->last_used_idx, last + 1);
 	if (vr->event_idx && !(vr->split.avail_flags & VRING_AVAIL_F_NO_INTERRUPT)) {
 		/* Callbacks on: ask to be told about the next one. */
 		WRITE_ONCE(*vireo_split_used_event(vr), cpu_to_le16(last + 1));
 		vireo_ring_mb(vr);
 	}
-	*len = l;
-	return token;
+	u.len = l;
+	return u;
 }
 
 void vireo_split_disable_cb(struct vireo_ring *vr)

@@ -313,6 +313,53 @@ static void t_packed_flags_bogus(const void *arg)
 	ht_check_broken(&h, "not used for wrap counter 1");
 }
 
+/*
+ * Flags that are neither available nor used, seen as a driver sees them:
+ * the interrupt must call back (not take them for "not used yet", which
+ * leaves the request to the stall detector), and the poll after a
+ * callback enabled again must say "look", so the get_buf that follows
+ * finds the fault at once. With nothing in flight, the same flags are
+ * what the last lap left: no callback.
+ */
+static void t_packed_flags_irq(const void *arg)
+{
+	static const u16 bad[] = { PF_USED, 0 };
+	unsigned int i, callbacks;
+	struct ht h;
+
+	for (i = 0; i < ARRAY_SIZE(bad); i++) {
+		ht_init(&h, *(const u64 *)arg);
+		shim_log_count = 0;
+		callbacks = h.t->callbacks;
+		sim_packed_write_desc(&h.t->sim, 0, h.e[0].id, 0, bad[i]);
+		CHECK(vireo_vq_more_used(h.t->vq));
+		CHECK(!vireo_vq_enable_cb(h.t->vq));
+		CHECK_EQ(vireo_vq_interrupt(h.t->vq), IRQ_HANDLED);
+		CHECK_EQ(h.t->callbacks, callbacks + 1);
+		CHECK_EQ(shim_log_count, 0);
+		CHECK(vireo_vq_get_buf(h.t->vq, NULL) == NULL);
+		ht_check_broken(&h, "not used for wrap counter 1");
+	}
+}
+
+static void t_packed_stale_flags_idle(const void *arg)
+{
+	struct th *t = th_new(*(const u64 *)arg, 4, 0);
+	unsigned int callbacks = t->callbacks;
+
+	shim_log_quiet = true;
+	/* Slot 0, wrap counter 1: AVAIL != wrap, nothing in flight. */
+	sim_packed_write_desc(&t->sim, 0, 0, 0, PF_USED);
+	CHECK(!vireo_vq_more_used(t->vq));
+	CHECK(vireo_vq_enable_cb(t->vq));
+	CHECK_EQ(vireo_vq_interrupt(t->vq), IRQ_NONE);
+	CHECK_EQ(t->callbacks, callbacks);
+	CHECK(vireo_vq_get_buf(t->vq, NULL) == NULL);
+	CHECK(!vireo_vq_is_broken(t->vq));
+	CHECK_EQ(shim_log_count, 0);
+	th_del(t);
+}
+
 static void t_packed_nothing_inflight(const void *arg)
 {
 	struct th *t = th_new(*(const u64 *)arg, 8, 0);
@@ -346,7 +393,8 @@ static void t_packed_wrap_lap2(const void *arg)
 	shim_log_quiet = true;
 	/* Marked used with the first lap's counter (1); we are on 0. */
 	sim_packed_write_desc(&t->sim, 0, e.id, 1, PF_AVAIL | PF_USED);
-	CHECK(!vireo_vq_more_used(t->vq));
+	/* Not "still available": something for get_buf to look at. */
+	CHECK(vireo_vq_more_used(t->vq));
 	CHECK(vireo_vq_get_buf(t->vq, NULL) == NULL);
 	CHECK(vireo_vq_is_broken(t->vq));
 	CHECK(strstr(shim_log_last, "descriptor 0 has flags 0x8080: not used for wrap counter 0"));
@@ -381,6 +429,8 @@ void t_hostile(void)
 		{ "used len too large", t_packed_len },
 		{ "wrong wrap counter", t_packed_wrap },
 		{ "bogus flags (USED without AVAIL)", t_packed_flags_bogus },
+		{ "bogus flags seen by the interrupt and poll", t_packed_flags_irq },
+		{ "last lap's flags with nothing in flight", t_packed_stale_flags_idle },
 		{ "used descriptor with nothing in flight", t_packed_nothing_inflight },
 		{ "wrong wrap counter on the second lap", t_packed_wrap_lap2 },
 	};

@@ -58,6 +58,7 @@ typedef unsigned int gfp_t;
 #define __printf(a, b)		__attribute__((format(printf, a, b)))
 #define __always_unused		__attribute__((unused))
 #define __maybe_unused		__attribute__((unused))
+#define noinline		__attribute__((noinline))
 #define likely(x)		__builtin_expect(!!(x), 1)
 #define unlikely(x)		__builtin_expect(!!(x), 0)
 
