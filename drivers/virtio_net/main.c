@@ -161,7 +161,8 @@ void vnet_set_affinity(struct vnet_info *vi)
 				if (k++ % vi->curr_pairs == i)
 					cpumask_set_cpu(cpu, vi->affinity);
 			m = vi->affinity;
-			netif_set_xps_queue(vi->dev, m, i);
+			/* netif_set_xps_queue() would take cpus_read_lock again */
+			__netif_set_xps_queue(vi->dev, cpumask_bits(m), i, XPS_CPUS);
 		}
 		vireo_vq_set_affinity(vi->rq[i].vq, m);
 		vireo_vq_set_affinity(vi->sq[i].vq, m);
