@@ -101,7 +101,7 @@ else
 	dmesg -c >/dev/null
 	echo 1 >"$knob"
 	t0=$(cut -d. -f1 /proc/uptime)
-	timeout 120 nsx s ethtool -L "$S" combined 1
+	timeout 120 $IP netns exec s ethtool -L "$S" combined 1
 	rc=$?
 	t1=$(cut -d. -f1 /proc/uptime)
 	dmesg | sed 's/^/net: ctrl: /'
