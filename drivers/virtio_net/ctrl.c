@@ -226,11 +226,12 @@ void vnet_ctrl_restore_vlans(struct vnet_info *vi)
 void vnet_set_rx_mode(struct net_device *dev)
 {
 	struct vnet_info *vi = netdev_priv(dev);
+	unsigned long flags;
 
-	spin_lock_bh(&vi->work_lock);
+	spin_lock_irqsave(&vi->work_lock, flags);
 	if (vi->rx_mode_enabled)
 		schedule_work(&vi->rx_mode_work);
-	spin_unlock_bh(&vi->work_lock);
+	spin_unlock_irqrestore(&vi->work_lock, flags);
 }
 
 static void rx_onoff(struct vnet_info *vi, u8 cmd, bool on, const char *what)

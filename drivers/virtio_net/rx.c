@@ -472,11 +472,12 @@ static void receive_one(struct vnet_rq *rq, void *buf, unsigned int len,
 static void rx_kick_refill(struct vnet_rq *rq)
 {
 	struct vnet_info *vi = rq->vi;
+	unsigned long flags;
 
-	spin_lock_bh(&vi->work_lock);
+	spin_lock_irqsave(&vi->work_lock, flags);
 	if (vi->refill_enabled)
 		schedule_delayed_work(&vi->refill_work, HZ / 2);
-	spin_unlock_bh(&vi->work_lock);
+	spin_unlock_irqrestore(&vi->work_lock, flags);
 }
 
 int vnet_rx_poll(struct napi_struct *napi, int budget)
