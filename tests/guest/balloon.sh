@@ -74,7 +74,6 @@ balloon_core() {
 	t=$(meminfo MemTotal)
 	check_near inflate/memtotal-drops $((t0 - t)) $KIB_512 1024
 	echo "BAL-AT-512 memtotal=$t"
-	! want_phase compact || balloon_compact
 
 	# Freeze empties the balloon (the host is told), restore fills it again.
 	if want_phase pm; then
@@ -85,6 +84,10 @@ balloon_core() {
 		if bal_wait actual $PAGES_512 120; then ok pm/refilled; else fail pm/refilled "actual $(bal_get actual)"; fi
 		check pm/callbacks-ok sh -c "! dmesg | grep -E 'vireo.*returned -|failed to (suspend|resume|freeze|restore|thaw)'"
 	fi
+	# After the freeze (which empties the balloon and tells the host): the
+	# host reads QMP's actual after BAL-COMPACTED, and nothing changes the
+	# balloon until it sets the next target (after BAL-PM-DONE).
+	! want_phase compact || balloon_compact
 	echo BAL-PM-DONE
 
 	if bal_wait actual 0 120; then ok deflate/actual-0; else fail deflate/actual-0 "actual $(bal_get actual)"; fi
