@@ -111,10 +111,7 @@ static int resize_rq(struct vnet_info *vi, struct vnet_rq *rq,
 	if (vi->napi_on) {
 		napi_enable(&rq->napi);
 		local_bh_disable();
-		if (napi_schedule_prep(&rq->napi)) {
-			vireo_vq_disable_cb(rq->vq);
-			__napi_schedule(&rq->napi);
-		}
+		vnet_napi_schedule(&rq->napi, rq->vq);
 		local_bh_enable();
 	}
 	return err;

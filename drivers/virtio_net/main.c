@@ -112,14 +112,9 @@ void vnet_napi_enable_all(struct vnet_info *vi)
 	vi->napi_on = true;
 	local_bh_disable();
 	for (i = 0; i < vi->max_pairs; i++) {
-		if (napi_schedule_prep(&vi->rq[i].napi)) {
-			vireo_vq_disable_cb(vi->rq[i].vq);
-			__napi_schedule(&vi->rq[i].napi);
-		}
-		if (vi->napi_tx && napi_schedule_prep(&vi->sq[i].napi)) {
-			vireo_vq_disable_cb(vi->sq[i].vq);
-			__napi_schedule(&vi->sq[i].napi);
-		}
+		vnet_napi_schedule(&vi->rq[i].napi, vi->rq[i].vq);
+		if (vi->napi_tx)
+			vnet_napi_schedule(&vi->sq[i].napi, vi->sq[i].vq);
 	}
 	local_bh_enable();
 }

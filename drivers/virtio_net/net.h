@@ -142,6 +142,20 @@ struct vnet_info {
 	struct dentry *debugfs;
 };
 
+/*
+ * Schedule @napi unless it is scheduled already, with the queue's callbacks
+ * off until its poll turns them on again. Callers in process context wrap
+ * it in local_bh_disable()/local_bh_enable().
+ */
+static inline void vnet_napi_schedule(struct napi_struct *napi,
+				      struct vireo_vq *vq)
+{
+	if (napi_schedule_prep(napi)) {
+		vireo_vq_disable_cb(vq);
+		__napi_schedule(napi);
+	}
+}
+
 /* main.c */
 extern bool vnet_napi_tx;
 extern unsigned int vnet_ctrl_timeout_ms;

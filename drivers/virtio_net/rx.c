@@ -503,12 +503,10 @@ int vnet_rx_poll(struct napi_struct *napi, int budget)
 	u64_stats_add(&rq->stats.bytes, bytes);
 	u64_stats_update_end(&rq->stats.syncp);
 
+	/* Buffers that came in after the last look raise no interrupt. */
 	if (done < budget && napi_complete_done(napi, done) &&
-	    !vireo_vq_enable_cb(rq->vq) && napi_schedule_prep(napi)) {
-		/* Buffers came in after the last look: no interrupt for them. */
-		vireo_vq_disable_cb(rq->vq);
-		__napi_schedule(napi);
-	}
+	    !vireo_vq_enable_cb(rq->vq))
+		vnet_napi_schedule(napi, rq->vq);
 	return done;
 }
 
@@ -517,10 +515,7 @@ void vnet_rx_done(struct vireo_vq *vq)
 	struct vnet_info *vi = vq->vdev->priv;
 	struct vnet_rq *rq = &vi->rq[vq->index / 2];
 
-	if (napi_schedule_prep(&rq->napi)) {
-		vireo_vq_disable_cb(vq);
-		__napi_schedule(&rq->napi);
-	}
+	vnet_napi_schedule(&rq->napi, vq);
 }
 
 /*
@@ -548,10 +543,7 @@ void vnet_refill_work(struct work_struct *work)
 		napi_enable(&rq->napi);
 		/* Buffers the device used meanwhile raised no interrupt. */
 		local_bh_disable();
-		if (napi_schedule_prep(&rq->napi)) {
-			vireo_vq_disable_cb(rq->vq);
-			__napi_schedule(&rq->napi);
-		}
+		vnet_napi_schedule(&rq->napi, rq->vq);
 		local_bh_enable();
 	}
 	rtnl_unlock();

@@ -75,10 +75,8 @@ int vnet_tx_poll(struct napi_struct *napi, int budget)
 	sq_wake(sq, txq);
 	/* budget 0 (netpoll): reap only. */
 	if (budget && napi_complete_done(napi, 0) &&
-	    !vireo_vq_enable_cb(sq->vq) && napi_schedule_prep(napi)) {
-		vireo_vq_disable_cb(sq->vq);
-		__napi_schedule(napi);
-	}
+	    !vireo_vq_enable_cb(sq->vq))
+		vnet_napi_schedule(napi, sq->vq);
 	__netif_tx_unlock(txq);
 	return 0;
 }
@@ -89,10 +87,7 @@ void vnet_tx_done(struct vireo_vq *vq)
 	struct vnet_sq *sq = &vi->sq[vq->index / 2];
 
 	if (vi->napi_tx) {
-		if (napi_schedule_prep(&sq->napi)) {
-			vireo_vq_disable_cb(vq);
-			__napi_schedule(&sq->napi);
-		}
+		vnet_napi_schedule(&sq->napi, vq);
 		return;
 	}
 	/* Without NAPI the interrupt only comes for a stopped queue. */
