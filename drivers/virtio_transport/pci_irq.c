@@ -157,26 +157,25 @@ static int vireo_pci_alloc_vectors(struct vireo_pci *vp,
 	switch (mode) {
 	case VIREO_PCI_MODE_MSIX_PER_VQ:
 		nvecs = 1 + ncb;
-		if (desc)
+		/*
+		 * Spread (managed) vectors only for a driver that asked for it
+		 * (@desc; blk-mq maps its queues by the spread). Others get
+		 * plain vectors they may steer themselves (vireo_vq_set_affinity:
+		 * a managed vector refuses that), and as many as they have
+		 * queues whatever the number of CPUs. The config vector is
+		 * never spread: it serves no CPU's queue.
+		 */
+		if (ncb && desc) {
 			affd = *desc;
-		/* The config vector is not spread: it serves no CPU's queue. */
-		affd.pre_vectors++;
-		if (ncb)
+			affd.pre_vectors++;
 			ret = pci_alloc_irq_vectors_affinity(pdev, nvecs, nvecs,
 							     PCI_IRQ_MSIX |
 							     PCI_IRQ_AFFINITY,
 							     &affd);
-		/*
-		 * Managed vectors are at most one per CPU: more queues than
-		 * CPUs (a NIC's rx, tx and control queues) get vectors of
-		 * their own anyway, unmanaged, when the driver asked for no
-		 * spreading (no @desc); it steers them itself.
-		 */
-		if (ncb && ret == -ENOSPC && !desc)
+		} else {
 			ret = pci_alloc_irq_vectors(pdev, nvecs, nvecs,
 						    PCI_IRQ_MSIX);
-		else if (!ncb)
-			ret = pci_alloc_irq_vectors(pdev, 1, 1, PCI_IRQ_MSIX);
+		}
 		break;
 	case VIREO_PCI_MODE_MSIX_SHARED:
 		nvecs = ncb ? 2 : 1;

@@ -190,6 +190,22 @@ if has queues && [ -n "${NET_MQ:-}" ]; then
 	done
 	wait $_tp
 	[ -z "$_bad" ] && ok queues-L-under-traffic || fail queues-L-under-traffic "$_bad"
+	# With a pair per CPU, pair i's vectors (vireoN-input.i, -output.i) go
+	# to CPU i: the affinity vireo_net sets through vireo_vq_set_affinity
+	# after every -L (the transport gives it plain, steerable vectors).
+	if [ "$NET_DRV_NAME" = vireo_net ] && [ "$_want" = "$_cpus" ]; then
+		_dev=$(basename "$(nsx a readlink -f "/sys/class/net/$A/device")")
+		_bad=''
+		for i in $(seq 0 $((_want - 1))); do
+			for q in input output; do
+				_irq=$(awk -v n="$_dev-$q.$i" '$NF == n { sub(":", "", $1); print $1 }' /proc/interrupts)
+				[ -n "$_irq" ] || { _bad="$_bad $q.$i:no-vector"; continue; }
+				_a=$(cat "/proc/irq/$_irq/smp_affinity_list")
+				[ "$_a" = "$i" ] || _bad="$_bad $q.$i:cpus-$_a"
+			done
+		done
+		[ -z "$_bad" ] && ok queues-irq-affinity || fail queues-irq-affinity "$_dev:$_bad"
+	fi
 	nsx a $ETHTOOL -L "$A" combined $((NET_MQ + 1)) 2>/dev/null && fail queues-L-above-max-refused "accepted" || ok queues-L-above-max-refused
 	# Every queue pair carries traffic: four streams spread by their hashes.
 	_before=$(nsx a $ETHTOOL -S "$A" | grep -cE '^ *tx_queue_[0-9]+_packets: [1-9]')
