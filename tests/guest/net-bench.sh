@@ -5,6 +5,14 @@
 # BENCH_ROUNDS rounds, each runs every workload on both pairs, the order
 # alternating from round to round. Lines for the host:
 #   BENCH <round> <intree|vireo> <workload> <value>
+# BENCH_MODE=insns (the guest runs under the insn-count plugin): per driver
+# and workload a short and a long run of a fixed amount (BENCH_UNITS/4 and
+# BENCH_UNITS: MiB of one TCP stream a->b, 64-byte UDP datagrams a->b in
+# confirmed batches), each between two insn-marks; the host subtracts the
+# first from the second. Lines for the host (as tests/guest/blk-insns.sh):
+#   INSN-RUN <workload> <intree|vireo> <file after the short run>
+#            <file after the long run> <extra units>
+# then the kernel's text symbols between KSYMS-BEGIN and KSYMS-END.
 # shellcheck shell=sh disable=SC2154 # BENCH_* come from the host
 . /tests/net-lib.sh
 
@@ -57,6 +65,58 @@ run() { # WHO WORKLOAD: prints the value
 		awk -F'[= ]' -v s="$S" '/^datagrams=/ { printf "%.0f\n", $2 / s }' /tmp/udp.out ;;
 	esac
 }
+
+# insn_run WHO WORKLOAD UNITS: one fixed-size run; prints the units done.
+insn_run() {
+	_p=$(ip_of "$1")
+	case $2 in
+	tcp-a-to-b)
+		nsx "${1}b" netio tcp-recv 6010 600 >/tmp/irecv.out &
+		_sp=$!
+		nsx "${1}a" netio tcp-send "$_p.2" 6010 $(($3 << 20)) 7 600 >/tmp/isend.out || return 1
+		wait $_sp || return 1
+		# The sha256 of both ends must agree: the bytes arrived.
+		[ "$(sed -n 's/.*sha256=\([0-9a-f]*\).*/\1/p' /tmp/irecv.out)" = \
+			"$(sed -n 's/.*sha256=\([0-9a-f]*\).*/\1/p' /tmp/isend.out)" ] || return 1
+		awk -F'[= ]' '/^bytes=/ { print int($2 / 1048576) }' /tmp/irecv.out ;;
+	udp64)
+		nsx "${1}b" netio udp-recv 6011 600 >/tmp/iudp.out &
+		_sp=$!
+		# The receiver's socket first (6011 = 0x177B), or the first
+		# datagram meets a closed port (ECONNREFUSED).
+		wait_for 20 nsx "${1}b" grep -q ':177B ' /proc/net/udp || return 1
+		nsx "${1}a" netio udp-send "$_p.2" 6011 "$3" 64 600 >/dev/null || return 1
+		wait $_sp || return 1
+		awk -F'[= ]' '/^datagrams=/ { print $2 }' /tmp/iudp.out ;;
+	esac
+}
+
+if [ "${BENCH_MODE:-rate}" = insns ]; then
+	marks=0
+	for w in ${BENCH_WORKLOADS:-tcp-a-to-b udp64}; do
+		u=${BENCH_UNITS:-32}
+		[ "$w" = udp64 ] && u=$((u * 64))
+		# A warm-up of each: caches, ARP, the first page allocations.
+		insn_run intree "$w" $((u / 4)) >/dev/null && insn_run vireo "$w" $((u / 4)) >/dev/null ||
+			{ echo "insns: $w warm-up failed"; exit 1; }
+		for who in intree vireo; do
+			insn-mark
+			marks=$((marks + 1))
+			n1=$(insn_run "$who" "$w" $((u / 4))) || { echo "insns: $who $w failed"; exit 1; }
+			insn-mark
+			marks=$((marks + 1))
+			f1=$((marks - 1))
+			n2=$(insn_run "$who" "$w" "$u") || { echo "insns: $who $w failed"; exit 1; }
+			insn-mark
+			marks=$((marks + 1))
+			echo "INSN-RUN $w $who $f1 $((marks - 1)) $((n2 - n1))"
+		done
+	done
+	echo KSYMS-BEGIN
+	grep -E ' [tT] ' /proc/kallsyms
+	echo KSYMS-END
+	exit 0
+fi
 
 r=1
 while [ $r -le "${BENCH_ROUNDS:-5}" ]; do
