@@ -321,6 +321,9 @@ static void schedule_abort(struct vf_dev *dev, unsigned int waited)
 	schedule_work(&dev->abort_work);
 }
 
+/* A request is interrupted only after it waited this long (vf_send). */
+#define VF_INTERRUPT_DELAY	HZ
+
 /*
  * A signal arrived while @req waits: FUSE_INTERRUPT on the hiprio queue
  * (virtio 1.2, 5.11.6.2.2). It has no reply on virtio (virtiofsd returns
@@ -370,7 +373,7 @@ static bool req_abandon(struct vf_req *req)
 int vf_send(struct vf_dev *dev, struct vf_args *a)
 {
 	bool intr = !a->pagecache && !a->force && !a->noreply;
-	unsigned long deadline = 0;
+	unsigned long deadline = 0, submitted;
 	struct vf_req *req;
 	unsigned int limit;
 	long left;
@@ -400,6 +403,7 @@ int vf_send(struct vf_dev *dev, struct vf_args *a)
 	if (err || a->noreply)
 		goto out;
 
+	submitted = jiffies;
 	limit = vireo_abort_timeout();
 	if (limit)
 		deadline = jiffies + limit * HZ;
@@ -417,10 +421,26 @@ int vf_send(struct vf_dev *dev, struct vf_args *a)
 		if (left > 0)
 			break;
 		if (left < 0 && !fatal_signal_pending(current)) {
-			/* Once; then the wait goes on, killable only. */
+			/*
+			 * Once; then the wait goes on, killable only. Not
+			 * before the request waited VF_INTERRUPT_DELAY: a
+			 * daemon that gets the INTERRUPT of a request it just
+			 * answered keeps it for a later one (virtiofsd then
+			 * answers it with EAGAIN through the freed buffer of
+			 * the INTERRUPT); a request that long outstanding is
+			 * blocked, not being answered.
+			 */
 			intr = false;
-			send_interrupt(dev, req);
-			continue;
+			left = (long)(submitted + VF_INTERRUPT_DELAY - jiffies);
+			if (left > 0)
+				left = wait_for_completion_killable_timeout(&req->done,
+									    left);
+			if (left > 0)
+				break;
+			if (!left || !fatal_signal_pending(current)) {
+				send_interrupt(dev, req);
+				continue;
+			}
 		}
 		if (left < 0) {
 			if (req_abandon(req)) {
@@ -613,7 +633,7 @@ static void orphan_undo(struct vf_dev *dev, struct vf_req *req)
 		vf_readdirplus_orphan(dev, oh + 1, len);
 		break;
 	}
-	if (e && e->nodeid)
+	if (e && e->nodeid && e->nodeid != FUSE_ROOT_ID)
 		vf_forget(dev, e->nodeid, 1);
 	if (o) {
 		rin.fh = o->fh;
