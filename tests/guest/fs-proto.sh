@@ -37,10 +37,10 @@ go 2
 fs-ops sigopen $M/leased >/tmp/o1.out 2>&1 &
 o1=$!
 wait_for 20 grep -q opening /tmp/o1.out
-sleep 3
+sleep 2
 check open-blocked sh -c "kill -0 $o1 && ! grep -q 'open=' /tmp/o1.out"
 kill -USR1 $o1
-sleep 3
+sleep 2
 check open-blocked-after-signal sh -c "kill -0 $o1 && ! grep -q 'open=' /tmp/o1.out"
 echo FS-INTERRUPTED
 wait_for 60 sh -c "! kill -0 $o1"
@@ -52,7 +52,7 @@ go 3
 fs-ops sigopen $M/leased >/tmp/o2.out 2>&1 &
 o2=$!
 wait_for 20 grep -q opening /tmp/o2.out
-sleep 3
+sleep 2
 check open2-blocked sh -c "kill -0 $o2 && ! grep -q 'open=' /tmp/o2.out"
 kill -KILL $o2
 wait_for 5 sh -c "! kill -0 $o2"
