@@ -35,6 +35,7 @@
  *                                            "err=...", and "signals=N"
  *   fs-ops usertrunc UID FILE SIZE           truncate(2) as UID (and gid)
  *   fs-ops userwrite UID FILE STRING         write(2) at 0 as UID (and gid)
+ *   fs-ops usertruncopen UID FILE            open(O_WRONLY | O_TRUNC) as UID
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -338,7 +339,9 @@ static int do_userop(char **a, int write_op)
 			return die("truncate");
 		return 0;
 	}
-	fd = open(a[1], O_WRONLY);
+	fd = open(a[1], write_op == 2 ? O_WRONLY | O_TRUNC : O_WRONLY);
+	if (fd >= 0 && write_op == 2)
+		return close(fd);
 	if (fd < 0)
 		return die("open");
 	if (write(fd, a[2], strlen(a[2])) != (ssize_t)strlen(a[2]))
@@ -357,6 +360,7 @@ int main(int argc, char **argv)
 		{ "writeloop", 2 }, { "lockhold", 2 }, { "locktry", 1 },
 		{ "flockhold", 2 }, { "flocktry", 1 }, { "copyrange", 5 },
 		{ "sigopen", 1 }, { "usertrunc", 3 }, { "userwrite", 3 },
+		{ "usertruncopen", 2 },
 	};
 	char **a = argv + 2;
 	unsigned int i;
@@ -387,6 +391,7 @@ int main(int argc, char **argv)
 	case 17: return do_copyrange(a);
 	case 18: return do_sigopen(a);
 	case 19: return do_userop(a, 0);
-	default: return do_userop(a, 1);
+	case 20: return do_userop(a, 1);
+	default: return do_userop(a, 2);
 	}
 }

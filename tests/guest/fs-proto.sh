@@ -64,6 +64,7 @@ go 4
 check user-truncate fs-ops usertrunc 1000 $M/kp1 5
 check user-write fs-ops userwrite 1000 $M/kp2 x
 check root-truncate truncate -s 5 $M/kp3
+check user-open-trunc fs-ops usertruncopen 1000 $M/kp4
 check_eq no-oops 0 sh -c "dmesg | grep -cE 'BUG:|WARNING:|Oops'"
 check umount umount $M
 check unload rmmod vireo_fs

@@ -16,7 +16,8 @@
 #   is undone (RELEASE: its descriptor of the file is closed);
 # - HANDLE_KILLPRIV_V2 (-o killpriv_v2: QEMU 7.2 virtiofsd leaves it off
 #   by default, whatever its --help says): a truncation by a user without CAP_FSETID drops
-#   suid/sgid on the host, root's keeps them; a user's write drops them.
+#   suid/sgid on the host, root's keeps them; a user's write and
+#   open(O_TRUNC) drop them.
 # shellcheck source=tests/lib.sh
 . "$(dirname "$0")/../lib.sh"
 # shellcheck source=tests/host/fs-common.inc
@@ -25,7 +26,7 @@
 mkdir "$FS_SRC/rd"
 for i in $(seq 150); do head -c "$i" /dev/zero >"$FS_SRC/rd/f$i"; done
 echo leased >"$FS_SRC/leased"
-for f in kp1 kp2 kp3; do
+for f in kp1 kp2 kp3 kp4; do
 	echo 0123456789 >"$FS_SRC/$f"
 	chmod 6777 "$FS_SRC/$f"
 done
@@ -116,3 +117,4 @@ fs_daemon_stop
 host_check killpriv-user-truncate "777 5" "$(stat -c '%a %s' "$FS_SRC/kp1")"
 host_check killpriv-user-write "777" "$(stat -c '%a' "$FS_SRC/kp2")"
 host_check killpriv-root-truncate-keeps "6777 5" "$(stat -c '%a %s' "$FS_SRC/kp3")"
+host_check killpriv-user-open-trunc "777 0" "$(stat -c '%a %s' "$FS_SRC/kp4")"
