@@ -6,8 +6,8 @@
 
 M=/mnt/fs
 go() { # N: wait for the host's go file (bounded)
-	wait_for 300 test -e $M/go$1
-	check "host-go$1" test -e $M/go$1
+	wait_for 300 test -e "$M/go$1"
+	check "host-go$1" test -e "$M/go$1"
 }
 fs_mount myfs $M || exit 1
 flags=$(dmesg | sed -n 's/.*vireo_fs myfs: FUSE .* flags 0x\([0-9a-f]*\).*/\1/p' | tail -n 1)
