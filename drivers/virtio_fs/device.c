@@ -20,6 +20,7 @@ static void vf_dev_release(struct kref *kref)
 {
 	struct vf_dev *dev = container_of(kref, struct vf_dev, kref);
 
+	vf_dev_works_stop(dev);
 	mutex_destroy(&dev->dev_lock);
 	kfree(dev->queues);
 	kfree(dev);
@@ -139,6 +140,11 @@ static int vf_probe(struct vireo_device *vd)
 	spin_lock_init(&dev->state_lock);
 	init_waitqueue_head(&dev->state_wq);
 	INIT_WORK(&dev->abort_work, vf_abort_work);
+	spin_lock_init(&dev->forget_lock);
+	INIT_LIST_HEAD(&dev->forgets);
+	INIT_DELAYED_WORK(&dev->forget_work, vf_forget_work);
+	INIT_LIST_HEAD(&dev->orphans);
+	INIT_WORK(&dev->orphan_work, vf_orphan_work);
 	INIT_LIST_HEAD(&dev->list);
 	dev->vd = vd;
 
@@ -284,6 +290,8 @@ static int vf_restore(struct vireo_device *vd)
 	dev->frozen = false;
 	spin_unlock_irq(&dev->state_lock);
 	wake_up_all(&dev->state_wq);
+	/* Forgets queued while suspended go out now. */
+	schedule_delayed_work(&dev->forget_work, 0);
 	return 0;
 }
 

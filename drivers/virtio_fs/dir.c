@@ -3,6 +3,7 @@
  * Directories: lookup and dentry timeouts, the operations that create and
  * remove names, rename, and reading a directory.
  */
+#include <linux/capability.h>
 #include <linux/fs.h>
 #include <linux/jiffies.h>
 #include <linux/namei.h>
@@ -81,6 +82,8 @@ static struct dentry *vf_lookup(struct inode *dir, struct dentry *dentry,
 	struct dentry *res;
 	int err;
 
+	/* READDIRPLUS_AUTO: names of this directory are being looked up. */
+	set_bit(VF_I_ADVISE_RDPLUS, &VF_I(dir)->state);
 	err = do_lookup(dir, &dentry->d_name, &out);
 	if (err == -ENOENT) {
 		/* Negative, cached for the default (0): asked again next time. */
@@ -384,6 +387,10 @@ static int vf_atomic_open(struct inode *dir, struct dentry *dentry,
 	}
 	if (!(flags & O_CREAT) || d_really_is_positive(dentry))
 		return finish_no_open(file, res);
+	/* The name may exist in the daemon by now: O_TRUNC kills suid there. */
+	if ((dev->conn.flags & FUSE_HANDLE_KILLPRIV_V2) && (flags & O_TRUNC) &&
+	    !capable(CAP_FSETID))
+		in.open_flags |= FUSE_OPEN_KILL_SUIDGID;
 	if (test_bit(FUSE_CREATE, dev->conn.enosys))
 		goto mknod;
 
@@ -472,59 +479,251 @@ const struct inode_operations vf_dir_iops = {
 	.listxattr = vf_listxattr,
 };
 
-/* READDIR: fuse_dirent records, each checked against the buffer. */
+/*
+ * A READDIR(PLUS) asks for this much: a listing of a few hundred entries
+ * (with attributes: 152 bytes and the name each) in one request.
+ */
+#define VF_READDIR_BUF		(32U * 1024)
+
+/*
+ * One record of a READDIR (@plus false: fuse_dirent) or READDIRPLUS (@plus:
+ * fuse_direntplus) reply at @p, @left bytes before the buffer's end: its
+ * length, or 0 if it is malformed (header or name past the end, a name of
+ * 0 or more than VF_NAME_MAX bytes, a '/' or NUL in it, an entry of a node
+ * without a file type or naming the root).
+ */
+static unsigned int dirent_check(const void *p, unsigned int left, bool plus)
+{
+	unsigned int hdr = plus ? FUSE_NAME_OFFSET_DIRENTPLUS : FUSE_NAME_OFFSET;
+	const struct fuse_direntplus *dp = p;
+	const struct fuse_dirent *d = plus ? &dp->dirent : p;
+	unsigned int reclen;
+
+	if (left < hdr)
+		return 0;
+	if (!d->namelen || d->namelen > VF_NAME_MAX)
+		return 0;
+	reclen = FUSE_DIRENT_ALIGN(hdr + d->namelen);
+	if (reclen > left)
+		return 0;
+	if (memchr(d->name, '/', d->namelen) || memchr(d->name, '\0', d->namelen))
+		return 0;
+	if (plus && dp->entry_out.nodeid &&
+	    (!(dp->entry_out.attr.mode & S_IFMT) ||
+	     dp->entry_out.nodeid == FUSE_ROOT_ID))
+		return 0;
+	return reclen;
+}
+
+static bool is_dot_or_dotdot(const char *name, unsigned int len)
+{
+	return name[0] == '.' && (len == 1 || (len == 2 && name[1] == '.'));
+}
+
+/*
+ * The lookup a READDIRPLUS entry counts in the daemon: every entry with a
+ * node id except "." and ".." (FUSE's rule for READDIRPLUS).
+ */
+static bool dirplus_counted(const struct fuse_direntplus *dp)
+{
+	return dp->entry_out.nodeid &&
+	       !is_dot_or_dotdot(dp->dirent.name, dp->dirent.namelen);
+}
+
+/* Forgets the lookups of the first @len (checked) bytes of a reply. */
+static void dirplus_forget_all(struct vf_dev *dev, const void *buf,
+			       unsigned int len)
+{
+	const struct fuse_direntplus *dp;
+	unsigned int pos, reclen;
+
+	for (pos = 0; pos < len; pos += reclen) {
+		dp = buf + pos;
+		reclen = dirent_check(dp, len - pos, true);
+		if (!reclen)
+			return;
+		if (dirplus_counted(dp))
+			vf_forget(dev, dp->entry_out.nodeid, 1);
+	}
+}
+
+/* A READDIRPLUS reply whose caller was killed (req.c): its lookups go back. */
+void vf_readdirplus_orphan(struct vf_dev *dev, const void *buf,
+			   unsigned int len)
+{
+	dirplus_forget_all(dev, buf, len);
+}
+
+/*
+ * A READDIRPLUS entry becomes a dentry and inode, as a LOOKUP reply would:
+ * the entry's lookup is counted in the inode's nlookup (given back by FORGET
+ * at eviction). A dentry of the name that points elsewhere is dropped
+ * first. Returns false if the lookup was not taken (the caller forgets it).
+ */
+static bool dirplus_link(struct dentry *parent, const struct fuse_direntplus *dp,
+			 u64 version)
+{
+	const struct fuse_entry_out *o = &dp->entry_out;
+	struct qstr name = QSTR_INIT(dp->dirent.name, dp->dirent.namelen);
+	DECLARE_WAIT_QUEUE_HEAD_ONSTACK(wq);
+	struct inode *dir = d_inode(parent);
+	struct dentry *dentry, *alias;
+	struct fuse_attr attr = o->attr;
+	struct inode *inode;
+	bool retried = false;
+
+	name.hash = full_name_hash(parent, name.name, name.len);
+	dentry = d_lookup(parent, &name);
+	for (;;) {
+		if (!dentry) {
+			dentry = d_alloc_parallel(parent, &name, &wq);
+			if (IS_ERR(dentry))
+				return false;
+		}
+		if (d_in_lookup(dentry))
+			break;
+		inode = d_inode(dentry);
+		if (inode && !is_bad_inode(inode) &&
+		    VF_I(inode)->nodeid == o->nodeid &&
+		    !((inode->i_mode ^ attr.mode) & S_IFMT)) {
+			spin_lock(&inode->i_lock);
+			VF_I(inode)->nlookup++;
+			spin_unlock(&inode->i_lock);
+			vf_change_attributes(inode, &attr, o->attr_valid,
+					     o->attr_valid_nsec, version);
+			dentry_set_expire(dentry, o->entry_valid,
+					  o->entry_valid_nsec);
+			dput(dentry);
+			return true;
+		}
+		/* Negative, or another node now: the entry replaces it. */
+		d_invalidate(dentry);
+		dput(dentry);
+		dentry = NULL;
+		if (retried)
+			return false;
+		retried = true;
+	}
+	inode = vf_iget(dir->i_sb, o->nodeid, &attr, o->attr_valid,
+			o->attr_valid_nsec, version);
+	if (IS_ERR(inode)) {
+		d_lookup_done(dentry);
+		dput(dentry);
+		/* vf_iget counted the lookup unless it found no memory. */
+		return PTR_ERR(inode) != -ENOMEM;
+	}
+	alias = d_splice_alias(inode, dentry);
+	d_lookup_done(dentry);
+	if (alias) {
+		dput(dentry);
+		dentry = alias;
+	}
+	/* On error d_splice_alias put the inode: its eviction forgets. */
+	if (IS_ERR(dentry))
+		return true;
+	dentry_set_expire(dentry, o->entry_valid, o->entry_valid_nsec);
+	dput(dentry);
+	return true;
+}
+
+/*
+ * READDIRPLUS_AUTO: READDIRPLUS for the first batch of a listing and
+ * after a LOOKUP in the directory (someone stats what is listed, as ls -l
+ * does); plain READDIR otherwise. Without AUTO, always READDIRPLUS.
+ */
+static bool use_readdirplus(struct inode *dir, struct dir_context *ctx)
+{
+	struct vf_dev *dev = VF_DEV(dir);
+
+	if (!(dev->conn.flags & FUSE_DO_READDIRPLUS) ||
+	    test_bit(FUSE_READDIRPLUS, dev->conn.enosys))
+		return false;
+	if (!(dev->conn.flags & FUSE_READDIRPLUS_AUTO))
+		return true;
+	if (test_and_clear_bit(VF_I_ADVISE_RDPLUS, &VF_I(dir)->state))
+		return true;
+	return ctx->pos == 0;
+}
+
+/*
+ * READDIR / READDIRPLUS: the records are all checked before any is used;
+ * a malformed reply fails with EIO (the lookups of its good records given
+ * back). READDIRPLUS entries are instantiated even after the caller's
+ * buffer is full, so that every lookup the daemon counted is held by an
+ * inode.
+ */
 static int vf_readdir(struct file *file, struct dir_context *ctx)
 {
 	struct inode *inode = file_inode(file);
 	struct vf_file *ff = file->private_data;
 	struct vf_dev *dev = VF_DEV(inode);
-	struct fuse_read_in in = { .fh = ff->fh, .size = PAGE_SIZE };
+	struct fuse_read_in in = { .fh = ff->fh };
 	struct vf_args a = {
-		.opcode = FUSE_READDIR,
 		.nodeid = VF_I(inode)->nodeid,
 		.nr_in = 1,
 		.in = { &in },
 		.in_size = { sizeof(in) },
-		.out_size = PAGE_SIZE,
 	};
+	unsigned int size = min_t(unsigned int, VF_READDIR_BUF,
+				  dev->conn.max_pages * PAGE_SIZE);
 	unsigned int pos, reclen;
-	struct fuse_dirent *d;
+	const struct fuse_direntplus *dp;
+	const struct fuse_dirent *d;
+	bool plus, full = false;
+	u64 version;
 	char *buf;
 	int err = 0;
 
-	buf = kmalloc(PAGE_SIZE, GFP_KERNEL);
-	if (!buf)
-		return -ENOMEM;
+	/* The reply and its header fit in one allocation of @size (req.c). */
+	size -= sizeof(struct fuse_out_header);
+	buf = kmalloc(size, GFP_KERNEL | __GFP_NOWARN);
+	if (!buf) {
+		size = PAGE_SIZE - sizeof(struct fuse_out_header);
+		buf = kmalloc(size, GFP_KERNEL);
+		if (!buf)
+			return -ENOMEM;
+	}
 	a.out = buf;
-	for (;;) {
+	a.out_size = size;
+	in.size = size;
+	while (!full) {
+		plus = use_readdirplus(inode, ctx);
+		a.opcode = plus ? FUSE_READDIRPLUS : FUSE_READDIR;
 		in.offset = ctx->pos;
 		a.out_got = 0;
+		version = vf_attr_version(inode);
 		err = vf_send(dev, &a);
+		if (err == -ENOSYS && plus)
+			continue;	/* remembered: READDIR from now on */
 		if (err || !a.out_got)
 			break;
 		for (pos = 0; pos < a.out_got; pos += reclen) {
-			if (a.out_got - pos < FUSE_NAME_OFFSET)
+			reclen = dirent_check(buf + pos, a.out_got - pos, plus);
+			if (!reclen)
 				goto bad;
-			d = (struct fuse_dirent *)(buf + pos);
-			if (!d->namelen || d->namelen > VF_NAME_MAX)
-				goto bad;
-			reclen = FUSE_DIRENT_SIZE(d);
-			if (reclen > a.out_got - pos)
-				goto bad;
-			if (memchr(d->name, '/', d->namelen))
-				goto bad;
-			if (!dir_emit(ctx, d->name, d->namelen, d->ino,
-				      d->type))
-				goto done;
-			ctx->pos = d->off;
+		}
+		for (pos = 0; pos < a.out_got; pos += reclen) {
+			dp = (const void *)(buf + pos);
+			d = plus ? &dp->dirent : (const void *)(buf + pos);
+			reclen = dirent_check(buf + pos, a.out_got - pos, plus);
+			if (!full) {
+				full = !dir_emit(ctx, d->name, d->namelen, d->ino,
+						 d->type);
+				if (!full)
+					ctx->pos = d->off;
+			}
+			if (plus && dirplus_counted(dp) &&
+			    !dirplus_link(file->f_path.dentry, dp, version))
+				vf_forget(dev, dp->entry_out.nodeid, 1);
 		}
 	}
-done:
 	kfree(buf);
 	return err;
 bad:
-	pr_err_ratelimited("vireo_fs %s: malformed READDIR reply at byte %u: EIO\n",
-			   dev->tag, pos);
+	pr_err_ratelimited("vireo_fs %s: malformed %s reply at byte %u: EIO\n",
+			   dev->tag, plus ? "READDIRPLUS" : "READDIR", pos);
+	if (plus)
+		dirplus_forget_all(dev, buf, pos);
 	kfree(buf);
 	return -EIO;
 }

@@ -60,7 +60,9 @@ struct vf_req {
 	u64 unique;
 	bool posted;			/* in a ring */
 	bool noreply;			/* FORGET: nothing comes back */
+	bool orphan;			/* its caller was killed: undo the reply */
 	int error;			/* transport error, or 0 */
+	u64 nodeid;			/* of the in header */
 
 	void *in;			/* fuse_in_header + arguments */
 	unsigned int in_len;
@@ -91,6 +93,7 @@ struct vf_conn {
 	u32 time_gran;
 	u64 flags;			/* FUSE_* init flags both sides have */
 	bool no_open;
+	bool batch_forget;		/* BATCH_FORGET (7.16) instead of FORGET */
 	/* Opcodes the daemon answered ENOSYS: not sent again. */
 	DECLARE_BITMAP(enosys, 64);
 };
@@ -117,6 +120,13 @@ struct vf_dev {
 	struct work_struct abort_work;
 	unsigned int waited;		/* seconds, for the abort log line */
 
+	/* FORGETs waiting to go out as one BATCH_FORGET; replies of orphans */
+	spinlock_t forget_lock;
+	struct list_head forgets;	/* vf_forget_ent.node */
+	struct delayed_work forget_work;
+	struct list_head orphans;	/* vf_req.node */
+	struct work_struct orphan_work;
+
 	bool mounted;
 	struct vf_conn conn;
 	struct super_block *sb;
@@ -132,7 +142,11 @@ struct vf_inode {
 	struct mutex io_lock;		/* serialises write paths */
 	spinlock_t lock;		/* open_files */
 	struct list_head open_files;	/* writable vf_file.node */
+	unsigned long state;		/* VF_I_* bits */
 };
+
+/* A LOOKUP in this directory since its last READDIRPLUS (READDIRPLUS_AUTO). */
+#define VF_I_ADVISE_RDPLUS	0
 
 static inline struct vf_inode *VF_I(struct inode *inode)
 {
@@ -211,6 +225,10 @@ static inline void vf_set_dead_locked(struct vf_dev *dev, int err)
 void vf_reclaim_queue(struct vf_queue *q, int err);
 int vf_dead_error(struct vf_dev *dev);
 void vf_forget(struct vf_dev *dev, u64 nodeid, u64 nlookup);
+void vf_forget_work(struct work_struct *work);
+void vf_forget_drop(struct vf_dev *dev);
+void vf_orphan_work(struct work_struct *work);
+void vf_dev_works_stop(struct vf_dev *dev);
 
 /* super.c */
 extern struct kmem_cache *vf_inode_cachep;
@@ -243,6 +261,8 @@ void vf_init_inode(struct inode *inode, struct fuse_attr *attr);
 extern const struct inode_operations vf_dir_iops;
 extern const struct file_operations vf_dir_fops;
 extern const struct dentry_operations vf_dentry_ops;
+void vf_readdirplus_orphan(struct vf_dev *dev, const void *buf,
+			   unsigned int len);
 
 /* file.c */
 extern const struct file_operations vf_file_fops;

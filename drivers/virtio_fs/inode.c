@@ -348,6 +348,18 @@ int vf_do_setattr(struct dentry *dentry, struct iattr *iattr,
 		in.valid |= FATTR_CTIME;
 		ts_to_fuse(iattr->ia_ctime, &in.ctime, &in.ctimensec);
 	}
+	/*
+	 * HANDLE_KILLPRIV_V2: a truncation by someone without CAP_FSETID
+	 * kills suid/sgid in the daemon, with the truncation (virtiofsd drops
+	 * its CAP_FSETID for it); the mode the VFS derived from a maybe stale
+	 * i_mode is not sent.
+	 */
+	if ((v & ATTR_SIZE) && (v & (ATTR_KILL_SUID | ATTR_KILL_SGID)) &&
+	    (dev->conn.flags & FUSE_HANDLE_KILLPRIV_V2) &&
+	    !S_ISDIR(inode->i_mode)) {
+		in.valid &= ~FATTR_MODE;
+		in.valid |= FATTR_KILL_SUIDGID;
+	}
 	if (file && file->private_data && S_ISREG(inode->i_mode)) {
 		struct vf_file *ff = file->private_data;
 
@@ -406,7 +418,14 @@ static int vf_setattr(vireo_idmap_t *idmap, struct dentry *dentry,
 		truncate_pagecache(inode, 0);
 		mutex_unlock(&VF_I(inode)->io_lock);
 		vf_attr_changed(inode);
-		return 0;
+		/*
+		 * The daemon truncated with its own privileges (virtiofsd keeps
+		 * CAP_FSETID): suid/sgid the VFS wants gone go with a SETATTR.
+		 */
+		if (!(iattr->ia_valid & (ATTR_KILL_SUID | ATTR_KILL_SGID)) ||
+		    !(iattr->ia_valid & ATTR_MODE))
+			return 0;
+		iattr->ia_valid &= ~(ATTR_SIZE | ATTR_OPEN);
 	}
 	return vf_do_setattr(dentry, iattr, file);
 }

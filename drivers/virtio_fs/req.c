@@ -42,6 +42,8 @@ int vf_dead_error(struct vf_dev *dev)
 static void req_finish(struct vf_dev *dev, struct vf_req *req,
 		       unsigned int len, int err)
 {
+	unsigned long flags;
+
 	list_del_init(&req->node);
 	req->posted = false;
 	req->out_len = len;
@@ -49,6 +51,14 @@ static void req_finish(struct vf_dev *dev, struct vf_req *req,
 	complete(&req->done);
 	if (atomic_dec_and_test(&dev->in_flight))
 		wake_up_all(&dev->state_wq);
+	if (req->orphan && !err) {
+		/* Its caller is gone: what the reply made is undone in a work. */
+		spin_lock_irqsave(&dev->forget_lock, flags);
+		list_add_tail(&req->node, &dev->orphans);
+		spin_unlock_irqrestore(&dev->forget_lock, flags);
+		schedule_work(&dev->orphan_work);
+		return;
+	}
 	req_put(req);
 }
 
@@ -139,6 +149,7 @@ static struct vf_req *req_build(struct vf_dev *dev, struct vf_args *a)
 	INIT_LIST_HEAD(&req->node);
 	init_completion(&req->done);
 	req->opcode = a->opcode;
+	req->nodeid = a->nodeid;
 	req->noreply = a->noreply;
 	req->in_len = sizeof(*ih) + in_args;
 	req->in = kmalloc(req->in_len, GFP_NOFS);
@@ -310,14 +321,59 @@ static void schedule_abort(struct vf_dev *dev, unsigned int waited)
 	schedule_work(&dev->abort_work);
 }
 
+/* A request is interrupted only after it waited this long (vf_send). */
+#define VF_INTERRUPT_DELAY	HZ
+
+/*
+ * A signal arrived while @req waits: FUSE_INTERRUPT on the hiprio queue
+ * (virtio 1.2, 5.11.6.2.2). It has no reply on virtio (virtiofsd returns
+ * the buffer empty); the daemon may answer @req with EINTR, or finish it.
+ */
+static void send_interrupt(struct vf_dev *dev, struct vf_req *req)
+{
+	struct fuse_interrupt_in in = { .unique = req->unique };
+	struct vf_args a = {
+		.opcode = FUSE_INTERRUPT,
+		.nr_in = 1,
+		.in = { &in },
+		.in_size = { sizeof(in) },
+		.noreply = true,
+	};
+
+	vf_send(dev, &a);
+}
+
+/*
+ * The caller of @req was killed. If the device still holds @req, it is
+ * marked an orphan: the request lives on until the device returns it (the
+ * device never writes into freed memory) and what a successful reply made
+ * in the daemon (a lookup count, an open handle) is undone then. Returns
+ * false if the reply came in meanwhile (the caller then uses it).
+ */
+static bool req_abandon(struct vf_req *req)
+{
+	struct vf_queue *q = req->q;
+	bool held;
+
+	spin_lock_irq(&q->lock);
+	held = req->posted;
+	if (held)
+		req->orphan = true;
+	spin_unlock_irq(&q->lock);
+	return held;
+}
+
 /*
  * Sends one request and waits for its reply: at most vireo_ring's
  * abort_timeout, after which the device is given up on (reset, every request
- * fails). A fatal signal ends the wait of a request without file data: the
- * request then lives on until the device returns it.
+ * fails). A signal sends FUSE_INTERRUPT (once) and the wait goes on; a fatal
+ * signal ends the wait of a request without file data: the request then
+ * lives on until the device returns it.
  */
 int vf_send(struct vf_dev *dev, struct vf_args *a)
 {
+	bool intr = !a->pagecache && !a->force && !a->noreply;
+	unsigned long deadline = 0, submitted;
 	struct vf_req *req;
 	unsigned int limit;
 	long left;
@@ -347,20 +403,51 @@ int vf_send(struct vf_dev *dev, struct vf_args *a)
 	if (err || a->noreply)
 		goto out;
 
+	submitted = jiffies;
 	limit = vireo_abort_timeout();
+	if (limit)
+		deadline = jiffies + limit * HZ;
 	for (;;) {
-		long t = limit ? limit * HZ : MAX_SCHEDULE_TIMEOUT;
+		long t = MAX_SCHEDULE_TIMEOUT;
 
+		if (limit)
+			t = max_t(long, (long)(deadline - jiffies), 1);
 		if (a->pagecache)
 			left = wait_for_completion_timeout(&req->done, t);
+		else if (intr)
+			left = wait_for_completion_interruptible_timeout(&req->done, t);
 		else
 			left = wait_for_completion_killable_timeout(&req->done, t);
 		if (left > 0)
 			break;
+		if (left < 0 && !fatal_signal_pending(current)) {
+			/*
+			 * Once; then the wait goes on, killable only. Not
+			 * before the request waited VF_INTERRUPT_DELAY: a
+			 * daemon that gets the INTERRUPT of a request it just
+			 * answered keeps it for a later one (virtiofsd then
+			 * answers it with EAGAIN through the freed buffer of
+			 * the INTERRUPT); a request that long outstanding is
+			 * blocked, not being answered.
+			 */
+			intr = false;
+			left = (long)(submitted + VF_INTERRUPT_DELAY - jiffies);
+			if (left > 0)
+				left = wait_for_completion_killable_timeout(&req->done,
+									    left);
+			if (left > 0)
+				break;
+			if (!left || !fatal_signal_pending(current)) {
+				send_interrupt(dev, req);
+				continue;
+			}
+		}
 		if (left < 0) {
-			/* Killed: the device's reference keeps req alive. */
-			err = -EINTR;
-			goto out;
+			if (req_abandon(req)) {
+				err = -EINTR;
+				goto out;
+			}
+			break;
 		}
 		if (limit) {
 			/* The abort completes every request, this one too. */
@@ -375,8 +462,8 @@ out:
 	return err;
 }
 
-/* FORGET on the hiprio queue: no reply (virtio 1.2, 5.11.6.1). */
-void vf_forget(struct vf_dev *dev, u64 nodeid, u64 nlookup)
+/* One FORGET on the hiprio queue: no reply (virtio 1.2, 5.11.6.2.2). */
+static void send_forget(struct vf_dev *dev, u64 nodeid, u64 nlookup)
 {
 	struct fuse_forget_in in = { .nlookup = nlookup };
 	struct vf_args a = {
@@ -389,4 +476,204 @@ void vf_forget(struct vf_dev *dev, u64 nodeid, u64 nlookup)
 	};
 
 	vf_send(dev, &a);
+}
+
+struct vf_forget_ent {
+	struct list_head node;
+	struct fuse_forget_one one;
+};
+
+/* Node ids one BATCH_FORGET carries at most (4 KiB of them). */
+#define VF_FORGET_BATCH	(PAGE_SIZE / sizeof(struct fuse_forget_one))
+
+/*
+ * The daemon may forget @nlookup lookups of @nodeid. With BATCH_FORGET the
+ * forget is queued and a work sends what gathered as one request (an
+ * eviction of many inodes, drop_caches, umount of a busy tree); without it,
+ * or when no memory is left for the queue, one FORGET goes out at once.
+ */
+void vf_forget(struct vf_dev *dev, u64 nodeid, u64 nlookup)
+{
+	struct vf_forget_ent *ent;
+
+	/* After DESTROY (umount) the daemon forgot every node itself. */
+	if (!nlookup || !dev->mounted)
+		return;
+	if (!dev->conn.batch_forget) {
+		send_forget(dev, nodeid, nlookup);
+		return;
+	}
+	ent = kmalloc(sizeof(*ent), GFP_NOFS | __GFP_NOWARN);
+	if (!ent) {
+		send_forget(dev, nodeid, nlookup);
+		return;
+	}
+	ent->one.nodeid = nodeid;
+	ent->one.nlookup = nlookup;
+	spin_lock_irq(&dev->forget_lock);
+	list_add_tail(&ent->node, &dev->forgets);
+	spin_unlock_irq(&dev->forget_lock);
+	/* A jiffy lets an eviction loop gather its forgets in one request. */
+	schedule_delayed_work(&dev->forget_work, 1);
+}
+
+/* Sends the queued forgets, VF_FORGET_BATCH per BATCH_FORGET. */
+void vf_forget_work(struct work_struct *work)
+{
+	struct vf_dev *dev = container_of(to_delayed_work(work), struct vf_dev,
+					  forget_work);
+	struct fuse_batch_forget_in in = { 0 };
+	struct fuse_forget_one *batch;
+	struct vf_forget_ent *ent;
+	struct vf_args a = {
+		.opcode = FUSE_BATCH_FORGET,
+		.nr_in = 2,
+		.in = { &in },
+		.noreply = true,
+	};
+	unsigned int n;
+
+	batch = kmalloc_array(VF_FORGET_BATCH, sizeof(*batch), GFP_KERNEL);
+	if (!batch) {
+		schedule_delayed_work(&dev->forget_work, HZ / 10);
+		return;
+	}
+	for (;;) {
+		/* Suspended: they wait for the resume (vf_restore kicks us). */
+		if (READ_ONCE(dev->frozen) && !READ_ONCE(dev->dead))
+			break;
+		n = 0;
+		spin_lock_irq(&dev->forget_lock);
+		while (n < VF_FORGET_BATCH && !list_empty(&dev->forgets)) {
+			ent = list_first_entry(&dev->forgets,
+					       struct vf_forget_ent, node);
+			list_del(&ent->node);
+			batch[n++] = ent->one;
+			kfree(ent);
+		}
+		spin_unlock_irq(&dev->forget_lock);
+		if (!n)
+			break;
+		in.count = n;
+		a.in[1] = batch;
+		a.in_size[0] = sizeof(in);
+		a.in_size[1] = n * sizeof(*batch);
+		if (vf_send(dev, &a) == -EAGAIN) {
+			/* The hiprio ring is full: one by one, when there is room. */
+			while (n--)
+				send_forget(dev, batch[n].nodeid, batch[n].nlookup);
+		}
+	}
+	kfree(batch);
+}
+
+/*
+ * Umount: DESTROY makes the daemon forget every node, so what is queued is
+ * dropped. After the last inode went (no new forgets).
+ */
+void vf_forget_drop(struct vf_dev *dev)
+{
+	struct vf_forget_ent *ent, *tmp;
+	LIST_HEAD(list);
+
+	cancel_delayed_work_sync(&dev->forget_work);
+	spin_lock_irq(&dev->forget_lock);
+	list_splice_init(&dev->forgets, &list);
+	spin_unlock_irq(&dev->forget_lock);
+	list_for_each_entry_safe(ent, tmp, &list, node)
+		kfree(ent);
+}
+
+/* Undoes a successful reply whose caller was killed (req_abandon). */
+static void orphan_undo(struct vf_dev *dev, struct vf_req *req)
+{
+	struct fuse_out_header *oh = req->out;
+	struct fuse_release_in rin = { 0 };
+	struct vf_args r = {
+		.nodeid = req->nodeid,
+		.nr_in = 1,
+		.in = { &rin },
+		.in_size = { sizeof(rin) },
+		.force = true,
+	};
+	struct fuse_entry_out *e = NULL;
+	struct fuse_open_out *o = NULL;
+	unsigned int len;
+
+	if (req->out_len < sizeof(*oh) || oh->len != req->out_len ||
+	    oh->unique != req->unique || oh->error)
+		return;
+	len = req->out_len - sizeof(*oh);
+	switch (req->opcode) {
+	case FUSE_LOOKUP:
+	case FUSE_MKNOD:
+	case FUSE_MKDIR:
+	case FUSE_SYMLINK:
+	case FUSE_LINK:
+		if (len == sizeof(*e))
+			e = (void *)(oh + 1);
+		break;
+	case FUSE_CREATE:
+		if (len == sizeof(*e) + sizeof(*o)) {
+			e = (void *)(oh + 1);
+			o = (void *)(e + 1);
+			r.nodeid = e->nodeid;
+			r.opcode = FUSE_RELEASE;
+		}
+		break;
+	case FUSE_OPEN:
+	case FUSE_OPENDIR:
+		if (len == sizeof(*o)) {
+			o = (void *)(oh + 1);
+			r.opcode = req->opcode == FUSE_OPEN ? FUSE_RELEASE :
+							      FUSE_RELEASEDIR;
+		}
+		break;
+	case FUSE_READDIRPLUS:
+		vf_readdirplus_orphan(dev, oh + 1, len);
+		break;
+	}
+	if (e && e->nodeid && e->nodeid != FUSE_ROOT_ID)
+		vf_forget(dev, e->nodeid, 1);
+	if (o) {
+		rin.fh = o->fh;
+		vf_send(dev, &r);
+	}
+}
+
+/* The device is going away (last reference): no work may run after this. */
+void vf_dev_works_stop(struct vf_dev *dev)
+{
+	struct vf_req *req, *tmp;
+	LIST_HEAD(list);
+
+	vf_forget_drop(dev);
+	cancel_work_sync(&dev->orphan_work);
+	spin_lock_irq(&dev->forget_lock);
+	list_splice_init(&dev->orphans, &list);
+	spin_unlock_irq(&dev->forget_lock);
+	list_for_each_entry_safe(req, tmp, &list, node) {
+		list_del_init(&req->node);
+		req_put(req);
+	}
+}
+
+void vf_orphan_work(struct work_struct *work)
+{
+	struct vf_dev *dev = container_of(work, struct vf_dev, orphan_work);
+	struct vf_req *req;
+
+	for (;;) {
+		spin_lock_irq(&dev->forget_lock);
+		req = list_first_entry_or_null(&dev->orphans, struct vf_req,
+					       node);
+		if (req)
+			list_del_init(&req->node);
+		spin_unlock_irq(&dev->forget_lock);
+		if (!req)
+			break;
+		if (dev->mounted && !READ_ONCE(dev->dead))
+			orphan_undo(dev, req);
+		req_put(req);
+	}
 }

@@ -49,6 +49,8 @@ static int vf_init_session(struct vf_dev *dev, struct super_block *sb)
 	want = FUSE_ASYNC_READ | FUSE_ATOMIC_O_TRUNC | FUSE_BIG_WRITES |
 	       FUSE_DO_READDIRPLUS | FUSE_PARALLEL_DIROPS | FUSE_MAX_PAGES |
 	       FUSE_INIT_EXT;
+	want |= FUSE_READDIRPLUS_AUTO;		/* dir.c: use_readdirplus() */
+	want |= FUSE_HANDLE_KILLPRIV_V2;	/* inode.c: vf_do_setattr() */
 	in.flags = lower_32_bits(want);
 	in.flags2 = upper_32_bits(want);
 
@@ -74,6 +76,7 @@ static int vf_init_session(struct vf_dev *dev, struct super_block *sb)
 	if (got & FUSE_INIT_EXT)
 		got |= (u64)out.flags2 << 32;
 	c->flags = got & want;
+	c->batch_forget = c->minor >= 16;	/* req.c: vf_forget() */
 
 	c->max_pages = VF_MAX_PAGES;
 	if ((c->flags & FUSE_MAX_PAGES) && out.max_pages)
@@ -115,6 +118,7 @@ static struct inode *vf_alloc_inode(struct super_block *sb)
 	vi->nlookup = 0;
 	vi->attr_expire = 0;
 	vi->attr_version = 0;
+	vi->state = 0;
 	mutex_init(&vi->io_lock);
 	spin_lock_init(&vi->lock);
 	INIT_LIST_HEAD(&vi->open_files);
@@ -360,12 +364,15 @@ static void vf_kill_sb(struct super_block *sb)
 	 */
 	if (dev && dev->mounted && sb->s_root) {
 		sync_filesystem(sb);
+		/* DESTROY forgets every node: queued forgets are moot. */
+		vf_forget_drop(dev);
 		vf_destroy_session(dev);
 	}
 	if (dev)
 		dev->mounted = false;
 	kill_anon_super(sb);
 	if (dev) {
+		vf_forget_drop(dev);
 		dev->sb = NULL;
 		vf_dev_put(dev);
 	}

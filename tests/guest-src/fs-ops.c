@@ -29,9 +29,17 @@
  *   fs-ops copyrange SRC OFF DST OFF LEN     one copy_file_range(2) into
  *                                            DST (made if missing); prints
  *                                            "copied=N"
+ *   fs-ops sigopen FILE                      SIGUSR1 caught (no SA_RESTART),
+ *                                            prints "opening", then
+ *                                            open(O_WRONLY): "open=ok" or
+ *                                            "err=...", and "signals=N"
+ *   fs-ops usertrunc UID FILE SIZE           truncate(2) as UID (and gid)
+ *   fs-ops userwrite UID FILE STRING         write(2) at 0 as UID (and gid)
+ *   fs-ops usertruncopen UID FILE            open(O_WRONLY | O_TRUNC) as UID
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -281,6 +289,67 @@ static int do_copyrange(char **a)
 	return close(out) ? die("close") : 0;
 }
 
+static volatile sig_atomic_t signals;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	signals++;
+}
+
+static int do_sigopen(char **a)
+{
+	struct sigaction sa = { .sa_handler = on_signal };
+	int fd;
+
+	if (sigaction(SIGUSR1, &sa, NULL))
+		return die("sigaction");
+	printf("opening\n");
+	fflush(stdout);
+	fd = open(a[0], O_WRONLY);
+	if (fd < 0) {
+		int e = errno;
+
+		printf("signals=%d\n", (int)signals);
+		errno = e;
+		return die("open");
+	}
+	printf("open=ok\nsignals=%d\n", (int)signals);
+	close(fd);
+	return 0;
+}
+
+static int as_user(const char *uid)
+{
+	int id = atoi(uid);
+
+	if (setgid(id) || setuid(id))
+		return die("setuid");
+	return 0;
+}
+
+static int do_userop(char **a, int write_op)
+{
+	int fd;
+
+	if (as_user(a[0]))
+		return 1;
+	if (!write_op) {
+		if (truncate(a[1], atoll(a[2])))
+			return die("truncate");
+		return 0;
+	}
+	fd = open(a[1], write_op == 2 ? O_WRONLY | O_TRUNC : O_WRONLY);
+	if (fd >= 0 && write_op == 2)
+		return close(fd);
+	if (fd < 0)
+		return die("open");
+	if (write(fd, a[2], strlen(a[2])) != (ssize_t)strlen(a[2]))
+		return die("write");
+	close(fd);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct { const char *name; int args; } ops[] = {
@@ -290,6 +359,8 @@ int main(int argc, char **argv)
 		{ "removexattr", 2 }, { "dwrite", 4 }, { "dread", 3 },
 		{ "writeloop", 2 }, { "lockhold", 2 }, { "locktry", 1 },
 		{ "flockhold", 2 }, { "flocktry", 1 }, { "copyrange", 5 },
+		{ "sigopen", 1 }, { "usertrunc", 3 }, { "userwrite", 3 },
+		{ "usertruncopen", 2 },
 	};
 	char **a = argv + 2;
 	unsigned int i;
@@ -317,6 +388,10 @@ int main(int argc, char **argv)
 	case 14: return do_locktry(a);
 	case 15: return do_flock(a, 1);
 	case 16: return do_flock(a, 0);
-	default: return do_copyrange(a);
+	case 17: return do_copyrange(a);
+	case 18: return do_sigopen(a);
+	case 19: return do_userop(a, 0);
+	case 20: return do_userop(a, 1);
+	default: return do_userop(a, 2);
 	}
 }

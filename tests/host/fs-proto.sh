@@ -1,0 +1,120 @@
+#!/usr/bin/env bash
+# matrix: 6.1-pci-split
+#
+# The FUSE protocol features of vireo_fs, shown on the daemon's side (its
+# -o debug log and its open file descriptors, one O_PATH descriptor per node
+# it was told about) and on the host directory:
+# - READDIRPLUS (AUTO): `ls -l` of 150 files needs no LOOKUP; the sizes are
+#   right; the daemon holds a descriptor per entry;
+# - BATCH_FORGET: drop_caches gives the lookups back in BATCH_FORGETs (no
+#   single FORGET): the daemon's descriptors go back to what they were;
+# - FUSE_INTERRUPT: an OPEN the daemon blocks in (a host process holds a
+#   read lease on the file: the daemon's open(O_WRONLY) waits for it) is
+#   interrupted by a signal: INTERRUPT with the OPEN's unique id reaches the
+#   daemon (virtiofsd ignores it: the open completes when the lease goes);
+#   a SIGKILL ends the waiting process at once, and the daemon's late reply
+#   is undone (RELEASE: its descriptor of the file is closed);
+# - HANDLE_KILLPRIV_V2 (-o killpriv_v2: QEMU 7.2 virtiofsd leaves it off
+#   by default, whatever its --help says): a truncation by a user without CAP_FSETID drops
+#   suid/sgid on the host, root's keeps them; a user's write and
+#   open(O_TRUNC) drop them.
+# shellcheck source=tests/lib.sh
+. "$(dirname "$0")/../lib.sh"
+# shellcheck source=tests/host/fs-common.inc
+. "$(dirname "$0")/fs-common.inc"
+
+mkdir "$FS_SRC/rd"
+for i in $(seq 150); do head -c "$i" /dev/zero >"$FS_SRC/rd/f$i"; done
+echo leased >"$FS_SRC/leased"
+for f in kp1 kp2 kp3 kp4; do
+	echo 0123456789 >"$FS_SRC/$f"
+	chmod 6777 "$FS_SRC/$f"
+done
+
+fs_daemon_start xattr cache=always killpriv_v2 debug || exit 0
+dlog=$VIREO_LOGDIR/$TEST-virtiofsd.log
+mapfile -t qa < <(fs_qemu_args myfs)
+boot_bg "${qa[@]}" --timeout 900 --cmd '. /tests/fs-proto.sh'
+
+host_check() { # NAME EXPECTED ACTUAL
+	if [ "$2" = "$3" ]; then tap_ok "host/$1"; else tap_fail "host/$1" "expected '$2', got '$3'"; fi
+}
+# Descriptors of the daemon (all its processes); of one path inside it.
+dfds() { local p; for p in $(fs_daemon_pids); do ls "/proc/$p/fd" 2>/dev/null; done | wc -l; }
+dfds_of() {
+	local p
+	for p in $(fs_daemon_pids); do
+		find "/proc/$p/fd" -mindepth 1 -maxdepth 1 -lname "*$1" 2>/dev/null
+	done | wc -l
+}
+step() { # MARKER GOFILE
+	if guest_console_wait "$1" 300; then return 0; fi
+	tap_fail "marker-$1" "the guest never reported $1 (log: $GUEST_LOG)"
+	return 1
+}
+# A host process with a read lease on FILE (open(O_WRONLY) of it waits).
+LEASE_PID=
+lease_start() {
+	python3 -c '
+import fcntl, os, signal, sys, time
+fd = os.open(sys.argv[1], os.O_RDONLY)
+signal.signal(signal.SIGIO, lambda s, f: print("broken", flush=True))
+fcntl.fcntl(fd, fcntl.F_SETLEASE, fcntl.F_RDLCK)
+print("leased", flush=True)
+end = time.time() + 40
+while time.time() < end:
+    time.sleep(0.2)' "$1" >"$2" 2>&1 &
+	LEASE_PID=$!
+	local i
+	for i in $(seq 50); do grep -q leased "$2" && return 0; sleep 0.1; done
+	return 1
+}
+lease_stop() { [ -z "$LEASE_PID" ] || { kill "$LEASE_PID" 2>/dev/null; wait "$LEASE_PID" 2>/dev/null; }; LEASE_PID=; }
+trap 'lease_stop; fs_daemon_stop; fs_daemon_more_stop; rm -rf "$FS_WORK"' EXIT
+
+ok=1
+if step FS-MOUNTED; then
+	base=$(dfds)
+	touch "$FS_SRC/go0"
+else ok=0; fi
+if [ $ok = 1 ] && step FS-LISTED; then
+	listed=$(dfds)
+	host_check readdirplus-sent 1 "$(grep -c 'opcode: READDIRPLUS (44)' "$dlog" | sed 's/^[1-9][0-9]*$/1/')"
+	host_check no-lookup-of-listed 0 "$(grep -cE 'lo_lookup\(parent=[0-9]+, name=f[0-9]+\)' "$dlog")"
+	host_check daemon-holds-entries 1 "$([ $((listed - base)) -ge 150 ] && echo 1 || echo "$base->$listed")"
+	touch "$FS_SRC/go1"
+else ok=0; fi
+if [ $ok = 1 ] && step FS-FORGOT; then
+	forgot=$(dfds)
+	host_check batch-forget-sent 1 "$(grep -c 'opcode: BATCH_FORGET (42)' "$dlog" | sed 's/^[1-9][0-9]*$/1/')"
+	host_check no-single-forget 0 "$(grep -c 'opcode: FORGET (2)' "$dlog")"
+	host_check forgets-match-lookups 1 "$([ "$forgot" -le $((base + 2)) ] && echo 1 || echo "$base->$listed->$forgot")"
+	lease_start "$FS_SRC/leased" "$FS_WORK/lease1.out" || tap_fail lease-1 "no lease ($(cat "$FS_WORK/lease1.out"))"
+	touch "$FS_SRC/go2"
+else ok=0; fi
+if [ $ok = 1 ] && step FS-INTERRUPTED; then
+	u=$(grep -aE 'unique: [0-9]+, opcode: OPEN \(14\)' "$dlog" | tail -n 1 | sed -E 's/.*unique: ([0-9]+),.*/\1/')
+	host_check lease-broken-by-open broken "$(grep -o broken "$FS_WORK/lease1.out" | head -n 1)"
+	host_check interrupt-of-open "INTERRUPT: ${u:-none}" "$(grep -aoE "INTERRUPT: ${u:-none}\$" "$dlog" | head -n 1)"
+	lease_stop
+	step FS-OPENED || ok=0
+fi
+if [ $ok = 1 ]; then
+	lease_start "$FS_SRC/leased" "$FS_WORK/lease2.out" || tap_fail lease-2 "no lease"
+	touch "$FS_SRC/go3"
+	if step FS-KILLED; then
+		host_check open-still-blocked 1 "$(kill -0 "$LEASE_PID" 2>/dev/null && echo 1)"
+		lease_stop
+		# The daemon's OPEN now completes; vireo_fs releases the handle.
+		sleep 3
+		host_check orphan-open-released 1 "$(dfds_of /leased)"
+		touch "$FS_SRC/go4"
+	else ok=0; fi
+fi
+wait_guest 600
+lease_stop
+fs_daemon_stop
+host_check killpriv-user-truncate "777 5" "$(stat -c '%a %s' "$FS_SRC/kp1")"
+host_check killpriv-user-write "777" "$(stat -c '%a' "$FS_SRC/kp2")"
+host_check killpriv-root-truncate-keeps "6777 5" "$(stat -c '%a %s' "$FS_SRC/kp3")"
+host_check killpriv-user-open-trunc "777 0" "$(stat -c '%a %s' "$FS_SRC/kp4")"
