@@ -108,7 +108,7 @@ int vballoon_tell_host(struct vballoon *vb, struct vireo_vq *vq,
 		return 0;
 	if (!left) {
 		snprintf(why, sizeof(why),
-			 "the device kept a %s request for %u s", vq->name,
+			 "the device kept a request on its %s queue for %u s", vq->name,
 			 limit);
 		vballoon_give_up(vb, why);
 	}

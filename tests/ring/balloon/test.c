@@ -589,8 +589,8 @@ static void t_never_returns(const void *arg)
 	settle(100);
 	CHECK(vb_of()->dead);
 	CHECK_EQ(shim_log_count, 1);
-	CHECK(strstr(shim_log_last, q ? "kept a deflate request for 30 s"
-				      : "kept a inflate request for 30 s") != NULL);
+	CHECK(strstr(shim_log_last, q ? "kept a request on its deflate queue for 30 s"
+				      : "kept a request on its inflate queue for 30 s") != NULL);
 	CHECK(bshim_now - t0 >= ABORT_S * 1000);
 	CHECK(bshim_now - t0 <= (ABORT_S + 2) * 1000);
 	CHECK_EQ(B->resets, 1);
