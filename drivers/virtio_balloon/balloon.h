@@ -30,8 +30,13 @@
  */
 #define VBALLOON_PFN_SHIFT	VIRTIO_BALLOON_PFN_SHIFT
 #define VBALLOON_PER_PAGE	((unsigned int)(PAGE_SIZE >> VBALLOON_PFN_SHIFT))
-/* PFNs per inflate or deflate request: one page of them. */
-#define VBALLOON_BATCH		256
+/*
+ * PFNs per inflate or deflate request: 1024 (4 MiB, a 4 KiB array). Every
+ * request costs a notification, an interrupt, a wake-up and a config write
+ * of `actual`; the in-tree driver's 256 make inflating slower
+ * (docs/BENCHMARKS.md).
+ */
+#define VBALLOON_BATCH		1024
 /* 4 KiB pages given back per OOM notification (1 MiB). */
 #define VBALLOON_OOM_PAGES	256
 
