@@ -231,6 +231,8 @@ void vballoon_hint_drain(struct vballoon *vb)
 	void *token;
 
 	spin_lock(&vb->hint_lock);
+	/* What the device used and we did not take yet, then the rest. */
+	hint_reclaim(vb);
 	while ((token = vireo_vq_detach_unused(vb->hint_vq)))
 		if (!hint_is_cmd(vb, token))
 			hint_free_page(vb, token);
