@@ -7,6 +7,7 @@
  *   stats.c    the statistics queue and its debugfs view
  *   oom.c      deflate-on-oom: the OOM notifier
  *   report.c   free page reporting
+ *   hint.c     free page hinting (during migration)
  */
 #ifndef _VIREO_BALLOON_H
 #define _VIREO_BALLOON_H
@@ -29,8 +30,13 @@
  */
 #define VBALLOON_PFN_SHIFT	VIRTIO_BALLOON_PFN_SHIFT
 #define VBALLOON_PER_PAGE	((unsigned int)(PAGE_SIZE >> VBALLOON_PFN_SHIFT))
-/* PFNs per inflate or deflate request: one page of them. */
-#define VBALLOON_BATCH		256
+/*
+ * PFNs per inflate or deflate request: 1024 (4 MiB, a 4 KiB array). Every
+ * request costs a notification, an interrupt, a wake-up and a config write
+ * of `actual`; the in-tree driver's 256 make inflating slower
+ * (docs/BENCHMARKS.md).
+ */
+#define VBALLOON_BATCH		1024
 /* 4 KiB pages given back per OOM notification (1 MiB). */
 #define VBALLOON_OOM_PAGES	256
 
@@ -94,6 +100,24 @@ struct vballoon {
 	bool oom_registered;
 	unsigned long oom_freed;		/* 4 KiB pages given back on OOM */
 
+	/*
+	 * Free page hinting: @hint_work answers the host's command ids; the
+	 * pages it hinted wait on @hint_pages for DONE. @hint_lock guards
+	 * the hint queue's buffers, @hint_pages, @hint_held, @hint_busy.
+	 */
+	struct vireo_vq *hint_vq;		/* NULL without FREE_PAGE_HINT */
+	struct work_struct hint_work;
+	spinlock_t hint_lock;			/* see above */
+	struct list_head hint_pages;
+	unsigned long hint_held;		/* 4 KiB pages held for hints */
+	unsigned int hint_busy;			/* 1: start id, 2: stop id queued */
+	u32 hint_cmd;				/* the id last acted on */
+	u32 hint_last_id;			/* the last round's id (debugfs) */
+	bool hint_changed;			/* the config changed meanwhile */
+	__le32 hint_start, hint_stop;		/* the ids the device reads */
+	u64 hinted;				/* 4 KiB pages hinted so far */
+	u64 hint_rounds;
+
 	struct page_reporting_dev_info prdev;
 	bool reporting_registered;
 	u64 reported;				/* 4 KiB pages reported */
@@ -107,6 +131,7 @@ void vballoon_queue_size_work(struct vballoon *vb, unsigned long delay);
 unsigned int vballoon_deflate(struct vballoon *vb, unsigned int num);
 void vballoon_release_all(struct vballoon *vb);
 void vballoon_write_actual(struct vballoon *vb);
+void vballoon_give_up(struct vballoon *vb, const char *why);
 int vballoon_tell_host(struct vballoon *vb, struct vireo_vq *vq,
 		       struct scatterlist *sg, unsigned int nents, bool out);
 int vballoon_migratepage(struct balloon_dev_info *bdi, struct page *newpage,
@@ -121,6 +146,11 @@ void vballoon_debugfs_exit(struct vballoon *vb);
 /* oom.c */
 int vballoon_oom_register(struct vballoon *vb);
 void vballoon_oom_unregister(struct vballoon *vb);
+
+/* hint.c */
+void vballoon_hint_work(struct work_struct *work);
+unsigned long vballoon_hint_release(struct vballoon *vb);
+void vballoon_hint_drain(struct vballoon *vb);
 
 /* report.c */
 int vballoon_reporting_register(struct vballoon *vb);

@@ -32,14 +32,18 @@ static void page_pfns(__le32 *pfns, struct page *page)
 		pfns[i] = cpu_to_le32((u32)(first + i));
 }
 
-/* The device is out of the picture: say so once and stop using it. */
-static void vballoon_give_up(struct vballoon *vb, const char *why)
+/*
+ * The device is out of the picture: say so once, reset it (it then holds
+ * none of our pages) and let the worker give the balloon back to the guest.
+ */
+void vballoon_give_up(struct vballoon *vb, const char *why)
 {
 	if (xchg(&vb->dead, true))
 		return;
 	dev_err(&vb->vd->dev, "%s: resetting it; the balloon gives its pages back to the guest\n",
 		why);
 	vireo_reset_device(vb->vd);
+	vballoon_queue_size_work(vb, 0);
 }
 
 static bool buffer_back(struct vireo_vq *vq, bool *got)
@@ -104,7 +108,7 @@ int vballoon_tell_host(struct vballoon *vb, struct vireo_vq *vq,
 		return 0;
 	if (!left) {
 		snprintf(why, sizeof(why),
-			 "the device kept a %s request for %u s", vq->name,
+			 "the device kept a request on its %s queue for %u s", vq->name,
 			 limit);
 		vballoon_give_up(vb, why);
 	}
@@ -275,8 +279,12 @@ void vballoon_size_work(struct work_struct *work)
 	bool short_of_memory = false;
 	unsigned int target, have, done;
 
-	if (READ_ONCE(vb->dead))
+	/* Given up on: the pages are the guest's again, without a word. */
+	if (READ_ONCE(vb->dead)) {
+		vballoon_release_all(vb);
+		vballoon_hint_release(vb);
 		return;
+	}
 	target = vballoon_target(vb);
 	have = READ_ONCE(vb->num_pages);
 	if (target == have) {
@@ -290,8 +298,10 @@ void vballoon_size_work(struct work_struct *work)
 		done = vballoon_deflate(vb, have - target);
 	if (done)
 		vballoon_write_actual(vb);
-	if (READ_ONCE(vb->dead))
+	if (READ_ONCE(vb->dead)) {
+		vballoon_queue_size_work(vb, 0);
 		return;
+	}
 
 	if (!short_of_memory) {
 		vb->backoff_ms = 0;

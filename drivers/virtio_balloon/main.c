@@ -34,31 +34,59 @@ static void vballoon_stats_request(struct vireo_vq *vq)
 	spin_unlock_irqrestore(&vb->stop_lock, flags);
 }
 
-/* IRQ context, under the bus's config lock: the worker does the rest. */
+/* A hint buffer came back, or the host wrote a new command id. */
+static void vballoon_queue_hint_work(struct vballoon *vb)
+{
+	unsigned long flags;
+
+	spin_lock_irqsave(&vb->stop_lock, flags);
+	if (!vb->stop && vb->hint_vq)
+		queue_work(system_freezable_wq, &vb->hint_work);
+	spin_unlock_irqrestore(&vb->stop_lock, flags);
+}
+
+static void vballoon_hint_done(struct vireo_vq *vq)
+{
+	struct vballoon *vb = vq->vdev->priv;
+
+	wake_up_all(&vb->acked);
+	vballoon_queue_hint_work(vb);
+}
+
+/* IRQ context, under the bus's config lock: the workers do the rest. */
 static void vballoon_config_changed(struct vireo_device *vd)
 {
-	vballoon_queue_size_work(vd->priv, 0);
+	struct vballoon *vb = vd->priv;
+
+	vballoon_queue_size_work(vb, 0);
+	WRITE_ONCE(vb->hint_changed, true);
+	vballoon_queue_hint_work(vb);
 }
 
 /*
  * Queues are numbered in order of the features that add them (virtio 1.2,
  * 5.5.2): inflateq, deflateq, then statsq, free_page_vq and reporting_vq
- * where negotiated, with no gaps. (Free page hinting is not offered.)
+ * where negotiated, with no gaps.
  */
 static int vballoon_find_vqs(struct vballoon *vb)
 {
-	struct vireo_vq_info info[4] = {
+	struct vireo_vq_info info[5] = {
 		{ .name = "inflate", .callback = vballoon_ack },
 		{ .name = "deflate", .callback = vballoon_ack },
 	};
-	struct vireo_vq *vqs[4] = {};
-	unsigned int n = 2, stats = 0, report = 0;
+	struct vireo_vq *vqs[5] = {};
+	unsigned int n = 2, stats = 0, hint = 0, report = 0;
 	int err;
 
 	if (vireo_has_feature(vb->vd, VIRTIO_BALLOON_F_STATS_VQ)) {
 		stats = n++;
 		info[stats].name = "stats";
 		info[stats].callback = vballoon_stats_request;
+	}
+	if (vireo_has_feature(vb->vd, VIRTIO_BALLOON_F_FREE_PAGE_HINT)) {
+		hint = n++;
+		info[hint].name = "free_page";
+		info[hint].callback = vballoon_hint_done;
 	}
 	if (vireo_has_feature(vb->vd, VIRTIO_BALLOON_F_REPORTING)) {
 		report = n++;
@@ -72,6 +100,7 @@ static int vballoon_find_vqs(struct vballoon *vb)
 	vb->inflate_vq = vqs[0];
 	vb->deflate_vq = vqs[1];
 	vb->stats_vq = stats ? vqs[stats] : NULL;
+	vb->hint_vq = hint ? vqs[hint] : NULL;
 	vb->report_vq = report ? vqs[report] : NULL;
 	mutex_unlock(&vb->lock);
 	return 0;
@@ -84,6 +113,9 @@ static void vballoon_del_vqs(struct vballoon *vb)
 	unsigned int i;
 
 	vireo_reset_device(vb->vd);
+	/* Hinted pages, in the queue or held: the device has none now. */
+	if (vb->hint_vq)
+		vballoon_hint_drain(vb);
 	mutex_lock(&vb->lock);
 	vqs[0] = vb->inflate_vq;
 	vqs[1] = vb->deflate_vq;
@@ -92,6 +124,7 @@ static void vballoon_del_vqs(struct vballoon *vb)
 	vb->inflate_vq = NULL;
 	vb->deflate_vq = NULL;
 	vb->stats_vq = NULL;
+	vb->hint_vq = NULL;
 	vb->report_vq = NULL;
 	mutex_unlock(&vb->lock);
 	if (!vqs[0])
@@ -157,6 +190,7 @@ static void vballoon_stop(struct vballoon *vb)
 	spin_unlock_irq(&vb->stop_lock);
 	cancel_delayed_work_sync(&vb->size_work);
 	cancel_work_sync(&vb->stats_work);
+	cancel_work_sync(&vb->hint_work);
 }
 
 /*
@@ -209,6 +243,9 @@ static int vballoon_probe(struct vireo_device *vd)
 	init_waitqueue_head(&vb->acked);
 	INIT_DELAYED_WORK(&vb->size_work, vballoon_size_work);
 	INIT_WORK(&vb->stats_work, vballoon_stats_work);
+	INIT_WORK(&vb->hint_work, vballoon_hint_work);
+	spin_lock_init(&vb->hint_lock);
+	INIT_LIST_HEAD(&vb->hint_pages);
 	balloon_devinfo_init(&vb->bdi);
 #ifdef CONFIG_BALLOON_COMPACTION
 	vb->bdi.migratepage = vballoon_migratepage;
@@ -224,8 +261,9 @@ static int vballoon_probe(struct vireo_device *vd)
 	if (err)
 		goto oom;
 	vballoon_debugfs_init(vb);
-	dev_info(&vd->dev, "balloon:%s%s%s%s%s\n",
+	dev_info(&vd->dev, "balloon:%s%s%s%s%s%s\n",
 		 vb->stats_vq ? " stats" : "",
+		 vb->hint_vq ? " free-page-hint" : "",
 		 vb->deflate_on_oom ? " deflate-on-oom" : "",
 		 vb->reporting_registered ? " free-page-reporting" : "",
 		 vireo_has_feature(vd, VIRTIO_BALLOON_F_PAGE_POISON) ? " page-poison" : "",
@@ -288,14 +326,11 @@ static const struct vireo_device_id vballoon_ids[] = {
 	{ 0 },
 };
 
-/*
- * VIRTIO_BALLOON_F_FREE_PAGE_HINT is not offered: it serves migration only
- * (docs/balloon.md).
- */
 static const unsigned int vballoon_features[] = {
 	VIRTIO_BALLOON_F_MUST_TELL_HOST,
 	VIRTIO_BALLOON_F_STATS_VQ,
 	VIRTIO_BALLOON_F_DEFLATE_ON_OOM,
+	VIRTIO_BALLOON_F_FREE_PAGE_HINT,
 	VIRTIO_BALLOON_F_PAGE_POISON,
 	VIRTIO_BALLOON_F_REPORTING,
 };

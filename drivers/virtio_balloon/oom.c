@@ -17,9 +17,19 @@ static int vballoon_oom_notify(struct notifier_block *nb, unsigned long unused,
 			       void *parm)
 {
 	struct vballoon *vb = container_of(nb, struct vballoon, oom_nb);
-	unsigned long *freed = parm;
+	unsigned long *freed = parm, held;
 	unsigned int n;
 
+	/* Pages held for free page hinting go first: the host lent nothing. */
+	held = vballoon_hint_release(vb);
+	if (held) {
+		*freed += held / VBALLOON_PER_PAGE;
+		dev_info_ratelimited(&vb->vd->dev, "out of memory: gave %lu KiB held for free page hints back\n",
+				     held * 4);
+		return NOTIFY_OK;
+	}
+	if (!vb->deflate_on_oom)
+		return NOTIFY_OK;
 	n = vballoon_deflate(vb, VBALLOON_OOM_PAGES);
 	if (!n)
 		return NOTIFY_OK;
@@ -35,7 +45,8 @@ int vballoon_oom_register(struct vballoon *vb)
 {
 	int err;
 
-	if (!vb->deflate_on_oom)
+	if (!vb->deflate_on_oom &&
+	    !vireo_has_feature(vb->vd, VIRTIO_BALLOON_F_FREE_PAGE_HINT))
 		return 0;
 	vb->oom_nb.notifier_call = vballoon_oom_notify;
 	vb->oom_nb.priority = VBALLOON_OOM_PRIORITY;

@@ -149,6 +149,11 @@ static int vballoon_debugfs_show(struct seq_file *s, void *unused)
 	seq_printf(s, "reporting: %d\n", vb->reporting_registered);
 	seq_printf(s, "reported: %llu\n", READ_ONCE(vb->reported));
 	seq_printf(s, "dead: %d\n", READ_ONCE(vb->dead));
+	seq_printf(s, "free_page_hint: %d\n", !!vb->hint_vq);
+	seq_printf(s, "hint_cmd_id: %u\n", READ_ONCE(vb->hint_last_id));
+	seq_printf(s, "hint_rounds: %llu\n", READ_ONCE(vb->hint_rounds));
+	seq_printf(s, "hinted: %llu\n", READ_ONCE(vb->hinted));
+	seq_printf(s, "hint_held: %lu\n", READ_ONCE(vb->hint_held));
 
 	spin_lock_irq(&vb->stats_lock);
 	n = vb->last_n;

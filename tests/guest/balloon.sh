@@ -7,6 +7,10 @@
 #                         and huge pages with the balloon inflated
 #   balloon_poison        (BAL_PHASES poison, from balloon_core) free page
 #                         reporting in a guest booted with page_poison=1
+#   balloon_hint          (BAL_PHASES hint, from balloon_core) free page
+#                         hinting while the host migrates the guest
+#   balloon_dead          (BAL_PHASES dead) a device that stops answering
+#                         while the balloon inflates (PCI bus mastering off)
 # The host drives the device through QMP and waits for the BAL-* lines
 # printed here; the guest waits for what the host did in the driver's
 # debugfs file (target, actual).
@@ -69,6 +73,7 @@ balloon_core() {
 		if stats_dumps; then ok stats/buffers-on-polling; else fail stats/buffers-on-polling "fewer than 3 buffers sent in 30 s"; fi
 		echo BAL-STATS-DONE
 	fi
+	! want_phase hint || balloon_hint
 
 	if bal_wait actual $PAGES_512 120; then ok inflate/actual-512; else fail inflate/actual-512 "actual $(bal_get actual)"; fi
 	t=$(meminfo MemTotal)
@@ -145,6 +150,81 @@ balloon_poison() {
 	check poison/realloc sh -c "memhog 600 | grep -q 'touched 600 MiB'"
 	check poison/no-corruption sh -c "! dmesg | grep -i -A3 'memory corruption'"
 	echo BAL-POISON-DONE
+}
+
+# FREE_PAGE_HINT: 600 MiB freed (not zero), then the host migrates the
+# guest to a file and continues it: the driver saw QEMU's command id
+# (QEMU's start at 0x80000000), hinted free blocks, and once QEMU said DONE
+# holds nothing any more (MemFree back).
+hint_settled() { bal_more hint_rounds 0 && bal_is hint_held 0; }
+balloon_hint() {
+	check_eq hint/negotiated 1 bal_get free_page_hint
+	memhog 600 >/dev/null
+	f0=$(meminfo MemFree)
+	echo "BAL-HINT-READY memfree=$f0"
+	# The host moves the target when the migration is over and the guest
+	# runs again.
+	wait_for 400 bal_more target 0
+	if wait_for 60 hint_settled; then ok hint/done-gives-back; else fail hint/done-gives-back "rounds $(bal_get hint_rounds), held $(bal_get hint_held) 4 KiB pages"; fi
+	check hint/cmd-id test "$(bal_get hint_cmd_id)" -ge 2147483648
+	# 64 MiB at least: the guest had over 600 MiB free in 2 MiB blocks.
+	check hint/hinted test "$(bal_get hinted)" -ge 16384
+	check_near hint/memfree-back "$(meminfo MemFree)" "$f0" 65536
+	echo "BAL-HINT-DONE hinted=$(bal_get hinted) rounds=$(bal_get hint_rounds) cmd_id=$(bal_get hint_cmd_id)"
+	wait_for 60 bal_is target 0
+}
+
+# A device that stops answering while the balloon inflates: PCI bus
+# mastering off (QEMU 7.2 then drops DRIVER_OK and serves no queue). With
+# vireo_ring's abort_timeout at 8 s: a freeze issued meanwhile finishes
+# within that bound plus slack, one line is logged, the balloon's pages are
+# the guest's again without an rmmod (MemTotal back), rmmod is immediate.
+# Command register: bus mastering is bit 2.
+pci_command() { od -An -tu2 -j4 -N2 "$1/config" | tr -d ' '; }
+# shellcheck disable=SC2059 # the bytes are built as octal escapes
+pci_set_command() {
+	printf "\\$(printf %o $(($2 & 255)))\\$(printf %o $(($2 >> 8)))" |
+		dd of="$1/config" bs=1 seek=4 count=2 conv=notrunc 2>/dev/null
+}
+dead_lines() { dmesg | grep -c 'vireo_balloon.*resetting it'; }
+balloon_dead() {
+	_abort=8
+	echo $_abort >/sys/module/vireo_ring/parameters/abort_timeout
+	dmesg -c >/dev/null
+	# The host sets a target of 200 MiB meanwhile: the driver loaded now
+	# inflates by 824 MiB, a batch at a time.
+	echo BAL-DEAD-READY
+	sleep 3
+	check dead/insmod insmod /vireo/vireo_balloon.ko
+	wait_for 30 has_balloon
+	_p=$(readlink -f "$(vireo_devices 0x0005)/..")
+	wait_for 120 bal_more actual 0
+	_c=$(pci_command "$_p")
+	pci_set_command "$_p" $((_c & ~4))
+	echo "BAL-DEAD-STALLED actual=$(bal_get actual) command $_c -> $(pci_command "$_p")"
+	echo devices >/sys/power/pm_test
+	_t0=$(date +%s)
+	check dead/freeze sh -c "echo freeze >/sys/power/state"
+	_t1=$(date +%s)
+	echo none >/sys/power/pm_test
+	check dead/freeze-bounded test $((_t1 - _t0)) -le $((_abort + 40))
+	check dead/logged wait_for 30 test "$(dead_lines)" -ge 1
+	check_eq dead/given-up 1 bal_get dead
+	wait_for 60 memtotal_is "$t0"
+	check_near dead/memtotal-back "$(meminfo MemTotal)" "$t0" 1024
+	check_eq dead/balloon-empty 0 bal_get actual
+	sleep 2
+	check_eq dead/logged-once 1 dead_lines
+	# Bus mastering back on, for the driver loaded next (balloon_unplug):
+	# this one stays given up until it is unbound.
+	pci_set_command "$_p" "$_c"
+	_t0=$(date +%s)
+	check dead/rmmod rmmod vireo_balloon
+	_t1=$(date +%s)
+	check dead/rmmod-bounded test $((_t1 - _t0)) -le 10
+	check_near dead/rmmod-memtotal "$(meminfo MemTotal)" "$t0" 1024
+	echo 120 >/sys/module/vireo_ring/parameters/abort_timeout
+	echo "BAL-DEAD-DONE $(dmesg | grep vireo_balloon | tail -n 3 | tr '\n' ' ')"
 }
 
 balloon_unplug() {

@@ -76,12 +76,17 @@ rss_kib() {
 # (inflate, deflate, rmmod); statistics and freeze where the kernel or ring
 # differs; unplug and deflate-on-oom/reporting on PCI (hotplug).
 case $CELL in
-debug-pci-split) phases="pm unplug" ;;
-6.1-pci-legacy-split) phases="unplug oom" ;;
+debug-pci-split) phases="pm dead unplug" ;;
+6.1-pci-legacy-split) phases="hint unplug oom" ;;
 *-pci-* | *-pci-legacy-*) phases="stats pm unplug oom" ;;
 *) phases="stats pm compact poison" ;;
 esac
 [ -z "${BAL_PHASES:-}" ] || phases=$BAL_PHASES
+# Bus mastering is a PCI thing.
+if [[ " $phases " = *" dead "* ]] && [ $pci = 0 ]; then
+	tap_skip dead "no PCI bus mastering on $TRANSPORT"
+	phases=${phases/dead/}
+fi
 # The debug kernel has no hugetlbfs and no page poisoning.
 if [ "$KERNEL" = debug ]; then
 	[[ " $phases " != *" compact "* ]] || { tap_skip compact "no hugetlbfs on the debug kernel"; phases=${phases/compact/}; }
@@ -93,7 +98,13 @@ if [[ " $phases " = *" poison "* ]]; then
 	bal0+=,free-page-reporting=on,page-poison=on
 	poison=(--append page_poison=1)
 fi
+hint=()
+if [[ " $phases " = *" hint "* ]]; then
+	bal0+=,free-page-hint=on,iothread=io1
+	hint=(--qemu -object --qemu "iothread,id=io1")
+fi
 cmd="BAL_PHASES='$phases'; . /tests/balloon.sh; balloon_core"
+[[ " $phases " != *" dead "* ]] || cmd+='; balloon_dead'
 hp=()
 if [[ " $phases " = *" unplug "* ]]; then
 	[ $pci = 1 ] || { tap_skip unplug "no hotplug on $TRANSPORT"; phases=${phases/unplug/}; }
@@ -106,7 +117,7 @@ fi
 # The markers are looked for in the console log: a log left by an earlier
 # run must not be found before this boot has started writing its own.
 rm -f "$VIREO_LOGDIR/$TEST-balloon.log"
-boot_bg --name balloon ${hp[@]+"${hp[@]}"} ${poison[@]+"${poison[@]}"} --dev "$bal0" --timeout 900 --cmd "$cmd"
+boot_bg --name balloon ${hp[@]+"${hp[@]}"} ${poison[@]+"${poison[@]}"} ${hint[@]+"${hint[@]}"} --dev "$bal0" --timeout 900 --cmd "$cmd"
 
 # QEMU drops reported pages only while the guest's poison value is 0
 # (virtio_balloon_handle_report): told 0xaa..., it keeps them, so the
@@ -128,9 +139,44 @@ poison_checks() {
 	wait_mark BAL-POISON-DONE 240 || return 1
 }
 
+# FREE_PAGE_HINT: QEMU 7.2 asks for hints only during a precopy
+# migration; the guest is migrated to a byte counter (no second QEMU, no
+# file of its memory) and continued.
+hint_checks() {
+	local s st i bytes
+	wait_mark BAL-HINT-READY 240 || return 1
+	qmp "migrate {\"uri\": \"exec:wc -c >$GUEST_LOG.mig\"}" >/dev/null
+	for i in $(seq 300); do
+		s=$(qmp query-migrate 2>/dev/null)
+		st=$(echo "$s" | grep -o '"status": "[a-z-]*"' | head -n 1)
+		case $st in *completed* | *failed* | *cancelled*) break ;; esac
+		sleep 1
+	done
+	if [[ $st = *completed* ]]; then tap_ok hint/migration-completes; else tap_fail hint/migration-completes "query-migrate: $s"; fi
+	qmp cont >/dev/null
+	bytes=$(cat "$GUEST_LOG.mig" 2>/dev/null)
+	tap_diag "migration stream ${bytes:-?} bytes ($(echo "$s" | grep -o '"total-time": [0-9]*'))"
+	qmp 'balloon {"value": 1072693248}' >/dev/null
+	wait_mark BAL-HINT-DONE 120 || return 1
+	tap_diag "$(grep -ao 'BAL-HINT-DONE.*' "$GUEST_LOG" | head -n 1)"
+	qmp 'balloon {"value": 1073741824}' >/dev/null
+}
+
+# A device that stops answering (tests/guest/balloon.sh balloon_dead): the
+# host only sets the targets; the next driver's target is 512 MiB.
+dead_checks() {
+	wait_mark BAL-DEAD-READY || return 1
+	qmp 'balloon {"value": 209715200}' >/dev/null
+	wait_mark BAL-DEAD-STALLED 120 || return 1
+	qmp 'balloon {"value": 536870912}' >/dev/null
+	wait_mark BAL-DEAD-DONE 300 || return 1
+	tap_diag "$(grep -aoE 'BAL-DEAD-(STALLED|DONE).*' "$GUEST_LOG" | head -n 2)"
+}
+
 run() {
-	wait_mark 'BAL-READY' 180 || return
+	wait_mark 'BAL-READY' 400 || return
 	[[ " $phases " = *" stats "* ]] && stats_check
+	[[ " $phases " != *" hint "* ]] || hint_checks || return
 	inflate_checks
 }
 
@@ -260,6 +306,7 @@ inflate_checks() {
 	waiter=$!
 	wait_mark BAL-RMMOD || return
 	if wait "$waiter"; then tap_ok qmp/rmmod-gives-back; else tap_fail qmp/rmmod-gives-back "no BALLOON_CHANGE to 1024 MiB: $(tail -n 2 "$GUEST_LOG.rmmod")"; fi
+	[[ " $phases " != *" dead "* ]] || dead_checks || return
 	[[ " $phases " = *" unplug "* ]] || return
 
 	# --- hot-unplug while inflating ---------------------------------------

@@ -291,3 +291,22 @@ void page_reporting_unregister(struct page_reporting_dev_info *p)
 		printf("#   page_reporting_unregister of a device not registered\n");
 	bshim_prdev = NULL;
 }
+
+/* Free page hinting is not offered by the simulated device (bshim.h). */
+struct page *alloc_pages(unsigned int gfp, unsigned int order)
+{
+	bshim_page_bugs++;
+	printf("#   alloc_pages(order %u) without FREE_PAGE_HINT\n", order);
+	return NULL;
+}
+
+void __free_pages(struct page *p, unsigned int order)
+{
+	bshim_page_bug(p, "__free_pages without FREE_PAGE_HINT");
+}
+
+void *page_address(struct page *p)
+{
+	bshim_page_bug(p, "page_address without FREE_PAGE_HINT");
+	return NULL;
+}

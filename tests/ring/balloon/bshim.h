@@ -255,6 +255,16 @@ static inline unsigned long global_node_page_state(enum node_stat_item i)
 	return bshim_file_pages;
 }
 
+/*
+ * ---- free page hinting: the simulated device never offers it, so the
+ * driver never allocates a hint block here (a call is a test failure) ----
+ */
+#define __GFP_NORETRY		0x20u
+#define __GFP_NOMEMALLOC	0x40u
+struct page *alloc_pages(unsigned int gfp, unsigned int order);
+void __free_pages(struct page *p, unsigned int order);
+void *page_address(struct page *p);
+
 /* ---- OOM notifier, page reporting ---- */
 struct notifier_block {
 	int (*notifier_call)(struct notifier_block *nb, unsigned long action,
