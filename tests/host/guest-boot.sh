@@ -106,11 +106,12 @@ if [ "$KERNEL" = 6.12 ]; then
 		first() { grep -n " install $1:" /var/log/dpkg.log | head -n 1 | cut -d: -f1; }
 		a=$(first dkms) b=$(first linux-image-$r-unsigned)
 		[ -n "$a" ] && [ -n "$b" ] && [ "$a" -lt "$b" ] && o=after-dkms || o="dpkg.log lines dkms:$a kernel:$b"
-		echo "$(dkms status vireo -k $r | sed -n "s/^vireo\/[^,]*, $r, [^:]*: //p") $(modinfo -F filename vireo_blk | sed "s|^/lib/modules/$r/||") $o"' </dev/null)
-	if [ "$up" = "installed updates/dkms/vireo_blk.ko after-dkms" ]; then
+		echo "$(dkms status vireo -k $r 2>/dev/null | sed -n "s/^vireo\/[^,]*, $r, [^:]*: //p") $(modinfo -F filename vireo_blk | sed "s|^/lib/modules/$r/||") $o"' </dev/null)
+	# (dkms may compress the module: vireo_blk.ko.xz)
+	if [[ $up =~ ^installed\ updates/dkms/vireo_blk\.ko(\.[a-z]+)?\ after-dkms$ ]]; then
 		tap_ok dkms-kernel-upgrade
 	else
-		tap_fail dkms-kernel-upgrade "dkms status for the kernel, vireo_blk's file, kernel vs dkms install order: '$up' (want 'installed updates/dkms/vireo_blk.ko after-dkms')"
+		tap_fail dkms-kernel-upgrade "dkms status for the kernel, vireo_blk's file, kernel vs dkms install order: '$up' (want 'installed updates/dkms/vireo_blk.ko[.xz] after-dkms')"
 	fi
 else
 	tap_skip dkms-kernel-upgrade "the image's 6.12 kernel is the upgrade; $KERNEL was there before vireo"
