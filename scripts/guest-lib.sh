@@ -15,9 +15,11 @@ guest_overlay() {
 	qemu-img create -q -f qcow2 -b "$1" -F qcow2 "$2"
 }
 
-# guest_free_port: a TCP port on 127.0.0.1 nothing listens on now.
+# guest_free_port [PORT]: a TCP port on 127.0.0.1 nothing listens on now
+# (PORT itself, or fails when PORT is taken).
+# shellcheck disable=SC2120 # PORT is optional
 guest_free_port() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+	python3 -c 'import socket, sys; s=socket.socket(); s.bind(("127.0.0.1", int(sys.argv[1]))); print(s.getsockname()[1])' "${1:-0}" 2>/dev/null
 }
 
 # guest_qemu_args DISK KERNEL PORT DRIVE [QMP] [SLOTS]: the QEMU command line.
@@ -44,9 +46,10 @@ guest_qemu_args() {
 }
 
 # guest_start DISK KERNEL CONSOLE_LOG [DRIVE] [QMP] [SLOTS]: boot in the
-# background. Sets GUEST_PID, GUEST_PORT, GUEST_CONSOLE.
+# background. Sets GUEST_PID, GUEST_PORT (a free one unless set already),
+# GUEST_CONSOLE.
 guest_start() {
-	GUEST_PORT=$(guest_free_port)
+	[ -n "$GUEST_PORT" ] || GUEST_PORT=$(guest_free_port)
 	GUEST_CONSOLE=$3
 	guest_qemu_args "$1" "$2" "$GUEST_PORT" "${4:-virtio}" "${5:-}" "${6:-0}"
 	"${GUEST_Q[@]}" -serial "file:$GUEST_CONSOLE" -monitor none </dev/null >"$GUEST_CONSOLE.qemu" 2>&1 &
@@ -82,7 +85,7 @@ guest_wait_exit() {
 		sleep 1
 	done
 	wait "$GUEST_PID" 2>/dev/null || true
-	GUEST_PID=''
+	GUEST_PID='' GUEST_PORT=''
 }
 
 # guest_poweroff [TIMEOUT]: a clean shutdown from inside; QEMU then exits.
@@ -99,7 +102,7 @@ guest_kill() {
 	sleep 1
 	kill -9 "$GUEST_PID" 2>/dev/null || true
 	wait "$GUEST_PID" 2>/dev/null || true
-	GUEST_PID=''
+	GUEST_PID='' GUEST_PORT=''
 }
 
 # The guest-side listing of which driver has which virtio PCI device.
@@ -116,3 +119,11 @@ GUEST_DRIVERS='for d in /sys/bus/pci/devices/*; do
 	for n in $d/*/net/* $d/*/*/net/*; do [ -e "$n" ] && what="$what ${n##*/}"; done
 	echo "${d##*/} virtio-$t: $drv ->${sub:- (no driver)}${what:+ (${what# })}"
 done'
+
+# The guest-side name of the driver that has the balloon (virtio level:
+# virtio_balloon or vireo_balloon; "none" when nothing has it).
+# shellcheck disable=SC2016,SC2034 # guest-side expansions; used by the sourcer
+GUEST_BALLOON_DRIVER='drv=none; for d in /sys/bus/pci/devices/*; do
+	case $(cat $d/device) in 0x1002|0x1045) ;; *) continue ;; esac
+	for c in $d/*/driver; do [ -e "$c" ] && drv=$(basename $(readlink $c)); done
+done; echo $drv'

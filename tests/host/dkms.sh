@@ -4,9 +4,10 @@
 # DKMS from the make dist tarball, with Debian's dkms, against the cached
 # headers of both Debian kernels (--kernelsourcedir), in a DKMS tree of its
 # own (nothing of the host's /var/lib/dkms or /lib/modules changes): dkms
-# build gives all four modules with the kernel's vermagic; dkms remove
-# leaves nothing behind. (dkms install into a real root is tested in the
-# Debian guest, scripts/mkguest.)
+# build gives every module of the tree with the kernel's vermagic and
+# dkms.conf's version; dkms remove leaves nothing behind. (dkms install into
+# a real root, and the rebuild for a kernel installed later, are in the
+# Debian guest: scripts/mkguest, guest-boot, guest-lifecycle.)
 # shellcheck source=tests/lib.sh
 . "$(dirname "$0")/../lib.sh"
 

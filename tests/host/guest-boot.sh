@@ -59,15 +59,63 @@ if [ "$src" = /dev/vda1 ]; then tap_ok root-on-vda1; else tap_fail root-on-vda1 
 guest_ssh "$GUEST_DRIVERS" </dev/null | sed 's/^/# /'
 blk=$(guest_ssh 'basename "$(readlink -f /sys/block/vda/device/driver)"' </dev/null)
 rng=$(guest_ssh 'cat /sys/class/misc/hw_random/rng_current' </dev/null)
+# The NIC this ssh session came in on (the guest's address in
+# SSH_CONNECTION), and its driver: QEMU's user network is the only way in.
+# shellcheck disable=SC2016 # guest-side expansions
+nic=$(guest_ssh 'set -- $SSH_CONNECTION; i=$(ip -o addr show to "$3" | cut -d" " -f2)
+	echo "$i $(basename "$(readlink -f /sys/class/net/$i/device/driver)")"' </dev/null)
+# Its name: what udev's net_id names a NIC on that PCI function (enp0sS
+# on q35's root bus), for the in-tree driver and, through vireo's
+# 79-vireo-net.rules, for vireo_net.
+# shellcheck disable=SC2016 # guest-side expansions
+nicpci=$(guest_ssh 'set -- $SSH_CONNECTION; i=$(ip -o addr show to "$3" | cut -d" " -f2)
+	p=$(readlink -f /sys/class/net/$i/device/..); [ -e $p/vendor ] || p=$(readlink -f /sys/class/net/$i/device)
+	echo ${p##*/}' </dev/null)
+nicname=
+[[ $nicpci =~ ^0000:00:([0-9a-f]{2})\.0$ ]] && nicname=enp0s$((16#${BASH_REMATCH[1]}))
+if [ -n "$nicname" ] && [ "${nic%% *}" = "$nicname" ]; then
+	tap_ok nic-name
+else
+	tap_fail nic-name "the NIC on PCI $nicpci is '${nic%% *}' (want '${nicname:-enp0s<slot>}', as udev names the in-tree one)"
+fi
+balloon=$(guest_ssh "$GUEST_BALLOON_DRIVER" </dev/null)
 if [ "$GUEST_VIREO" != 1 ]; then
-	for t in vda-on-vireo_blk hwrng-vireo_rng initramfs-hook autoload by-path hotplug-vireo_blk; do
-		tap_skip "$t" "vireo not installed in the image (GUEST_WITH_VIREO=0 or no make install in this tree); vda is on $blk, hwrng $rng"
+	for t in vda-on-vireo_blk hwrng-vireo_rng ssh-over-vireo_net balloon-vireo_balloon dkms-kernel-upgrade initramfs-hook autoload by-path hotplug-vireo_blk; do
+		tap_skip "$t" "vireo not installed in the image (GUEST_WITH_VIREO=0 or no make install in this tree); vda is on $blk, hwrng $rng, NIC $nic, balloon $balloon"
 	done
 	guest_shutdown_checked
 	exit 0
 fi
 if [ "$blk" = vireo_blk ]; then tap_ok vda-on-vireo_blk; else tap_fail vda-on-vireo_blk "vda's driver is '$blk'"; fi
 if [[ $rng = *vireo* ]]; then tap_ok hwrng-vireo_rng; else tap_fail hwrng-vireo_rng "rng_current is '$rng'"; fi
+if [[ $nic = ?*\ vireo_net ]]; then
+	tap_ok ssh-over-vireo_net
+	tap_diag "ssh came in on ${nic% *}, driven by vireo_net"
+else
+	tap_fail ssh-over-vireo_net "the NIC of the ssh session, and its driver: '$nic'"
+fi
+if [ "$balloon" = vireo_balloon ]; then tap_ok balloon-vireo_balloon; else tap_fail balloon-vireo_balloon "the balloon's driver is '$balloon'"; fi
+
+# The kernel upgrade (scripts/mkguest): the image got the 6.12 kernel's
+# package after DKMS and vireo (dpkg's log), and Debian's DKMS kernel hook
+# built and installed vireo for it: dkms status, the running vireo_blk from
+# updates/dkms. (The disk on vireo_blk under it: vda-on-vireo_blk.)
+if [ "$KERNEL" = 6.12 ]; then
+	# shellcheck disable=SC2016 # guest-side expansions
+	up=$(guest_ssh 'r=$(uname -r)
+		first() { grep -n " install $1:" /var/log/dpkg.log | head -n 1 | cut -d: -f1; }
+		a=$(first dkms) b=$(first linux-image-$r-unsigned)
+		[ -n "$a" ] && [ -n "$b" ] && [ "$a" -lt "$b" ] && o=after-dkms || o="dpkg.log lines dkms:$a kernel:$b"
+		echo "$(dkms status vireo -k $r 2>/dev/null | sed -n "s/^vireo\/[^,]*, $r, [^:]*: //p") $(modinfo -F filename vireo_blk | sed "s|^/lib/modules/$r/||") $o"' </dev/null)
+	# (dkms may compress the module: vireo_blk.ko.xz)
+	if [[ $up =~ ^installed\ updates/dkms/vireo_blk\.ko(\.[a-z]+)?\ after-dkms$ ]]; then
+		tap_ok dkms-kernel-upgrade
+	else
+		tap_fail dkms-kernel-upgrade "dkms status for the kernel, vireo_blk's file, kernel vs dkms install order: '$up' (want 'installed updates/dkms/vireo_blk.ko[.xz] after-dkms')"
+	fi
+else
+	tap_skip dkms-kernel-upgrade "the image's 6.12 kernel is the upgrade; $KERNEL was there before vireo"
+fi
 
 # The initramfs: init-premount/vireo ran before the root was mounted (its
 # lines come before initramfs-tools' "Mounting root file system"), and the
@@ -85,14 +133,15 @@ fi
 
 # Autoload: loaded, and by nothing but udev's modalias lookup.
 # shellcheck disable=SC2016 # guest-side expansions
-auto=$(guest_ssh 'for m in vireo_transport vireo_blk vireo_rng virtio_blk; do
+auto=$(guest_ssh 'for m in vireo_transport vireo_blk vireo_rng vireo_net vireo_balloon virtio_blk virtio_net; do
 		[ -d /sys/module/$m ] && echo -n "$m "; done
 	echo -n "| "; grep -rhsE "^[^#]*vireo" /etc/modules /etc/modules-load.d /usr/lib/modules-load.d | tr "\n" " "
 	echo -n "| "; modprobe -R "$(cat /sys/block/vda/device/modalias)"' </dev/null)
-if [ "$auto" = "vireo_transport vireo_blk vireo_rng | | vireo_blk" ]; then
+want='vireo_transport vireo_blk vireo_rng vireo_net vireo_balloon | | vireo_blk'
+if [ "$auto" = "$want" ]; then
 	tap_ok autoload
 else
-	tap_fail autoload "loaded | modules-load entries | modalias resolves to: '$auto' (want 'vireo_transport vireo_blk vireo_rng | | vireo_blk')"
+	tap_fail autoload "loaded | modules-load entries | modalias resolves to: '$auto' (want '$want')"
 fi
 
 # udev's persistent names for vireo's disk, as for the in-tree one.

@@ -7,7 +7,10 @@
 # What a user types inside the guest, but that takes minutes under TCG
 # (dkms build, update-initramfs, dracut), runs on the host in a chroot of
 # that disk while QEMU is off (guest_host_mount). The image has vireo N
-# from DKMS for 6.1 and from make install for 6.12, chosen for blk and rng.
+# from DKMS for both kernels (for 6.12 built by DKMS's kernel hook when the
+# image's kernel upgrade installed it; guest-boot checks that), chosen for
+# the types it drives (blk, net, rng, balloon, fs). Every boot checks which
+# driver has the root disk, the NIC ssh comes in on, and the hwrng.
 #
 #  1. DKMS upgrade (6.1): a make dist tarball with PACKAGE_VERSION N+1 is
 #     dkms-added and installed over N, update-initramfs -u. Booted: 6.1,
@@ -20,13 +23,18 @@
 #     lists vireo's modules, the choice, vireo-takeover and the pre-trigger
 #     hook. Booted (the files survived a poweroff): 6.12, the console shows
 #     dracut's pre-trigger hook and its takeover line before the root is
-#     mounted, vda on vireo_blk, hwrng on vireo_rng; then a systemctl
-#     reboot (a new boot id): the same, the files intact.
-#  3. Uninstall: vireo-choose none, dkms remove of both versions, make
-#     uninstall for 6.12, update-initramfs -u (6.1), dracut -f (6.12): no
-#     vireo file on the disk (modules, modules.alias, vireo-files' list, the
-#     choice) or in either initramfs. Booted on 6.1: vda on the in-tree
-#     virtio_blk, hwrng virtio_rng, no vireo module loaded, the files intact.
+#     mounted, vda on vireo_blk, the NIC on vireo_net, hwrng on vireo_rng;
+#     then a systemctl reboot (a new boot id) with
+#     initcall_blacklist=virtio_pci_driver_init on the kernel command line
+#     (the other way to choose vireo on 6.12): no virtio-pci driver, no
+#     takeover, every device on vireo through udev's aliases; the files
+#     intact.
+#  3. Uninstall: vireo-choose none, dkms remove of both versions (every
+#     kernel), update-initramfs -u (6.1), dracut -f (6.12): no vireo file
+#     on the disk (modules, modules.alias, vireo-files' list, the choice) or
+#     in either initramfs. Booted on 6.1: vda on the in-tree virtio_blk, the
+#     NIC on virtio_net, hwrng virtio_rng, no vireo module loaded, the files
+#     intact.
 #
 # Then a clean poweroff, qemu-img check and fsck.ext4 -n of the disk.
 # shellcheck source=tests/lib.sh
@@ -94,15 +102,17 @@ check_kernel() {
 	if [ "$got" = "$want" ]; then tap_ok "$1-kernel"; else tap_fail "$1-kernel" "booted '$got', wanted $want"; fi
 }
 
-# check_drivers NAME BLK RNG: / on vda1, vda's driver BLK, the hwrng RNG.
+# check_drivers NAME BLK NET RNG: / on vda1, vda's driver BLK, the driver
+# of the NIC this ssh session came in on NET, the hwrng RNG.
 check_drivers() {
 	local got
 	# shellcheck disable=SC2016 # guest-side expansions
-	got=$(guest_ssh 'echo "$(findmnt -n -o SOURCE /) $(basename "$(readlink -f /sys/block/vda/device/driver)") $(cat /sys/class/misc/hw_random/rng_current)"' </dev/null)
-	if [[ $got = "/dev/vda1 $2 $3"* ]]; then
+	got=$(guest_ssh 'set -- $SSH_CONNECTION; i=$(ip -o addr show to "$3" | cut -d" " -f2)
+		echo "$(findmnt -n -o SOURCE /) $(basename "$(readlink -f /sys/block/vda/device/driver)") $(basename "$(readlink -f /sys/class/net/$i/device/driver)") $(cat /sys/class/misc/hw_random/rng_current)"' </dev/null)
+	if [[ $got = "/dev/vda1 $2 $3 $4"* ]]; then
 		tap_ok "$1-root-on-$2"
 	else
-		tap_fail "$1-root-on-$2" "root, vda's driver, hwrng: '$got' (want '/dev/vda1 $2 $3...')"
+		tap_fail "$1-root-on-$2" "root, vda's driver, the ssh NIC's driver, hwrng: '$got' (want '/dev/vda1 $2 $3 $4...')"
 	fi
 }
 
@@ -150,7 +160,7 @@ if [ "$state" = running ] || { [ "$state" = degraded ] && [[ $failed != *vireo* 
 else
 	tap_fail upgraded-system-running "systemctl is-system-running: '$state'; failed units: $failed"
 fi
-check_drivers upgraded vireo_blk vireo_rng
+check_drivers upgraded vireo_blk vireo_net vireo_rng
 # What runs, and what is on the disk for this kernel: N+1 only.
 # shellcheck disable=SC2016 # guest-side expansions
 got=$(guest_ssh 'for m in /sys/module/vireo_*; do echo "${m##*/}=$(cat $m/version)"; done | sort | tr "\n" " "
@@ -159,7 +169,7 @@ got=$(guest_ssh 'for m in /sys/module/vireo_*; do echo "${m##*/}=$(cat $m/versio
 		echo "${f#/lib/modules/*/}=$(modinfo -F version $f)"; done | tr "\n" " "' </dev/null)
 loaded=${got%%|*} files=${got#*|}
 bad=
-for m in vireo_ring vireo_transport vireo_blk vireo_rng; do
+for m in vireo_ring vireo_transport vireo_blk vireo_rng vireo_net; do
 	[[ " $loaded" = *" $m=$next "* ]] || bad+=" $m not loaded at $next;"
 done
 [[ $loaded != *"=$ver "* ]] || bad+=" a module of version $ver loaded;"
@@ -193,9 +203,14 @@ if guest_poweroff 300; then tap_ok upgraded-poweroff; else tap_fail upgraded-pow
 
 # --- 2. dracut (6.12) ------------------------------------------------------------
 
+# (The kernel command lines of grub.cfg get GRUB's \$vireo_extra, empty
+# unless grubenv sets it: the reboot below boots with initcall_blacklist=
+# without a second update-grub under TCG.)
 host_step dracut "
 	apt-get install -y -q --no-install-recommends dracut-core
-	dracut -f --no-hostonly /boot/initrd.img-$r612 $r612" || exit 0
+	dracut -f --no-hostonly /boot/initrd.img-$r612 $r612
+	sed -i 's/^\([[:space:]]*linux[[:space:]].*\)\$/\1 \$vireo_extra/' /boot/grub/grub.cfg
+	grep -q '^[[:space:]]*linux[[:space:]].*/vmlinuz-$r612 .* \$vireo_extra\$' /boot/grub/grub.cfg" || exit 0
 lsi=$(in_root "lsinitrd /boot/initrd.img-$r612" |
 	grep -oE 'vireo_(ring|transport|blk|rng)\.ko[^ ]*|etc/modprobe\.d/vireo\.conf|usr/lib/vireo/vireo-takeover|usr/sbin/vireo-bind|pre-trigger/[0-9]*-vireo-takeover\.sh|59-vireo-storage\.rules' |
 	sort -u | tr '\n' ' ')
@@ -216,10 +231,15 @@ if [ "$early" -ge 1 ]; then
 else
 	tap_fail dracut-takeover "no 'vireo: ... virtio-pci -> vireo_transport' line between dracut's pre-trigger hook and the switch to the root (console: $log)"
 fi
-check_drivers dracut vireo_blk vireo_rng
+check_drivers dracut vireo_blk vireo_net vireo_rng
 check_files reboot-1
+# The reboot: with initcall_blacklist=virtio_pci_driver_init on the kernel
+# command line (docs/install.md: the other way to choose vireo on 6.12;
+# grub-editenv stands for GRUB_CMDLINE_LINUX + update-grub).
 old=$(guest_ssh 'cat /proc/sys/kernel/random/boot_id' </dev/null)
-guest_ssh 'systemctl reboot' </dev/null >/dev/null 2>&1 || true
+# (This boot's kernel log has the takeover lines the next must not have.)
+tk0=$(guest_ssh 'journalctl -b -k -o cat | grep -c "virtio-pci -> vireo_transport"' </dev/null) || true
+guest_ssh 'grub-editenv /boot/grub/grubenv set vireo_extra=initcall_blacklist=virtio_pci_driver_init && systemctl reboot' </dev/null >/dev/null 2>&1 || true
 # Until sshd of the old boot has gone, then the new boot answers.
 end=$((SECONDS + 900)) new=$old
 while [ $SECONDS -lt $end ] && kill -0 "$GUEST_PID" 2>/dev/null; do
@@ -234,7 +254,20 @@ else
 	guest_kill
 	exit 0
 fi
-check_drivers dracut-rebooted vireo_blk vireo_rng
+check_drivers dracut-rebooted vireo_blk vireo_net vireo_rng
+# No virtio-pci at all now, so nothing was taken over: udev loaded
+# vireo_transport by alias, for every device.
+# shellcheck disable=SC2016 # guest-side expansions
+got=$(guest_ssh 'grep -o "initcall_blacklist=[^ ]*" /proc/cmdline
+	[ -d /sys/bus/pci/drivers/virtio-pci ] && echo virtio-pci-registered
+	echo "takeovers=$(journalctl -b -k -o cat | grep -c "virtio-pci -> vireo_transport")"
+	echo "balloon=$('"$GUEST_BALLOON_DRIVER"')"
+	grub-editenv /boot/grub/grubenv unset vireo_extra' </dev/null | tr '\n' ' ')
+if [ "$got" = "initcall_blacklist=virtio_pci_driver_init takeovers=0 balloon=vireo_balloon " ] && [ "${tk0:-0}" -ge 1 ]; then
+	tap_ok initcall-blacklist
+else
+	tap_fail initcall-blacklist "cmdline, virtio-pci, takeover lines, balloon: '$got' (want 'initcall_blacklist=virtio_pci_driver_init takeovers=0 balloon=vireo_balloon '); takeover lines in the boot before: '$tk0' (want >= 1)"
+fi
 check_files reboot-2
 if guest_poweroff 300; then tap_ok dracut-poweroff; else tap_fail dracut-poweroff "QEMU still ran 300 s after systemctl poweroff"; fi
 
@@ -244,7 +277,6 @@ host_step uninstall "
 	vireo-choose none
 	dkms remove vireo/$ver --all
 	dkms remove vireo/$next --all
-	make -C /usr/src/vireo KDIR=/lib/modules/$r612/build uninstall
 	update-initramfs -u -k $r61
 	dracut -f --no-hostonly /boot/initrd.img-$r612 $r612" || exit 0
 # shellcheck disable=SC2016 # chroot-side expansions
@@ -264,7 +296,7 @@ fi
 
 KERNEL=6.1 guest_boot_checked uninstalled pci || exit 0
 check_kernel uninstalled 6.1
-check_drivers uninstalled virtio_blk virtio_rng
+check_drivers uninstalled virtio_blk virtio_net virtio_rng
 # shellcheck disable=SC2016 # guest-side expansions
 got=$(guest_ssh 'ls -d /sys/module/vireo_* 2>/dev/null; modprobe -R "$(cat /sys/block/vda/device/modalias)"' </dev/null | tr '\n' ' ')
 if [ "$got" = "virtio_blk " ]; then
