@@ -81,11 +81,15 @@ check rng/escalated sh -c "dmesg | cat /tmp/dmesg.all - | grep -q '$rngv: vireo_
 # the escalation, then finishes (QEMU reports DEVICE_DELETED, the host
 # checks), the writer and a descriptor held open get errors.
 stall_disk "$STALL_UNPLUG"
+pci=$(basename "$(dirname "$(readlink -f "/sys/bus/vireo/devices/$blkv")")")
 exec 3<"/dev/$d"
 echo STALL-UNPLUG-NOW
+# The disk and the vireo device leave sysfs as their removal starts; the
+# PCI function only once vireo_blk and the transport are done with it.
 check unplug/disk-gone wait_for 150 sh -c "! test -e /sys/block/$d"
 check unplug/vireo-device-gone wait_for 30 sh -c "! test -e /sys/bus/vireo/devices/$blkv"
-check unplug/escalated sh -c "dmesg | grep -q '$blkv: $d: $line'"
+check unplug/escalated wait_for 120 sh -c "dmesg | grep -q '$blkv: $d: $line'"
+check unplug/pci-function-gone wait_for 120 sh -c "! test -e /sys/bus/pci/devices/$pci"
 check_eq unplug/logged-once 1 sh -c "dmesg | grep -c '$line'"
 check unplug/writer-answered wait_for 30 grep -qE "err=|write ok" /tmp/w.out
 check_eq unplug/held-fd-reads-nothing 0 sh -c "dd bs=4k count=1 <&3 2>/dev/null | wc -c"
