@@ -31,19 +31,32 @@ void vireo_ring_bad(struct vireo_ring *vr, const char *fmt, ...)
 	va_end(args);
 }
 
-/*
- * Inlined into each exported add: @premapped and @with_ctx are constants
- * there, so the plain adds (the hot path) carry neither.
- */
-static __always_inline int vireo_ring_add(struct vireo_vq *vq,
-					  struct scatterlist *sgs[],
-					  unsigned int limit,
-					  unsigned int out_sgs,
-					  unsigned int in_sgs, void *data,
-					  void *ctx, gfp_t gfp, bool premapped,
-					  bool with_ctx)
+/* What every add that succeeded records, in both paths below. */
+static __always_inline void vireo_ring_added(struct vireo_ring *vr, u16 id,
+					     void *ctx, bool with_ctx)
 {
-	struct vireo_ring *vr = to_vireo_ring(vq);
+	/* A plain add on a context queue must give back NULL. */
+	if (vr->ctx)
+		vr->ctx[id] = with_ctx ? ctx : NULL;
+	/* Read without the lock by vireo_packed_is_used(). */
+	WRITE_ONCE(vr->inflight, vr->inflight + 1);
+	vr->stats.added++;
+}
+
+/*
+ * Any request on either layout: counted and checked first, then handed to
+ * the layout, which puts it behind a table or into a chain. Out of line:
+ * the short requests of a split ring never come here, and its struct on
+ * the stack would cost them a canary.
+ */
+static noinline int vireo_ring_add_general(struct vireo_ring *vr,
+					   struct scatterlist *sgs[],
+					   unsigned int limit,
+					   unsigned int out_sgs,
+					   unsigned int in_sgs, void *data,
+					   void *ctx, gfp_t gfp,
+					   bool premapped, bool with_ctx)
+{
 	const struct vireo_sgs r = {
 		.sgs = sgs,
 		.nlists = out_sgs + in_sgs,
@@ -57,24 +70,12 @@ static __always_inline int vireo_ring_add(struct vireo_vq *vq,
 	u64 bytes = 0;
 	int err;
 
-	if (unlikely(READ_ONCE(vr->broken)))
-		return -EIO;
-	if (!data)
-		return -EINVAL;
-	if (with_ctx && ctx && unlikely(!vr->ctx)) {
-		dev_err_once(&vq->vdev->dev,
-			     "queue %u (%s): a buffer context needs VIREO_VQ_F_CTX\n",
-			     vq->index, vq->name);
-		return -EINVAL;
-	}
-
 	/*
 	 * virtio 1.2, 2.7.5.3.1 and 2.8.17: no chain longer than the queue
 	 * size, unless it goes into one indirect table (vr->max_chain);
 	 * 2.7.5.2: no more than 2^32 bytes. Counting stops there, which also
 	 * bounds a scatterlist that loops. The walk is vireo_sgs_next()'s,
-	 * list by list: with @limit a constant here, the plain adds (UINT_MAX)
-	 * carry no count of entries left.
+	 * list by list.
 	 */
 	for (i = 0; i < r.nlists; i++) {
 		left = limit;
@@ -82,8 +83,7 @@ static __always_inline int vireo_ring_add(struct vireo_vq *vq,
 			bytes += sg->length;
 			if (unlikely(++total > vr->max_chain))
 				return -EINVAL;
-			if (limit != UINT_MAX)
-				left--;
+			left--;
 		}
 	}
 	if (unlikely(!total || bytes > U32_MAX))
@@ -97,24 +97,69 @@ static __always_inline int vireo_ring_add(struct vireo_vq *vq,
 		err = vireo_packed_add(vr, &r, total, data, gfp);
 	else
 		err = vireo_split_add(vr, &r, total, data, gfp);
-	if (likely(!err)) {
-		/* A plain add on a context queue must give back NULL. */
-		if (vr->ctx)
-			vr->ctx[id] = with_ctx ? ctx : NULL;
-		/* Read without the lock by vireo_packed_is_used(). */
-		WRITE_ONCE(vr->inflight, vr->inflight + 1);
-		vr->stats.added++;
-	} else if (err == -ENOSPC) {
+	if (err == -ENOSPC) {
 		/*
 		 * Only a table can carry a request longer than the ring, and
 		 * there was no memory for one: waiting for room would never end.
 		 */
 		if (total > vr->num && vr->num_free)
-			err = -ENOMEM;
-		else
-			vr->stats.full++;
+			return -ENOMEM;
+		vr->stats.full++;
 	}
-	return err;
+	if (err)
+		return err;
+	vireo_ring_added(vr, id, ctx, with_ctx);
+	return 0;
+}
+
+/*
+ * Inlined into each exported add: @premapped and @with_ctx are constants
+ * there, so the plain adds (the hot path) carry neither. A short request
+ * on a split ring is checked in the pass that writes it
+ * (vireo_split_add_short()); the rest, or when that says 1, are counted
+ * first (vireo_ring_add_general()).
+ */
+static __always_inline int vireo_ring_add(struct vireo_vq *vq,
+					  struct scatterlist *sgs[],
+					  unsigned int limit,
+					  unsigned int out_sgs,
+					  unsigned int in_sgs, void *data,
+					  void *ctx, gfp_t gfp, bool premapped,
+					  bool with_ctx)
+{
+	struct vireo_ring *vr = to_vireo_ring(vq);
+	u16 id = vr->free_head;
+	int err;
+
+	if (unlikely(READ_ONCE(vr->broken)))
+		return -EIO;
+	if (!data)
+		return -EINVAL;
+	if (with_ctx && ctx && unlikely(!vr->ctx)) {
+		dev_err_once(&vq->vdev->dev,
+			     "queue %u (%s): a buffer context needs VIREO_VQ_F_CTX\n",
+			     vq->index, vq->name);
+		return -EINVAL;
+	}
+
+	if (!vr->is_packed) {
+		if (premapped)
+			err = vireo_split_add_short_premapped(vr, sgs,
+							      out_sgs + in_sgs,
+							      out_sgs, limit,
+							      data);
+		else
+			err = vireo_split_add_short(vr, sgs, out_sgs + in_sgs,
+						    out_sgs, limit, data);
+		if (likely(!err)) {
+			vireo_ring_added(vr, id, ctx, with_ctx);
+			return 0;
+		}
+		if (err < 0)
+			return err;
+	}
+	return vireo_ring_add_general(vr, sgs, limit, out_sgs, in_sgs, data,
+				      ctx, gfp, premapped, with_ctx);
 }
 
 int vireo_vq_add_sgs(struct vireo_vq *vq, struct scatterlist *sgs[],
@@ -392,10 +437,18 @@ EXPORT_SYMBOL_NS_GPL(vireo_vq_get_affinity, VIREO_NS);
 int vireo_vq_set_affinity(struct vireo_vq *vq, const struct cpumask *mask)
 {
 	struct vireo_device *vd = vq->vdev;
+	int err = -EOPNOTSUPP;
 
-	if (!vd->ops->set_vq_affinity)
-		return -EOPNOTSUPP;
-	return vd->ops->set_vq_affinity(vd, vq->index, mask);
+	if (vd->ops->set_vq_affinity)
+		err = vd->ops->set_vq_affinity(vd, vq->index, mask);
+	/* Not an error of the device: said once, so a driver may just try. */
+	if ((err == -EOPNOTSUPP || err == -EBUSY) &&
+	    !test_and_set_bit(VIREO_LOGGED_AFFINITY, &vd->logged))
+		dev_info(&vd->dev, "queue %u (%s): interrupt affinity not set (%d): %s\n",
+			 vq->index, vq->name, err, err == -EBUSY ?
+			 "the kernel manages its vector (spread over the CPUs)" :
+			 "it has no interrupt of its own (MMIO, a shared MSI-X vector or INTx)");
+	return err;
 }
 EXPORT_SYMBOL_NS_GPL(vireo_vq_set_affinity, VIREO_NS);
 

@@ -6,6 +6,8 @@
  * transport does them twice.
  */
 #include <linux/cc_platform.h>
+#include <linux/cpumask.h>
+#include <linux/ctype.h>
 #include <linux/debugfs.h>
 #include <linux/delay.h>
 #include <linux/idr.h>
@@ -15,6 +17,8 @@
 #include <linux/uaccess.h>
 
 #include <vireo/virtio.h>
+
+#include "ring.h"
 
 static DEFINE_IDA(vireo_index_ida);
 
@@ -692,6 +696,70 @@ static int fail_config_set(void *data, u64 val)
 DEFINE_DEBUGFS_ATTRIBUTE(fail_config_fops, fail_config_get, fail_config_set,
 			 "%llu\n");
 
+/*
+ * set_affinity: "INDEX CPULIST" (or "INDEX none") steers queue INDEX of
+ * the device the way a driver does with vireo_vq_set_affinity(), and the
+ * write returns its error: what a test can show of the paths no bound
+ * driver takes (blk's managed vectors, MMIO, a shared vector). Under the
+ * device lock, which probe, remove and so the creation and deletion of
+ * queues hold.
+ */
+static ssize_t set_affinity_write(struct file *f, const char __user *ubuf,
+				  size_t count, loff_t *ppos)
+{
+	struct vireo_device *vd = f->private_data;
+	struct vireo_ring *vr, *found = NULL;
+	unsigned int index;
+	cpumask_var_t mask;
+	char *buf, *cpus;
+	int err, off;
+
+	if (count > PAGE_SIZE)
+		return -EINVAL;
+	buf = memdup_user_nul(ubuf, count);
+	if (IS_ERR(buf))
+		return PTR_ERR(buf);
+	if (sscanf(buf, "%u%n", &index, &off) != 1 || !isspace(buf[off])) {
+		err = -EINVAL;
+		goto free_buf;
+	}
+	cpus = strim(buf + off);
+	if (!zalloc_cpumask_var(&mask, GFP_KERNEL)) {
+		err = -ENOMEM;
+		goto free_buf;
+	}
+	if (strcmp(cpus, "none")) {
+		err = cpulist_parse(cpus, mask);
+		if (err)
+			goto free_mask;
+	}
+
+	device_lock(&vd->dev);
+	list_for_each_entry(vr, &vd->vqs, node)
+		if (vr->vq.index == index)
+			found = vr;
+	if (found)
+		err = vireo_vq_set_affinity(&found->vq,
+					    strcmp(cpus, "none") ? mask : NULL);
+	else
+		err = -ENOENT;
+	device_unlock(&vd->dev);
+	if (!err)
+		err = count;
+free_mask:
+	free_cpumask_var(mask);
+free_buf:
+	kfree(buf);
+	return err;
+}
+
+static const struct file_operations set_affinity_fops = {
+	.owner = THIS_MODULE,
+	.open = simple_open,
+	.write = set_affinity_write,
+	.llseek = default_llseek,
+};
+
 /* ------------------------------------------------------------------ */
 /* Registration by transports                                          */
 /* ------------------------------------------------------------------ */
@@ -708,6 +776,7 @@ int vireo_register_device(struct vireo_device *vd)
 	vd->config_change_pending = false;
 	vd->fault = VIREO_FAULT_NONE;
 	atomic_set(&vd->config_faults, 0);
+	vd->logged = 0;
 
 	err = ida_alloc(&vireo_index_ida, GFP_KERNEL);
 	if (err < 0)
@@ -728,6 +797,8 @@ int vireo_register_device(struct vireo_device *vd)
 			    &fail_restore_fops);
 	debugfs_create_file_unsafe("fail_config", 0600, vd->debugfs, vd,
 				   &fail_config_fops);
+	debugfs_create_file("set_affinity", 0200, vd->debugfs, vd,
+			    &set_affinity_fops);
 
 	err = device_add(&vd->dev);
 	if (err)

@@ -325,6 +325,24 @@ static inline bool vireo_ring_want_table(const struct vireo_ring *vr,
 		vr->num_free < total + vr->num / 2;
 }
 
+/*
+ * The most buffers a request may have and still go straight into the ring
+ * now: vireo_ring_want_table()'s rule turned around, within the room
+ * there is. Without indirect descriptors, the free descriptors; with
+ * them, one buffer whenever a descriptor is free, up to
+ * VIREO_RING_DIRECT_MAX while more than half the ring stays free.
+ */
+static inline unsigned int vireo_ring_direct_cap(const struct vireo_ring *vr)
+{
+	unsigned int half = vr->num / 2;
+
+	if (!vr->indirect)
+		return vr->num_free;
+	if (vr->num_free >= half + 2)
+		return min(VIREO_RING_DIRECT_MAX, vr->num_free - half);
+	return min(1U, vr->num_free);
+}
+
 /* map.c */
 dma_addr_t vireo_ring_map_dma(struct vireo_ring *vr, struct scatterlist *sg,
 			      bool writable);
@@ -466,6 +484,13 @@ int vireo_split_add(struct vireo_ring *vr, const struct vireo_sgs *r,
 		    unsigned int total, void *data, gfp_t gfp);
 int vireo_split_add_premapped(struct vireo_ring *vr, const struct vireo_sgs *r,
 			      unsigned int total, void *data, gfp_t gfp);
+int vireo_split_add_short(struct vireo_ring *vr, struct scatterlist **sgs,
+			  unsigned int nlists, unsigned int out_lists,
+			  unsigned int limit, void *data);
+int vireo_split_add_short_premapped(struct vireo_ring *vr,
+				    struct scatterlist **sgs,
+				    unsigned int nlists, unsigned int out_lists,
+				    unsigned int limit, void *data);
 bool vireo_split_kick_prepare(struct vireo_ring *vr);
 bool vireo_split_more_used(struct vireo_ring *vr);
 struct vireo_used vireo_split_get_buf(struct vireo_ring *vr);

@@ -152,6 +152,114 @@ static noinline int vireo_split_add_table(struct vireo_ring *vr,
 	return 0;
 }
 
+/*
+ * The common request, in one pass: a chain short enough to go straight
+ * into the ring (vireo_ring_direct_cap()), mapped, checked and written as
+ * the lists are walked, with no count of its buffers first. The checks of
+ * vireo_ring_add()'s count are made here as it goes: the chain stops at
+ * the cap (which also bounds a list that loops), and the bytes are summed
+ * for the 2^32 limit (virtio 1.2, 2.7.5.2). Returns 0 when added, a
+ * mapping error, or 1 when the request is not one of these (longer than
+ * the cap, empty, or too many bytes): nothing of it stays mapped, and the
+ * caller takes the general path, which counts it and says why. The
+ * descriptors written meanwhile are free ones the device is never pointed
+ * at. List by list, as vireo_ring_indir_fill() walks.
+ */
+static __always_inline int
+__vireo_split_add_short(struct vireo_ring *vr, struct scatterlist **sgs,
+			unsigned int nlists, unsigned int out_lists,
+			unsigned int limit, void *data, bool premapped, bool dma)
+{
+	struct vireo_split_desc *desc = vr->split.desc, *d = NULL;
+	struct vireo_desc_extra *extra = vr->extra;
+	const unsigned int cap = vireo_ring_direct_cap(vr);
+	u16 head = vr->free_head, idx = head, last = head, next;
+	unsigned int l, left, n = 0;
+	u32 writable = 0;
+	u16 flags = 0;
+	u64 bytes = 0;
+
+	for (l = 0; l < nlists; l++) {
+		const bool w = l >= out_lists;
+		struct scatterlist *sg;
+
+		for (sg = sgs[l], left = limit; sg && left;
+		     sg = --left ? vireo_sg_next(sg) : NULL) {
+			u32 len = sg->length;
+			dma_addr_t addr;
+
+			if (unlikely(n == cap))
+				goto general;
+			if (premapped) {
+				addr = sg_dma_address(sg);
+				if (dma)
+					extra[idx].flags = VIREO_EXTRA_PREMAPPED;
+			} else if (!dma) {
+				addr = sg_phys(sg);	/* virtio 1.2, 6.1 */
+			} else if (unlikely(vireo_ring_map(vr, sg, w, &extra[idx],
+							   &addr, false))) {
+				vireo_ring_unmap_pool(vr, head, n);
+				return -ENOMEM;
+			}
+			bytes += len;
+			flags = w ? VRING_DESC_F_WRITE : 0;
+			if (w)
+				writable += len;
+			next = extra[idx].next;
+			d = &desc[idx];
+			d->addr = cpu_to_le64(addr);
+			d->len = cpu_to_le32(len);
+			d->flags = cpu_to_le16(flags | VRING_DESC_F_NEXT);
+			d->next = cpu_to_le16(next);
+			last = idx;
+			idx = next;
+			n++;
+		}
+	}
+	if (unlikely(!n || bytes > U32_MAX))
+		goto general;
+	/* The chain ends here (virtio 1.2, 2.7.5). */
+	d->flags = cpu_to_le16(flags);
+	d->next = 0;
+	vireo_ring_took(vr, head, last, data, NULL, n, writable);
+	vireo_split_publish(vr, head);
+	return 0;
+
+general:
+	if (dma)
+		vireo_ring_unmap_pool(vr, head, n);
+	return 1;
+}
+
+/*
+ * The lists come as arguments, not as a struct vireo_sgs: in registers,
+ * so that the caller's fast path keeps no struct on its stack (and no
+ * canary for it). The loop is made once per DMA mode: without the DMA API
+ * it calls nothing, and keeps everything in registers.
+ */
+int vireo_split_add_short(struct vireo_ring *vr, struct scatterlist **sgs,
+			  unsigned int nlists, unsigned int out_lists,
+			  unsigned int limit, void *data)
+{
+	if (unlikely(vr->use_dma_api))
+		return __vireo_split_add_short(vr, sgs, nlists, out_lists,
+					       limit, data, false, true);
+	return __vireo_split_add_short(vr, sgs, nlists, out_lists, limit, data,
+				       false, false);
+}
+
+int vireo_split_add_short_premapped(struct vireo_ring *vr,
+				    struct scatterlist **sgs,
+				    unsigned int nlists, unsigned int out_lists,
+				    unsigned int limit, void *data)
+{
+	if (vr->use_dma_api)
+		return __vireo_split_add_short(vr, sgs, nlists, out_lists,
+					       limit, data, true, true);
+	return __vireo_split_add_short(vr, sgs, nlists, out_lists, limit, data,
+				       true, false);
+}
+
 /* Made twice: ring-mapped buffers, and buffers the driver mapped. */
 static __always_inline int __vireo_split_add(struct vireo_ring *vr,
 					     const struct vireo_sgs *r,

@@ -240,7 +240,8 @@ void *vireo_vq_detach_unused_ctx(struct vireo_vq *vq, void **ctx);
  * the irq's affinity hint, for irqbalance): 0, -EOPNOTSUPP where the queue
  * shares its interrupt, -EBUSY where the kernel manages it (the queues were
  * spread by vireo_find_vqs()' @desc), or an error from the irq core. NULL
- * @mask drops the hint. Process context.
+ * @mask drops the hint. The first -EOPNOTSUPP or -EBUSY of a device is
+ * logged (one info line), so a driver may simply try. Process context.
  */
 const struct cpumask *vireo_vq_get_affinity(struct vireo_vq *vq);
 int vireo_vq_set_affinity(struct vireo_vq *vq, const struct cpumask *mask);
@@ -394,12 +395,18 @@ struct vireo_device {
 	bool restoring;			/* inside vireo_device_restore() */
 	u8 fault;			/* VIREO_FAULT_*: debugfs fail_restore */
 	atomic_t config_faults;		/* reads left to fail: debugfs fail_config */
+	unsigned long logged;		/* VIREO_LOGGED_*: lines said once */
 	struct list_head vqs;		/* the ring module's */
 	struct dentry *debugfs;		/* /sys/kernel/debug/vireo/vireoN */
 	void *priv;			/* the driver's */
 };
 
 #define to_vireo_device(d) container_of(d, struct vireo_device, dev)
+
+/* Bits of vireo_device.logged (vireo_ring's own). */
+enum {
+	VIREO_LOGGED_AFFINITY,		/* vireo_vq_set_affinity() refused */
+};
 
 /*
  * Faults the next resume of a device provokes, armed by writing their name

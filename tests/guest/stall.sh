@@ -16,10 +16,10 @@ revive() {
 	echo "$STALL_ABORT" >/sys/module/vireo_ring/parameters/abort_timeout
 }
 
-# stall_disk: a writer the throttled host serves far slower than
+# stall_disk [SERIAL]: a writer the throttled host serves far slower than
 # abort_timeout; sets d, blkv, w.
 stall_disk() {
-	d=$(blk_dev "$STALL_SERIAL")
+	d=$(blk_dev "${1:-$STALL_SERIAL}")
 	blkv=$(basename "$(readlink -f "/sys/block/$d/device")")
 	dmesg -c >>/tmp/dmesg.all
 	rm -f /tmp/w.out
@@ -76,7 +76,27 @@ hwrng-read 1000000 >/tmp/r.out &
 check rng/reader-eio wait_for 120 grep -q "err=EIO" /tmp/r.out
 check rng/escalated sh -c "dmesg | cat /tmp/dmesg.all - | grep -q '$rngv: vireo_rng.*returned nothing for [0-9]* s'"
 
-# 5. rmmod while the device does not answer. A process with the disk open
+# 5. Hot-unplug while the device does not answer: the host's device_del
+# (pciehp) removes the disk under the held writer; the removal waits for
+# the escalation, then finishes (QEMU reports DEVICE_DELETED, the host
+# checks), the writer and a descriptor held open get errors.
+stall_disk "$STALL_UNPLUG"
+pci=$(basename "$(dirname "$(readlink -f "/sys/bus/vireo/devices/$blkv")")")
+exec 3<"/dev/$d"
+echo STALL-UNPLUG-NOW
+# The disk and the vireo device leave sysfs as their removal starts; the
+# PCI function only once vireo_blk and the transport are done with it.
+check unplug/disk-gone wait_for 150 sh -c "! test -e /sys/block/$d"
+check unplug/vireo-device-gone wait_for 30 sh -c "! test -e /sys/bus/vireo/devices/$blkv"
+check unplug/escalated wait_for 120 sh -c "dmesg | grep -q '$blkv: $d: $line'"
+check unplug/pci-function-gone wait_for 120 sh -c "! test -e /sys/bus/pci/devices/$pci"
+check_eq unplug/logged-once 1 sh -c "dmesg | grep -c '$line'"
+check unplug/writer-answered wait_for 30 grep -qE "err=|write ok" /tmp/w.out
+check_eq unplug/held-fd-reads-nothing 0 sh -c "dd bs=4k count=1 <&3 2>/dev/null | wc -c"
+exec 3<&-
+check unplug/other-disk-alive test -e "/sys/block/$(blk_dev "$STALL_SERIAL")"
+
+# 6. rmmod while the device does not answer. A process with the disk open
 # holds vireo_blk (rmmod vireo_blk is refused), not the transport: rmmod
 # vireo_transport removes the device under the stalled writer and finishes
 # after the bound.

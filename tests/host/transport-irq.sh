@@ -17,7 +17,10 @@
 # vireo_vq_get_affinity(), so each queue's CPUs (mq/N/cpu_list) must be its
 # vector's /proc/irq/N/smp_affinity_list. Then QMP block_resize: the config
 # vector counts the config change and the new size shows. The shared vector
-# and the INTx lines count the other disks' traffic.
+# and the INTx lines count the other disks' traffic. Steering a queue's
+# interrupt (debugfs set_affinity, vireo_vq_set_affinity()) is refused
+# with -EBUSY on the spread vectors and -EOPNOTSUPP on the shared vector
+# and INTx, logged once per device.
 # shellcheck source=tests/lib.sh
 . "$(dirname "$0")/../lib.sh"
 
@@ -84,6 +87,25 @@ boot_bg --name main --timeout 600 --smp 2 \
 		dd if=/dev/$disk of=/tmp/back bs=64k count=16 2>/dev/null
 		check $slot/data-round-trip cmp -s /tmp/pattern /tmp/back
 		[ -z "$vec" ] || grew $slot/$mode-vector-counted "$before" "$(irq_count $vec)"
+
+		# vireo_vq_set_affinity() as a driver calls it (debugfs
+		# set_affinity): the kernel manages vireo_blk spread vectors
+		# (-EBUSY), a shared vector or INTx has none of its own
+		# (-EOPNOTSUPP); the writer gets the error each time, the log
+		# says it once per device.
+		aff=/sys/kernel/debug/vireo/$vd/set_affinity
+		case $mode in
+		msix-per-vq) err=-16 msg=busy ;;
+		*) err=-95 msg="not supported" ;;
+		esac
+		for try in 1 2; do
+			if echo "0 0" >$aff 2>/tmp/aff.err; then
+				fail $slot/set-affinity-refused-$try "the write succeeded"
+			else
+				check $slot/set-affinity-refused-$try grep -qi "$msg" /tmp/aff.err
+			fi
+		done
+		check_eq $slot/set-affinity-logged-once 1 sh -c "dmesg | grep -c \"$vd: queue 0 (req.0): interrupt affinity not set ($err)\""
 
 		[ $mode = msix-per-vq ] || continue
 		nq=0

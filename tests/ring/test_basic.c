@@ -497,6 +497,23 @@ static void t_einval(const void *arg)
 	CHECK_EQ(vireo_vq_add_sgs(t->vq, sgs, 1, 0, NULL, GFP_KERNEL), -EINVAL);
 	CHECK_EQ(vireo_vq_add_sgs(t->vq, sgs, 0, 0, b, GFP_KERNEL), -EINVAL);
 	CHECK_EQ(vireo_vq_add_outbuf(t->vq, &sg, 0, b, GFP_KERNEL), -EINVAL);
+	if (!(c->features & F_DMA)) {
+		/*
+		 * Two buffers, 2^32 bytes in all (virtio 1.2, 2.7.5.2): on a
+		 * split ring the pass that writes them finds it, undoes them
+		 * and lets the general path refuse it. (Without the DMA API:
+		 * the shim maps only memory that exists.)
+		 */
+		struct scatterlist big[2], *bsgs[2] = { &big[0], &big[1] };
+
+		sg_init_one(&big[0], b->out[0], 4);
+		sg_init_one(&big[1], b->out[1], 4);
+		big[0].length = 0x80000000u;
+		big[1].length = 0x80000000u;
+		CHECK_EQ(vireo_vq_add_sgs(t->vq, bsgs, 1, 1, b, GFP_KERNEL),
+			 -EINVAL);
+		CHECK_EQ(shim_dma_live(), 0);
+	}
 	CHECK_EQ(vireo_vq_num_free(t->vq), 4);
 	CHECK_EQ(shim_dma_live(), 0);
 	th_del(t);
