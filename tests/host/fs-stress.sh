@@ -9,7 +9,8 @@
 # stores), cache=auto and cache=always. After the guest ends, the file
 # each run left on the host is compared byte for byte with the model's
 # final bytes, which fs-stress --model computes here from the same seed.
-# STRESS_SEEDS (default "1 2") and STRESS_OPS (default 400) choose the
+# Then sendfile(2) and splice(2) through a pipe on each mount: the copies'
+# bytes on the host are the guest's. STRESS_SEEDS (default "1 2") and STRESS_OPS (default 400) choose the
 # runs; a failing run prints its seed and the failing operation.
 # shellcheck source=tests/lib.sh
 . "$(dirname "$0")/../lib.sh"
@@ -51,4 +52,19 @@ for m in $modes; do
 			tap_fail "host/$m-seed$s" "the host file differs from the model (seed $s, $ops ops): $out"
 		fi
 	done
+done
+
+# splice: the copies sendfile and splice made on each mount.
+log=$VIREO_LOGDIR/$TEST-boot1.log
+for m in $modes; do
+	want=$(grep -aoE "FS-SPLICE $m [0-9a-f]+" "$log" | head -n 1 | cut -d' ' -f3)
+	got=
+	for f in sp-src sp-send sp-pipe; do
+		got="$got $(md5sum <"$FS_WORK/$m/$f" 2>/dev/null | cut -c1-32)"
+	done
+	if [ -n "$want" ] && [ "$got" = " $want $want $want" ]; then
+		tap_ok "host/splice-$m"
+	else
+		tap_fail "host/splice-$m" "expected ${want:-none} 3 times, got$got"
+	fi
 done
