@@ -586,6 +586,33 @@ unlock:
 	return ret;
 }
 
+/*
+ * splice(2) and sendfile(2) from a file: the page cache's pages go into the
+ * pipe; where the file bypasses the cache (O_DIRECT, FOPEN_DIRECT_IO) the
+ * bytes come through read_iter. Splicing into a file goes through
+ * write_iter (iter_file_splice_write).
+ */
+static ssize_t vf_splice_read(struct file *in, loff_t *ppos,
+			      struct pipe_inode_info *pipe, size_t len,
+			      unsigned int flags)
+{
+	struct inode *inode = file_inode(in);
+	struct vf_file *ff = in->private_data;
+	int err;
+
+	if (is_bad_inode(inode))
+		return -EIO;
+	if ((in->f_flags & O_DIRECT) || (ff->open_flags & FOPEN_DIRECT_IO))
+		return vireo_copy_splice_read(in, ppos, pipe, len, flags);
+	/* As read_iter: the file may have grown on the host. */
+	if (*ppos + len > i_size_read(inode)) {
+		err = vf_refresh_attr(inode, in);
+		if (err)
+			return err;
+	}
+	return vireo_filemap_splice_read(in, ppos, pipe, len, flags);
+}
+
 static int vf_mmap(struct file *file, struct vm_area_struct *vma)
 {
 	struct vf_file *ff = file->private_data;
@@ -844,4 +871,6 @@ const struct file_operations vf_file_fops = {
 	.fsync = vf_fsync,
 	.fallocate = vf_fallocate,
 	.copy_file_range = vf_copy_file_range,
+	.splice_read = vf_splice_read,
+	.splice_write = iter_file_splice_write,
 };

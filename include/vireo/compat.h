@@ -294,4 +294,21 @@ static inline struct timespec64 vireo_inode_mtime(struct inode *inode)
 
 /* ---- end vireo_net ------------------------------------------------------ */
 
+/* ---- vireo_fs (splice) --------------------------------------------------- */
+
+/*
+ * splice_read: from 6.5 filemap_splice_read() takes the page cache's folios
+ * without ->read_iter and copy_splice_read() goes through ->read_iter; up
+ * to 6.4 generic_file_splice_read() does the latter for every file.
+ */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 5, 0)
+#define vireo_filemap_splice_read	filemap_splice_read
+#define vireo_copy_splice_read		copy_splice_read
+#else
+#define vireo_filemap_splice_read	generic_file_splice_read
+#define vireo_copy_splice_read		generic_file_splice_read
+#endif
+
+/* ---- end vireo_fs (splice) ---------------------------------------------- */
+
 #endif /* _VIREO_COMPAT_H */
