@@ -205,11 +205,15 @@ if guest_poweroff 300; then tap_ok upgraded-poweroff; else tap_fail upgraded-pow
 
 # (The kernel command lines of grub.cfg get GRUB's \$vireo_extra, empty
 # unless grubenv sets it: the reboot below boots with initcall_blacklist=
-# without a second update-grub under TCG.)
+# without a second update-grub under TCG. load_env sets it at the top level;
+# a menuentry sees only exported variables, hence the export before the
+# first one.)
 host_step dracut "
 	apt-get install -y -q --no-install-recommends dracut-core
 	dracut -f --no-hostonly /boot/initrd.img-$r612 $r612
 	sed -i 's/^\([[:space:]]*linux[[:space:]].*\)\$/\1 \$vireo_extra/' /boot/grub/grub.cfg
+	sed -i '0,/^menuentry /s//export vireo_extra\nmenuentry /' /boot/grub/grub.cfg
+	grep -q '^export vireo_extra\$' /boot/grub/grub.cfg
 	grep -q '^[[:space:]]*linux[[:space:]].*/vmlinuz-$r612 .* \$vireo_extra\$' /boot/grub/grub.cfg" || exit 0
 lsi=$(in_root "lsinitrd /boot/initrd.img-$r612" |
 	grep -oE 'vireo_(ring|transport|blk|rng)\.ko[^ ]*|etc/modprobe\.d/vireo\.conf|usr/lib/vireo/vireo-takeover|usr/sbin/vireo-bind|pre-trigger/[0-9]*-vireo-takeover\.sh|59-vireo-storage\.rules' |
