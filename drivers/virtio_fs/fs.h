@@ -116,6 +116,7 @@ struct vf_dev {
 	atomic64_t attr_version;	/* bumped by every local size change */
 	struct work_struct abort_work;
 	unsigned int waited;		/* seconds, for the abort log line */
+	unsigned long ring_broken;	/* bit 0: a queue broke (the ring said why) */
 
 	bool mounted;
 	struct vf_conn conn;
