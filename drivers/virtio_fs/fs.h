@@ -140,6 +140,14 @@ static inline struct vf_inode *VF_I(struct inode *inode)
 	return container_of(inode, struct vf_inode, inode);
 }
 
+/* A file type an inode can have (a FUSE attr's mode is the daemon's word). */
+static inline bool vf_valid_type(u32 mode)
+{
+	return S_ISREG(mode) || S_ISDIR(mode) || S_ISLNK(mode) ||
+	       S_ISCHR(mode) || S_ISBLK(mode) || S_ISFIFO(mode) ||
+	       S_ISSOCK(mode);
+}
+
 /* An open file or directory: the daemon's handle. */
 struct vf_file {
 	struct vf_dev *dev;
