@@ -53,9 +53,14 @@ static void vf_abort_work(struct work_struct *work)
 
 	mutex_lock(&dev->dev_lock);
 	if (!dev->dead && dev->vd && !dev->frozen) {
-		dev_err(&dev->vd->dev, "%s: a request went unanswered for %u s: resetting the device; its file system fails with ENOTCONN\n",
-			dev->tag, READ_ONCE(dev->waited));
-		vf_abort_all(dev, -ENOTCONN);
+		if (test_bit(0, &dev->ring_broken)) {
+			/* The ring's line said why: no second one. */
+			vf_abort_all(dev, -EIO);
+		} else {
+			dev_err(&dev->vd->dev, "%s: a request went unanswered for %u s: resetting the device; its file system fails with ENOTCONN\n",
+				dev->tag, READ_ONCE(dev->waited));
+			vf_abort_all(dev, -ENOTCONN);
+		}
 	}
 	mutex_unlock(&dev->dev_lock);
 }

@@ -41,9 +41,9 @@ static int check_entry(struct vf_dev *dev, struct fuse_entry_out *e,
 				   dev->tag);
 		return -EIO;
 	}
-	if (e->nodeid && !(e->attr.mode & S_IFMT)) {
-		pr_err_ratelimited("vireo_fs %s: entry reply with no file type: EIO\n",
-				   dev->tag);
+	if (e->nodeid && !vf_valid_type(e->attr.mode)) {
+		pr_err_ratelimited("vireo_fs %s: entry reply without a valid file type (mode 0%o): EIO\n",
+				   dev->tag, e->attr.mode);
 		return -EIO;
 	}
 	return 0;

@@ -119,6 +119,7 @@ struct vf_dev {
 	atomic64_t attr_version;	/* bumped by every local size change */
 	struct work_struct abort_work;
 	unsigned int waited;		/* seconds, for the abort log line */
+	unsigned long ring_broken;	/* bit 0: a queue broke (the ring said why) */
 
 	/* FORGETs waiting to go out as one BATCH_FORGET; replies of orphans */
 	spinlock_t forget_lock;
@@ -151,6 +152,14 @@ struct vf_inode {
 static inline struct vf_inode *VF_I(struct inode *inode)
 {
 	return container_of(inode, struct vf_inode, inode);
+}
+
+/* A file type an inode can have (a FUSE attr's mode is the daemon's word). */
+static inline bool vf_valid_type(u32 mode)
+{
+	return S_ISREG(mode) || S_ISDIR(mode) || S_ISLNK(mode) ||
+	       S_ISCHR(mode) || S_ISBLK(mode) || S_ISFIFO(mode) ||
+	       S_ISSOCK(mode);
 }
 
 /* An open file or directory: the daemon's handle. */

@@ -78,6 +78,14 @@ void vf_queue_done(struct vireo_vq *vq)
 	} while (!vireo_vq_enable_cb(vq));
 	spin_unlock_irqrestore(&q->lock, flags);
 	wake_up_all(&q->space);
+	/*
+	 * The ring refused what the device used (and said why): nothing more
+	 * comes back on this queue, so fail the device now rather than after
+	 * abort_timeout.
+	 */
+	if (unlikely(vireo_vq_is_broken(vq)) &&
+	    !test_and_set_bit(0, &q->dev->ring_broken))
+		schedule_work(&q->dev->abort_work);
 }
 
 /*

@@ -79,10 +79,14 @@ static int vf_init_session(struct vf_dev *dev, struct super_block *sb)
 	c->batch_forget = c->minor >= 16;	/* req.c: vf_forget() */
 
 	c->max_pages = VF_MAX_PAGES;
-	if ((c->flags & FUSE_MAX_PAGES) && out.max_pages)
+	if ((c->flags & FUSE_MAX_PAGES) && !out.max_pages) {
+		/* As the in-tree FUSE: no fewer than one page a request. */
+		pr_warn("vireo_fs %s: ignoring max_pages 0 from the daemon: using 1\n",
+			dev->tag);
+		c->max_pages = 1;
+	} else if (c->flags & FUSE_MAX_PAGES) {
 		c->max_pages = min_t(u32, out.max_pages, VF_MAX_PAGES);
-	else if (!(c->flags & FUSE_MAX_PAGES))
-		c->max_pages = min_t(u32, VF_MAX_PAGES, 32);
+	}
 	c->max_write = clamp_t(u32, out.max_write, PAGE_SIZE,
 			       c->max_pages * PAGE_SIZE);
 	if (!(c->flags & FUSE_BIG_WRITES))

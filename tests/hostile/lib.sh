@@ -1,7 +1,8 @@
-# Host-side helpers for the tests that boot guests on hostile-blk back-ends
+# Host-side helpers for the tests that boot guests on hostile-blk and
+# hostile-fs back-ends
 # (tests/host/hostile-*.sh). Source after tests/lib.sh.
 #
-#   hostile_build                       build build/hostile/hostile-blk
+#   hostile_build                       build build/hostile/hostile-{blk,fs}
 #   hostile_disk NAME SLOT SERIAL [OPTS] [-- RULE...]
 #                                       a 16 MiB image NAME.img (bytes at 1 MiB
 #                                       from seed 7), its back-end with those
@@ -10,7 +11,12 @@
 #                                       (packed=on on a packed cell);
 #                                       OPTS: chardev=EXTRA (e.g. reconnect=1),
 #                                       queues=N
-#   hostile_args                        the vireo-qemu options for every disk
+#   hostile_fs NAME SLOT TAG [-- RULE...]
+#                                       a hostile-fs back-end (its FUSE tree,
+#                                       those rules) and the QEMU arguments for
+#                                       it as a vhost-user-fs-pci with tag TAG
+#                                       at pcie.0 slot SLOT
+#   hostile_args                        the vireo-qemu options for every device
 #                                       (guest RAM as a shared memfd included)
 #   hostile_stop                        end the back-ends (by PID), keep logs
 #
@@ -56,6 +62,21 @@ hostile_disk() {
 	for i in $(seq 50); do [ -S "$sock" ] && break; sleep 0.1; done
 	HOSTILE_QEMU+=(--qemu -chardev --qemu "socket,id=hc$slot,path=$sock$chardev"
 		--qemu -device --qemu "vhost-user-blk-pci,chardev=hc$slot,num-queues=$queues,disable-legacy=on,bus=pcie.0,addr=$slot$packed")
+}
+
+hostile_fs() {
+	local name=$1 slot=$2 tag=$3 rules=() i
+	shift 3
+	[ $# -eq 0 ] || shift
+	for i in "$@"; do rules+=(--fault "$i"); done
+	local sock=$HOSTILE_WORK/$name.sock
+	"$VIREO_ROOT/build/hostile/hostile-fs" --socket "$sock" --tag "$tag" \
+		--timeout 900 ${rules[@]+"${rules[@]}"} 2>"$HOSTILE_WORK/$name.log" &
+	HOSTILE_PIDS+=($!)
+	HOSTILE_NAMES+=("$name")
+	for i in $(seq 50); do [ -S "$sock" ] && break; sleep 0.1; done
+	HOSTILE_QEMU+=(--qemu -chardev --qemu "socket,id=hc$slot,path=$sock"
+		--qemu -device --qemu "vhost-user-fs-pci,chardev=hc$slot,tag=$tag,bus=pcie.0,addr=$slot")
 }
 
 hostile_args() {
