@@ -485,12 +485,17 @@ const struct inode_operations vf_dir_iops = {
  */
 #define VF_READDIR_BUF		(32U * 1024)
 
+static bool is_dot_or_dotdot(const char *name, unsigned int len)
+{
+	return name[0] == '.' && (len == 1 || (len == 2 && name[1] == '.'));
+}
+
 /*
  * One record of a READDIR (@plus false: fuse_dirent) or READDIRPLUS (@plus:
  * fuse_direntplus) reply at @p, @left bytes before the buffer's end: its
  * length, or 0 if it is malformed (header or name past the end, a name of
- * 0 or more than VF_NAME_MAX bytes, a '/' or NUL in it, an entry of a node
- * without a file type or naming the root).
+ * 0 or more than VF_NAME_MAX bytes, a '/' or NUL in it, an entry other than
+ * "." and ".." of a node without a file type or naming the root).
  */
 static unsigned int dirent_check(const void *p, unsigned int left, bool plus)
 {
@@ -508,16 +513,13 @@ static unsigned int dirent_check(const void *p, unsigned int left, bool plus)
 		return 0;
 	if (memchr(d->name, '/', d->namelen) || memchr(d->name, '\0', d->namelen))
 		return 0;
+	/* "." and ".." are the directory and its parent: the root may be either. */
 	if (plus && dp->entry_out.nodeid &&
+	    !is_dot_or_dotdot(d->name, d->namelen) &&
 	    (!(dp->entry_out.attr.mode & S_IFMT) ||
 	     dp->entry_out.nodeid == FUSE_ROOT_ID))
 		return 0;
 	return reclen;
-}
-
-static bool is_dot_or_dotdot(const char *name, unsigned int len)
-{
-	return name[0] == '.' && (len == 1 || (len == 2 && name[1] == '.'));
 }
 
 /*

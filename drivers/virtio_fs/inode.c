@@ -31,9 +31,20 @@ void vf_invalidate_attr(struct inode *inode)
 	VF_I(inode)->attr_expire = 0;
 }
 
-static bool attr_type_ok(struct inode *inode, struct fuse_attr *attr)
+/*
+ * A reply that gives a known node another file type (the host replaced the
+ * object under the same node id, or the daemon is wrong): one line, and the
+ * inode is marked bad, so every later call on it fails with EIO.
+ */
+static bool attr_type_changed(struct inode *inode, struct fuse_attr *attr)
 {
-	return (inode->i_mode & S_IFMT) == (attr->mode & S_IFMT);
+	if ((inode->i_mode & S_IFMT) == (attr->mode & S_IFMT))
+		return false;
+	pr_warn_ratelimited("vireo_fs: node %llu changed its type (0%o to 0%o): marking it bad\n",
+			    VF_I(inode)->nodeid, inode->i_mode & S_IFMT,
+			    attr->mode & S_IFMT);
+	make_bad_inode(inode);
+	return true;
 }
 
 /* The attributes of a reply into the inode. Under the inode's i_lock. */
@@ -95,12 +106,8 @@ void vf_change_attributes(struct inode *inode, struct fuse_attr *attr,
 	bool changed, stale;
 	loff_t old_size;
 
-	if (!attr_type_ok(inode, attr)) {
-		pr_warn_ratelimited("vireo_fs: node %llu changed its type: marking it bad\n",
-				    vi->nodeid);
-		make_bad_inode(inode);
+	if (attr_type_changed(inode, attr))
 		return;
-	}
 	spin_lock(&inode->i_lock);
 	stale = vi->attr_version > version;
 	old_mtime = vireo_inode_mtime(inode);
@@ -179,12 +186,11 @@ struct inode *vf_iget(struct super_block *sb, u64 nodeid,
 		return ERR_PTR(-ENOMEM);
 	vi = VF_I(inode);
 	if (!(inode->i_state & I_NEW)) {
-		if (!attr_type_ok(inode, attr)) {
-			/* The host replaced the object under the same node id. */
+		if (attr_type_changed(inode, attr)) {
+			/* The lookup was counted: eviction forgets it. */
 			spin_lock(&inode->i_lock);
 			vi->nlookup++;
 			spin_unlock(&inode->i_lock);
-			make_bad_inode(inode);
 			iput(inode);
 			return ERR_PTR(-EIO);
 		}
@@ -235,10 +241,8 @@ int vf_refresh_attr(struct inode *inode, struct file *file)
 	err = vf_send(dev, &a);
 	if (err)
 		return err;
-	if (!attr_type_ok(inode, &out.attr)) {
-		make_bad_inode(inode);
+	if (attr_type_changed(inode, &out.attr))
 		return -EIO;
-	}
 	vf_change_attributes(inode, &out.attr, out.attr_valid,
 			     out.attr_valid_nsec, version);
 	return 0;
@@ -377,10 +381,8 @@ int vf_do_setattr(struct dentry *dentry, struct iattr *iattr,
 			goto unlock;
 	}
 	err = vf_send(dev, &a);
-	if (!err && !attr_type_ok(inode, &out.attr)) {
-		make_bad_inode(inode);
+	if (!err && attr_type_changed(inode, &out.attr))
 		err = -EIO;
-	}
 	if (!err) {
 		spin_lock(&inode->i_lock);
 		set_attributes(inode, &out.attr);

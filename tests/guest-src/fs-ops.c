@@ -36,8 +36,12 @@
  *   fs-ops usertrunc UID FILE SIZE           truncate(2) as UID (and gid)
  *   fs-ops userwrite UID FILE STRING         write(2) at 0 as UID (and gid)
  *   fs-ops usertruncopen UID FILE            open(O_WRONLY | O_TRUNC) as UID
+ *   fs-ops readdir DIR                       the names, one a line; a
+ *                                            readdir(3) error is an error
+ *                                            (busybox ls exits 0 on one)
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <signal.h>
 #include <fcntl.h>
@@ -350,6 +354,26 @@ static int do_userop(char **a, int write_op)
 	return 0;
 }
 
+static int do_readdir(char **a)
+{
+	struct dirent *de;
+	DIR *d = opendir(a[0]);
+
+	if (!d)
+		return die("opendir");
+	for (;;) {
+		errno = 0;
+		de = readdir(d);
+		if (!de)
+			break;
+		printf("%s\n", de->d_name);
+	}
+	if (errno)
+		return die("readdir");
+	closedir(d);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct { const char *name; int args; } ops[] = {
@@ -360,7 +384,7 @@ int main(int argc, char **argv)
 		{ "writeloop", 2 }, { "lockhold", 2 }, { "locktry", 1 },
 		{ "flockhold", 2 }, { "flocktry", 1 }, { "copyrange", 5 },
 		{ "sigopen", 1 }, { "usertrunc", 3 }, { "userwrite", 3 },
-		{ "usertruncopen", 2 },
+		{ "usertruncopen", 2 }, { "readdir", 1 },
 	};
 	char **a = argv + 2;
 	unsigned int i;
@@ -392,6 +416,7 @@ int main(int argc, char **argv)
 	case 18: return do_sigopen(a);
 	case 19: return do_userop(a, 0);
 	case 20: return do_userop(a, 1);
-	default: return do_userop(a, 2);
+	case 21: return do_userop(a, 2);
+	default: return do_readdir(a);
 	}
 }
