@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # matrix: 6.12-pci-split
+# timeout: 2700
 #
 # The Debian distro guest (scripts/mkguest) boots from its qcow2 disk through
 # its own GRUB, the cell's kernel and its initramfs, with the users' QEMU

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # matrix: 6.1-pci-split
+# timeout: 2700
 #
 # The Debian guest (scripts/mkguest) through a user's life with vireo, one
 # boot per state, on one disk (an overlay of the cached image; the users'
