@@ -93,7 +93,6 @@ struct vf_conn {
 	u32 time_gran;
 	u64 flags;			/* FUSE_* init flags both sides have */
 	bool no_open;
-	bool batch_forget;		/* BATCH_FORGET (7.16) instead of FORGET */
 	/* Opcodes the daemon answered ENOSYS: not sent again. */
 	DECLARE_BITMAP(enosys, 64);
 };

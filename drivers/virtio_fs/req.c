@@ -495,10 +495,11 @@ struct vf_forget_ent {
 #define VF_FORGET_BATCH	(PAGE_SIZE / sizeof(struct fuse_forget_one))
 
 /*
- * The daemon may forget @nlookup lookups of @nodeid. With BATCH_FORGET the
- * forget is queued and a work sends what gathered as one request (an
- * eviction of many inodes, drop_caches, umount of a busy tree); without it,
- * or when no memory is left for the queue, one FORGET goes out at once.
+ * The daemon may forget @nlookup lookups of @nodeid. The forget is queued
+ * and a work sends what gathered as one BATCH_FORGET (FUSE 7.16; vireo_fs
+ * needs 7.28): an eviction of many inodes, drop_caches, umount of a busy
+ * tree. Only when no memory is left for the queue does one FORGET go out
+ * at once.
  */
 void vf_forget(struct vf_dev *dev, u64 nodeid, u64 nlookup)
 {
@@ -507,10 +508,6 @@ void vf_forget(struct vf_dev *dev, u64 nodeid, u64 nlookup)
 	/* After DESTROY (umount) the daemon forgot every node itself. */
 	if (!nlookup || !dev->mounted)
 		return;
-	if (!dev->conn.batch_forget) {
-		send_forget(dev, nodeid, nlookup);
-		return;
-	}
 	ent = kmalloc(sizeof(*ent), GFP_NOFS | __GFP_NOWARN);
 	if (!ent) {
 		send_forget(dev, nodeid, nlookup);
@@ -525,14 +522,19 @@ void vf_forget(struct vf_dev *dev, u64 nodeid, u64 nlookup)
 	schedule_delayed_work(&dev->forget_work, 1);
 }
 
-/* Sends the queued forgets, VF_FORGET_BATCH per BATCH_FORGET. */
+/*
+ * Sends the queued forgets, VF_FORGET_BATCH per BATCH_FORGET. An entry is
+ * freed once its request went out; with the hiprio ring full they go back
+ * to the queue and the work comes again, so no lookup is lost.
+ */
 void vf_forget_work(struct work_struct *work)
 {
 	struct vf_dev *dev = container_of(to_delayed_work(work), struct vf_dev,
 					  forget_work);
 	struct fuse_batch_forget_in in = { 0 };
 	struct fuse_forget_one *batch;
-	struct vf_forget_ent *ent;
+	struct vf_forget_ent *ent, *tmp;
+	struct list_head chunk;
 	struct vf_args a = {
 		.opcode = FUSE_BATCH_FORGET,
 		.nr_in = 2,
@@ -550,14 +552,14 @@ void vf_forget_work(struct work_struct *work)
 		/* Suspended: they wait for the resume (vf_restore kicks us). */
 		if (READ_ONCE(dev->frozen) && !READ_ONCE(dev->dead))
 			break;
+		INIT_LIST_HEAD(&chunk);
 		n = 0;
 		spin_lock_irq(&dev->forget_lock);
-		while (n < VF_FORGET_BATCH && !list_empty(&dev->forgets)) {
-			ent = list_first_entry(&dev->forgets,
-					       struct vf_forget_ent, node);
-			list_del(&ent->node);
+		list_for_each_entry_safe(ent, tmp, &dev->forgets, node) {
+			if (n == VF_FORGET_BATCH)
+				break;
 			batch[n++] = ent->one;
-			kfree(ent);
+			list_move_tail(&ent->node, &chunk);
 		}
 		spin_unlock_irq(&dev->forget_lock);
 		if (!n)
@@ -567,10 +569,15 @@ void vf_forget_work(struct work_struct *work)
 		a.in_size[0] = sizeof(in);
 		a.in_size[1] = n * sizeof(*batch);
 		if (vf_send(dev, &a) == -EAGAIN) {
-			/* The hiprio ring is full: one by one, when there is room. */
-			while (n--)
-				send_forget(dev, batch[n].nodeid, batch[n].nlookup);
+			/* The hiprio ring is full: again when it has room. */
+			spin_lock_irq(&dev->forget_lock);
+			list_splice(&chunk, &dev->forgets);
+			spin_unlock_irq(&dev->forget_lock);
+			schedule_delayed_work(&dev->forget_work, HZ / 10);
+			break;
 		}
+		list_for_each_entry_safe(ent, tmp, &chunk, node)
+			kfree(ent);
 	}
 	kfree(batch);
 }

@@ -76,7 +76,6 @@ static int vf_init_session(struct vf_dev *dev, struct super_block *sb)
 	if (got & FUSE_INIT_EXT)
 		got |= (u64)out.flags2 << 32;
 	c->flags = got & want;
-	c->batch_forget = c->minor >= 16;	/* req.c: vf_forget() */
 
 	c->max_pages = VF_MAX_PAGES;
 	if ((c->flags & FUSE_MAX_PAGES) && !out.max_pages) {
