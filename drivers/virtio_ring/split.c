@@ -51,6 +51,20 @@ static void vireo_split_add_indirect(struct vireo_ring *vr, dma_addr_t addr,
 }
 
 /*
+ * One descriptor of a chain, linked to @next; the last one of the chain
+ * loses VRING_DESC_F_NEXT afterwards (virtio 1.2, 2.7.5).
+ */
+static __always_inline void split_put_desc(struct vireo_split_desc *d,
+					   dma_addr_t addr, u32 len, u16 flags,
+					   u16 next)
+{
+	d->addr = cpu_to_le64(addr);
+	d->len = cpu_to_le32(len);
+	d->flags = cpu_to_le16(flags | VRING_DESC_F_NEXT);
+	d->next = cpu_to_le16(next);
+}
+
+/*
  * Maps the request into a chain of ring descriptors from free_head on,
  * following our own links, and writes each one as it goes. Returns the
  * chain's last descriptor; on failure nothing stays mapped. The ring and
@@ -86,10 +100,7 @@ static __always_inline int vireo_split_add_chain(struct vireo_ring *vr,
 			writable += len;
 		next = extra[idx].next;
 		d = &desc[idx];
-		d->addr = cpu_to_le64(addr);
-		d->len = cpu_to_le32(len);
-		d->flags = cpu_to_le16(flags | VRING_DESC_F_NEXT);
-		d->next = cpu_to_le16(next);
+		split_put_desc(d, addr, len, flags, next);
 		last = idx;
 		idx = next;
 		n++;
@@ -207,10 +218,7 @@ __vireo_split_add_short(struct vireo_ring *vr, struct scatterlist **sgs,
 				writable += len;
 			next = extra[idx].next;
 			d = &desc[idx];
-			d->addr = cpu_to_le64(addr);
-			d->len = cpu_to_le32(len);
-			d->flags = cpu_to_le16(flags | VRING_DESC_F_NEXT);
-			d->next = cpu_to_le16(next);
+			split_put_desc(d, addr, len, flags, next);
 			last = idx;
 			idx = next;
 			n++;
