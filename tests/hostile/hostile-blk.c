@@ -61,7 +61,8 @@ struct rule {
 	int queue;		/* -1: any */
 	int type;		/* -1: any */
 	int64_t sector;		/* -1: any */
-	unsigned long after, count, seen, fired, every;
+	struct vu_trigger when;
+	unsigned long every;
 	bool reconnect;
 	char text[128];
 };
@@ -259,12 +260,8 @@ static struct rule *match(unsigned int qi, const struct req *r)
 			    (uint64_t)f->sector >= (end > r->sector ? end : r->sector + 1))
 				continue;
 		}
-		if (f->count && f->fired >= f->count)
-			continue;
-		if (f->seen++ < f->after)
-			continue;
-		f->fired++;
-		return f;
+		if (vu_trigger_fires(&f->when))
+			return f;
 	}
 	return NULL;
 }
@@ -431,7 +428,7 @@ static void parse_rule(const char *text)
 		die("bad config rule '%s'", text);
 	}
 	f = &rules[nrules++];
-	*f = (struct rule){ .queue = -1, .type = -1, .sector = -1, .count = 1 };
+	*f = (struct rule){ .queue = -1, .type = -1, .sector = -1, .when.count = 1 };
 	snprintf(f->text, sizeof(f->text), "%s", text);
 	for (; tok; tok = strtok_r(NULL, " \t", &save)) {
 		char *eq = strchr(tok, '=');
@@ -444,10 +441,6 @@ static void parse_rule(const char *text)
 			f->queue = strtol(v, &end, 0);
 		else if (!strcmp(tok, "sector"))
 			f->sector = strtoll(v, &end, 0);
-		else if (!strcmp(tok, "after"))
-			f->after = strtoul(v, &end, 0);
-		else if (!strcmp(tok, "count"))
-			f->count = strtoul(v, &end, 0);
 		else if (!strcmp(tok, "every"))
 			f->every = strtoul(v, &end, 0);
 		else if (!strcmp(tok, "type")) {
@@ -458,7 +451,7 @@ static void parse_rule(const char *text)
 		} else if (!strcmp(tok, "reconnect") && !eq) {
 			f->reconnect = true;
 			continue;
-		} else {
+		} else if (!vu_trigger_word(&f->when, tok, v, &end)) {
 			bool valued;
 
 			for (unsigned int k = 1; k < ARRAY_SIZE(fault_names); k++)
@@ -477,20 +470,6 @@ static void parse_rule(const char *text)
 	}
 	if (f->kind == F_NONE)
 		die("rule '%s' names no fault", text);
-}
-
-static void parse_script(const char *path)
-{
-	char line[256];
-	FILE *fp = fopen(path, "r");
-
-	if (!fp)
-		die("%s: %s", path, strerror(errno));
-	while (fgets(line, sizeof(line), fp)) {
-		line[strcspn(line, "\r\n")] = 0;
-		parse_rule(line);
-	}
-	fclose(fp);
 }
 
 static void usage(void)
@@ -568,7 +547,7 @@ int main(int argc, char **argv)
 		else if (!strcmp(a, "--fault"))
 			parse_rule(v);
 		else if (!strcmp(a, "--script"))
-			parse_script(v);
+			vu_read_script(v, parse_rule);
 		else if (!strcmp(a, "--timeout"))
 			timeout = strtol(v, NULL, 0);
 		else

@@ -114,7 +114,7 @@ struct rule {
 	long long value;
 	int64_t op;		/* -1: any */
 	int64_t node;		/* -1: any */
-	unsigned long after, count, seen, fired;
+	struct vu_trigger when;
 	char text[128];
 };
 
@@ -134,12 +134,8 @@ static struct rule *match(const struct fuse_in_header *ih)
 			continue;
 		if (f->node >= 0 && (uint64_t)f->node != ih->nodeid)
 			continue;
-		if (f->count && f->fired >= f->count)
-			continue;
-		if (f->seen++ < f->after)
-			continue;
-		f->fired++;
-		return f;
+		if (vu_trigger_fires(&f->when))
+			return f;
 	}
 	return NULL;
 }
@@ -569,7 +565,7 @@ static void parse_rule(const char *text)
 	if (nrules == MAX_RULES)
 		die("more than %d rules", MAX_RULES);
 	f = &rules[nrules++];
-	*f = (struct rule){ .op = -1, .node = -1, .count = 1 };
+	*f = (struct rule){ .op = -1, .node = -1, .when.count = 1 };
 	snprintf(f->text, sizeof(f->text), "%s", text);
 	for (; tok; tok = strtok_r(NULL, " \t", &save)) {
 		char *eq = strchr(tok, '=');
@@ -590,11 +586,7 @@ static void parse_rule(const char *text)
 		}
 		if (!strcmp(tok, "node"))
 			f->node = strtoll(v, &end, 0);
-		else if (!strcmp(tok, "after"))
-			f->after = strtoul(v, &end, 0);
-		else if (!strcmp(tok, "count"))
-			f->count = strtoul(v, &end, 0);
-		else {
+		else if (!vu_trigger_word(&f->when, tok, v, &end)) {
 			for (unsigned int k = 1; k < ARRAY_SIZE(fault_names); k++)
 				if (!strcmp(tok, fault_names[k]))
 					f->kind = k;
@@ -612,20 +604,6 @@ static void parse_rule(const char *text)
 	}
 	if (f->kind == F_NONE)
 		die("rule '%s' names no fault", text);
-}
-
-static void parse_script(const char *path)
-{
-	char line[256];
-	FILE *fp = fopen(path, "r");
-
-	if (!fp)
-		die("%s: %s", path, strerror(errno));
-	while (fgets(line, sizeof(line), fp)) {
-		line[strcspn(line, "\r\n")] = 0;
-		parse_rule(line);
-	}
-	fclose(fp);
 }
 
 static void usage(void)
@@ -669,7 +647,7 @@ int main(int argc, char **argv)
 		else if (!strcmp(a, "--fault"))
 			parse_rule(v);
 		else if (!strcmp(a, "--script"))
-			parse_script(v);
+			vu_read_script(v, parse_rule);
 		else if (!strcmp(a, "--timeout"))
 			timeout = strtol(v, NULL, 0);
 		else

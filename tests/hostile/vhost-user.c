@@ -976,3 +976,41 @@ void vu_run(const struct vu_backend *b, long timeout)
 	}
 	unlink(sock_path);
 }
+
+/* --- fault rules --- */
+
+bool vu_trigger_fires(struct vu_trigger *t)
+{
+	if (t->count && t->fired >= t->count)
+		return false;
+	if (t->seen++ < t->after)
+		return false;
+	t->fired++;
+	return true;
+}
+
+bool vu_trigger_word(struct vu_trigger *t, const char *tok, const char *v,
+		     char **end)
+{
+	if (!strcmp(tok, "after"))
+		t->after = strtoul(v, end, 0);
+	else if (!strcmp(tok, "count"))
+		t->count = strtoul(v, end, 0);
+	else
+		return false;
+	return true;
+}
+
+void vu_read_script(const char *path, void (*rule)(const char *line))
+{
+	char line[256];
+	FILE *fp = fopen(path, "r");
+
+	if (!fp)
+		die("%s: %s", path, strerror(errno));
+	while (fgets(line, sizeof(line), fp)) {
+		line[strcspn(line, "\r\n")] = 0;
+		rule(line);
+	}
+	fclose(fp);
+}

@@ -197,6 +197,26 @@ void copy_out(const struct seg *s, unsigned int n, uint64_t off,
 int make_iov(const struct seg *s, unsigned int n, bool write,
 	     uint64_t off, uint64_t len, struct iovec *iov);
 
+/*
+ * When a fault rule fires: it lets @after matching requests pass, then
+ * fires on the next @count of them (0: on every one from then on).
+ * Script and --fault words "after=N" and "count=K" set it.
+ */
+struct vu_trigger {
+	unsigned long after, count, seen, fired;
+};
+
+/* A request matched the rule's filters: does the fault fire on it? */
+bool vu_trigger_fires(struct vu_trigger *t);
+/*
+ * Word @tok (value @v) of a rule, if it is after= or count=: true when it
+ * was one of them, with *@end where the number's parse stopped.
+ */
+bool vu_trigger_word(struct vu_trigger *t, const char *tok, const char *v,
+		     char **end);
+/* Gives @rule each line of a script file (blank and '#' lines too). */
+void vu_read_script(const char *path, void (*rule)(const char *line));
+
 /* Closes the connection (and keeps listening if want_reconnect). */
 void hang_up(const char *why);
 
