@@ -18,7 +18,7 @@ boot_bg "${qa[@]}" --modparam 'vireo_ring abort_timeout=5' --timeout 400 \
 if guest_console_wait FS-IO-RUNNING 240; then
 	fs_daemon_kill KILL
 	sleep 1
-	if [ -z "$(for p in $(fs_daemon_pids); do kill -0 "$p" 2>/dev/null && echo "$p"; done)" ]; then
+	if [ -z "$(for p in $(fs_daemon_pids); do fs_pid_alive "$p" && echo "$p"; done)" ]; then
 		tap_ok virtiofsd-killed
 	else
 		tap_fail virtiofsd-killed "the daemon still runs"
