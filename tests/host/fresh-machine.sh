@@ -1,19 +1,25 @@
 #!/usr/bin/env bash
 # matrix: 6.12-pci-split
+# timeout: 2400
 #
-# The README's first commands on a fresh Debian 12 machine: a debootstrap
-# --variant=minbase root with only git and make added (built once, cached
-# as a tarball in $VIREO_CACHE/fresh), unpacked anew for every run, with its
-# own dpkg database, its own VIREO_CACHE, and vireo's tree copied in. As
-# root inside it:
-#   make                 one line: no kernel headers, what to install
-#   make run CMD=...     installs the packages, fetches the kernel, builds,
-#                        boots: the guest reads 64 bytes from /dev/hwrng
-#   make KVER=6.1        builds for the other kernel
-#   make check CELLS=6.12-pci-split TESTS=rng    ... 0 failed
+# The README's entry points, each as the first command on a fresh Debian 12
+# machine: a debootstrap --variant=minbase root with only git and make added
+# (built once, cached as a tarball in $VIREO_CACHE/fresh), unpacked anew for
+# each first command, with its own dpkg database, its own VIREO_CACHE, and
+# vireo's tree copied in. As root inside it:
+#   root 1: make                 one line: no kernel headers, what to install
+#           make run CMD=...     installs the packages, fetches the kernel,
+#                                builds, boots: the guest reads 64 bytes
+#                                from /dev/hwrng (make run is install-deps,
+#                                then make KVER=6.12, then the boot: what
+#                                make KVER=6.12 does as a first command)
+#           make KVER=6.1        builds for the other kernel
+#   root 2: make check CELLS=6.12-pci-split TESTS=rng    ... 0 failed
+#   root 3: make bench BENCH=rng KERNELS=6.12 PAIRS=1 MIB=1
+#                                the benchmark's table row, with numbers
 # Downloaded .deb files are kept in $VIREO_CACHE/fresh/archives (apt's
 # cache, bound in), so reruns download little; every package is still
-# installed inside each time.
+# installed inside each root.
 # shellcheck source=tests/lib.sh
 . "$(dirname "$0")/../lib.sh"
 
@@ -23,15 +29,28 @@ fresh=$minbase_fresh
 tarball=$minbase_tarball
 minbase_ensure || exit 0
 
-root=$(mktemp -d /var/tmp/vireo-fresh.XXXXXX)
-trap 'rm -rf --one-file-system "$root"' EXIT
-tar -C "$root" -xzf "$tarball"
-tar -C "$VIREO_ROOT" --exclude=./build --exclude=./.git -cf - . | (mkdir -p "$root/root/vireo" && tar -C "$root/root/vireo" -xf -)
-cp /etc/resolv.conf "$root/etc/resolv.conf"
-# What Debian's installer writes (debootstrap alone has only "bookworm"):
-# the current 6.12 kernel and linux-source-6.12 come from the updates.
-rm -f "$root/etc/apt/sources.list"
-cat >"$root/etc/apt/sources.list.d/debian.sources" <<'SOURCES'
+roots=()
+trap drop_roots EXIT
+
+# new_root: a fresh root from the tarball, vireo's tree in /root/vireo, and
+# the sources Debian's installer writes (debootstrap alone has only
+# "bookworm"; the current 6.12 kernel and linux-source-6.12 come from the
+# updates). The previous root goes first (disk space). Sets root.
+drop_roots() {
+	local r
+	for r in ${roots[@]+"${roots[@]}"}; do rm -rf --one-file-system "$r"; done
+	roots=()
+}
+new_root() {
+	drop_roots
+	root=$(mktemp -d /var/tmp/vireo-fresh.XXXXXX)
+	roots+=("$root")
+	tar -C "$root" -xzf "$tarball"
+	tar -C "$VIREO_ROOT" --exclude=./build --exclude=./.git -cf - . |
+		(mkdir -p "$root/root/vireo" && tar -C "$root/root/vireo" -xf -)
+	cp /etc/resolv.conf "$root/etc/resolv.conf"
+	rm -f "$root/etc/apt/sources.list"
+	cat >"$root/etc/apt/sources.list.d/debian.sources" <<'SOURCES'
 Types: deb
 URIs: http://deb.debian.org/debian
 Suites: bookworm bookworm-updates
@@ -44,9 +63,10 @@ Suites: bookworm-security
 Components: main
 Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
 SOURCES
-tap_diag "fresh root $root from $tarball"
+	tap_diag "fresh root $root from $tarball"
+}
 
-# in_root LOG CMD: run CMD (a shell line) as root in the fresh root, in a
+# in_root LOG CMD: run CMD (a shell line) as root in the root, in a
 # mount namespace of its own (the binds vanish with it). Output to LOG.
 in_root() {
 	local log=$1
@@ -65,6 +85,8 @@ in_root() {
 			LANG=C.UTF-8 TERM=dumb /bin/bash -c "cd /root/vireo && $*"
 	' sh "$root" "$fresh" "$@" >"$log" 2>&1
 }
+
+new_root
 
 # 1. make: no headers for the running kernel here; one line says what to do.
 log=$VIREO_LOGDIR/$TEST-make.log
@@ -97,7 +119,9 @@ rc=$?
 tap_diag "make KVER=6.1: $((SECONDS - s)) s"
 if [ $rc = 0 ] && grep -q 'vireo_transport.ko' "$log"; then tap_ok make-kver-6.1; else tap_fail make-kver-6.1 "exit $rc (log: $log)" "$(tail -n 5 "$log")"; fi
 
-# 4. make check, one cell, one test (never this one: TESTS selects).
+# 4. make check, one cell, one test (never this one: TESTS selects), as
+# the first command of a root of its own.
+new_root
 s=$SECONDS
 log=$VIREO_LOGDIR/$TEST-make-check.log
 in_root "$log" "make check CELLS=6.12-pci-split TESTS=rng"
@@ -107,4 +131,20 @@ if [ $rc = 0 ] && tail -n 1 "$log" | grep -Eq '^[1-9][0-9]* passed, 0 failed'; t
 	tap_ok make-check-first
 else
 	tap_fail make-check-first "exit $rc: $(tail -n 1 "$log") (log: $log)" "$(grep -a '^not ok' "$log" | head -n 5)"
+fi
+
+# 5. make bench, a short run of one benchmark, first in a root of its own:
+# its table row names 6.12 and has two throughputs and a ratio above 0.
+new_root
+s=$SECONDS
+log=$VIREO_LOGDIR/$TEST-make-bench.log
+in_root "$log" "make bench BENCH=rng KERNELS=6.12 PAIRS=1 MIB=1"
+rc=$?
+row=$(grep -aE '^\| 6\.12 \|' "$log" | head -n 1)
+tap_diag "make bench BENCH=rng KERNELS=6.12 PAIRS=1 MIB=1: $((SECONDS - s)) s; $row"
+if [ $rc = 0 ] && echo "$row" | grep -Eq '^\| 6\.12 \| [0-9]+\.[0-9] \| [0-9]+\.[0-9] \| \*\*[0-9]+\.[0-9]+\*\* \|' &&
+	! echo "$row" | grep -Eq '\| 0\.0 \||\*\*0\.00\*\*'; then
+	tap_ok make-bench-first
+else
+	tap_fail make-bench-first "exit $rc: '$row' (log: $log)" "$(tail -n 8 "$log")"
 fi
