@@ -1,5 +1,5 @@
 # Host-side helpers for the tests that boot guests on hostile-blk and
-# hostile-fs back-ends
+# hostile-fs and hostile-net back-ends
 # (tests/host/hostile-*.sh). Source after tests/lib.sh.
 #
 #   hostile_build                       build build/hostile/hostile-{blk,fs}
@@ -16,6 +16,12 @@
 #                                       those rules) and the QEMU arguments for
 #                                       it as a vhost-user-fs-pci with tag TAG
 #                                       at pcie.0 slot SLOT
+#   hostile_net NAME SLOT [-- RULE...]  a hostile-net back-end at 10.99.SLOT.2
+#                                       (those rules) and the QEMU arguments
+#                                       for it as a virtio-net-pci (vhost-user
+#                                       netdev) with MAC 52:54:00:99:SLOT:01 at
+#                                       pcie.0 slot SLOT (INTx: see
+#                                       docs/hostile.md)
 #   hostile_args                        the vireo-qemu options for every device
 #                                       (guest RAM as a shared memfd included)
 #   hostile_stop                        end the back-ends (by PID), keep logs
@@ -77,6 +83,26 @@ hostile_fs() {
 	for i in $(seq 50); do [ -S "$sock" ] && break; sleep 0.1; done
 	HOSTILE_QEMU+=(--qemu -chardev --qemu "socket,id=hc$slot,path=$sock"
 		--qemu -device --qemu "vhost-user-fs-pci,chardev=hc$slot,tag=$tag,bus=pcie.0,addr=$slot")
+}
+
+hostile_net() {
+	local name=$1 slot=$2 rules=() i packed=
+	shift 2
+	[ $# -eq 0 ] || shift
+	for i in "$@"; do rules+=(--fault "$i"); done
+	local sock=$HOSTILE_WORK/$name.sock
+	[ "${RING:-split}" != packed ] || packed=,packed=on
+	"$VIREO_ROOT/build/hostile/hostile-net" --socket "$sock" --ip "10.99.$((slot)).2" \
+		--mac "$(printf '52:54:00:ee:%02x:02' "$((slot))")" \
+		--timeout 900 ${rules[@]+"${rules[@]}"} 2>"$HOSTILE_WORK/$name.log" &
+	HOSTILE_PIDS+=($!)
+	HOSTILE_NAMES+=("$name")
+	for i in $(seq 50); do [ -S "$sock" ] && break; sleep 0.1; done
+	# vectors=0: QEMU 7.2 crashes in vhost_net_start when a vhost-user
+	# netdev's virtio-net-pci has MSI-X enabled (docs/hostile.md).
+	HOSTILE_QEMU+=(--qemu -chardev --qemu "socket,id=hc$slot,path=$sock"
+		--qemu -netdev --qemu "vhost-user,id=hn$slot,chardev=hc$slot"
+		--qemu -device --qemu "virtio-net-pci,netdev=hn$slot,mac=$(printf '52:54:00:99:%02x:01' "$((slot))"),vectors=0,disable-legacy=on,bus=pcie.0,addr=$slot$packed")
 }
 
 hostile_args() {
