@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# matrix: 6.12-pci-split 6.1-pci-packed
+# matrix: 6.1-pci-packed
 #
 # vireo_net on a network device that misbehaves on purpose, through the
 # real transport: one virtio-net device per case in one guest, each with a
