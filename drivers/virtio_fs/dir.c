@@ -160,6 +160,20 @@ const struct dentry_operations vf_dentry_ops = {
 	.d_delete = vf_d_delete,
 };
 
+/*
+ * The mode of a new node. On a file system with POSIX ACLs (SB_POSIXACL)
+ * the VFS leaves the umask to the file system, elsewhere it applied it
+ * already. With FUSE_DONT_MASK the daemon applies the umask (the request's
+ * umask field) unless a default ACL of the directory replaces it, as a local
+ * file system does; without, the umask goes here.
+ */
+static umode_t create_mode(struct inode *dir, umode_t mode)
+{
+	if (!(VF_DEV(dir)->conn.flags & FUSE_DONT_MASK))
+		mode &= ~current_umask();
+	return mode;
+}
+
 /* MKNOD, MKDIR, SYMLINK, LINK: the reply is a new entry for @dentry. */
 static int create_entry(struct inode *dir, struct dentry *dentry,
 			struct vf_args *a, umode_t type)
@@ -201,7 +215,7 @@ static int vf_mknod(vireo_idmap_t *idmap, struct inode *dir,
 		    struct dentry *dentry, umode_t mode, dev_t rdev)
 {
 	struct fuse_mknod_in in = {
-		.mode = mode,
+		.mode = create_mode(dir, mode),
 		.rdev = new_encode_dev(rdev),
 		.umask = current_umask(),
 	};
@@ -219,7 +233,7 @@ static int vf_mkdir(vireo_idmap_t *idmap, struct inode *dir,
 		    struct dentry *dentry, umode_t mode)
 {
 	struct fuse_mkdir_in in = {
-		.mode = mode | S_IFDIR,
+		.mode = create_mode(dir, mode) | S_IFDIR,
 		.umask = current_umask(),
 	};
 	struct vf_args a = {
@@ -355,7 +369,7 @@ static int vf_atomic_open(struct inode *dir, struct dentry *dentry,
 	struct vf_dev *dev = VF_DEV(dir);
 	struct fuse_create_in in = {
 		.flags = flags & ~O_NOCTTY,
-		.mode = mode,
+		.mode = create_mode(dir, mode),
 		.umask = current_umask(),
 	};
 	struct {
@@ -477,6 +491,8 @@ const struct inode_operations vf_dir_iops = {
 	.setattr = vf_dir_setattr,
 	.permission = vf_dir_permission,
 	.listxattr = vf_listxattr,
+	.VIREO_GET_INODE_ACL = VF_ACL_GET,
+	.set_acl = VF_ACL_SET,
 };
 
 /*

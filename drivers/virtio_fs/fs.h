@@ -254,8 +254,8 @@ u64 vf_attr_version(struct inode *inode);
 int vf_refresh_attr(struct inode *inode, struct file *file);
 u64 vf_timeout(u64 sec, u32 nsec);
 void vf_invalidate_attr(struct inode *inode);
-int vf_do_setattr(struct dentry *dentry, struct iattr *iattr,
-		  struct file *file);
+int vf_setattr_inode(struct inode *inode, struct iattr *iattr,
+		     struct file *file);
 int vf_dir_getattr(vireo_idmap_t *idmap, const struct path *path,
 		   struct kstat *stat, u32 request_mask, unsigned int flags);
 int vf_dir_setattr(vireo_idmap_t *idmap, struct dentry *dentry,
@@ -283,6 +283,29 @@ void vf_file_install(struct inode *inode, struct file *file,
 
 /* xattr.c */
 extern const struct xattr_handler *vf_xattr_handlers[];
+extern const struct xattr_handler *vf_acl_xattr_handlers[];
 ssize_t vf_listxattr(struct dentry *dentry, char *list, size_t size);
+ssize_t vf_getxattr(struct inode *inode, const char *name, void *value,
+		    size_t size);
+int vf_setxattr(struct inode *inode, const char *name, const void *value,
+		size_t size, int flags, u32 setxattr_flags);
+
+/* acl.c: only where the daemon granted FUSE_POSIX_ACL (SB_POSIXACL). */
+#if IS_ENABLED(CONFIG_FS_POSIX_ACL)
+struct posix_acl *vf_get_acl(struct inode *inode, int type, bool rcu);
+int vf_set_acl(vireo_idmap_t *idmap, VIREO_ACL_TARGET *target,
+	       struct posix_acl *acl, int type);
+#define VF_ACL_GET	vf_get_acl
+#define VF_ACL_SET	vf_set_acl
+#else
+#define VF_ACL_GET	NULL
+#define VF_ACL_SET	NULL
+#endif
+
+static inline bool vf_posix_acl(struct inode *inode)
+{
+	return IS_ENABLED(CONFIG_FS_POSIX_ACL) &&
+	       (VF_DEV(inode)->conn.flags & FUSE_POSIX_ACL);
+}
 
 #endif /* _VIREO_FS_H */

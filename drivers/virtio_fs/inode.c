@@ -9,6 +9,7 @@
 #include <linux/mm.h>
 #include <linux/namei.h>
 #include <linux/pagemap.h>
+#include <linux/posix_acl.h>
 #include <linux/uidgid.h>
 
 #include "fs.h"
@@ -102,8 +103,8 @@ void vf_change_attributes(struct inode *inode, struct fuse_attr *attr,
 			  u64 attr_valid, u32 attr_valid_nsec, u64 version)
 {
 	struct vf_inode *vi = VF_I(inode);
-	struct timespec64 old_mtime;
-	bool changed, stale;
+	struct timespec64 old_mtime, old_ctime;
+	bool changed, stale, acl_changed;
 	loff_t old_size;
 
 	if (attr_type_changed(inode, attr))
@@ -111,7 +112,12 @@ void vf_change_attributes(struct inode *inode, struct fuse_attr *attr,
 	spin_lock(&inode->i_lock);
 	stale = vi->attr_version > version;
 	old_mtime = vireo_inode_mtime(inode);
+	old_ctime = inode_get_ctime(inode);
 	old_size = i_size_read(inode);
+	/* An ACL changed on the host changes the ctime (and maybe the mode). */
+	acl_changed = old_ctime.tv_sec != attr->ctime ||
+		      old_ctime.tv_nsec != attr->ctimensec ||
+		      (inode->i_mode & 07777) != (attr->mode & 07777);
 	set_attributes(inode, attr);
 	vi->attr_expire = stale ? 0 : vf_timeout(attr_valid, attr_valid_nsec);
 	changed = !stale && S_ISREG(inode->i_mode) &&
@@ -120,6 +126,9 @@ void vf_change_attributes(struct inode *inode, struct fuse_attr *attr,
 	if (!stale)
 		i_size_write(inode, attr->size);
 	spin_unlock(&inode->i_lock);
+
+	if (acl_changed && vf_posix_acl(inode))
+		forget_all_cached_acls(inode);
 
 	if (changed) {
 		if (attr->size < old_size)
@@ -295,10 +304,9 @@ static void ts_to_fuse(struct timespec64 ts, u64 *sec, u32 *nsec)
 	*nsec = ts.tv_nsec;
 }
 
-int vf_do_setattr(struct dentry *dentry, struct iattr *iattr,
-		  struct file *file)
+int vf_setattr_inode(struct inode *inode, struct iattr *iattr,
+		     struct file *file)
 {
-	struct inode *inode = d_inode(dentry);
 	struct vf_inode *vi = VF_I(inode);
 	struct vf_dev *dev = VF_DEV(inode);
 	struct fuse_setattr_in in = { 0 };
@@ -391,6 +399,10 @@ int vf_do_setattr(struct dentry *dentry, struct iattr *iattr,
 		if (trunc || !S_ISREG(inode->i_mode))
 			i_size_write(inode, out.attr.size);
 		spin_unlock(&inode->i_lock);
+		/* The host's chmod rewrote the access ACL's mask entry. */
+		if ((in.valid & (FATTR_MODE | FATTR_KILL_SUIDGID)) &&
+		    vf_posix_acl(inode))
+			forget_all_cached_acls(inode);
 		if (trunc) {
 			truncate_pagecache(inode, out.attr.size);
 			vf_attr_changed(inode);
@@ -429,7 +441,7 @@ static int vf_setattr(vireo_idmap_t *idmap, struct dentry *dentry,
 			return 0;
 		iattr->ia_valid &= ~(ATTR_SIZE | ATTR_OPEN);
 	}
-	return vf_do_setattr(dentry, iattr, file);
+	return vf_setattr_inode(inode, iattr, file);
 }
 
 static const char *vf_get_link(struct dentry *dentry, struct inode *inode,
@@ -470,6 +482,8 @@ const struct inode_operations vf_file_iops = {
 	.setattr = vf_setattr,
 	.permission = vf_permission,
 	.listxattr = vf_listxattr,
+	.VIREO_GET_INODE_ACL = VF_ACL_GET,
+	.set_acl = VF_ACL_SET,
 };
 
 const struct inode_operations vf_symlink_iops = {

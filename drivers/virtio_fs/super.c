@@ -50,7 +50,10 @@ static int vf_init_session(struct vf_dev *dev, struct super_block *sb)
 	       FUSE_DO_READDIRPLUS | FUSE_PARALLEL_DIROPS | FUSE_MAX_PAGES |
 	       FUSE_INIT_EXT;
 	want |= FUSE_READDIRPLUS_AUTO;		/* dir.c: use_readdirplus() */
-	want |= FUSE_HANDLE_KILLPRIV_V2;	/* inode.c: vf_do_setattr() */
+	want |= FUSE_HANDLE_KILLPRIV_V2;	/* inode.c: vf_setattr_inode() */
+	/* acl.c; virtiofsd grants POSIX_ACL only with the other two. */
+	if (IS_ENABLED(CONFIG_FS_POSIX_ACL))
+		want |= FUSE_POSIX_ACL | FUSE_DONT_MASK | FUSE_SETXATTR_EXT;
 	in.flags = lower_32_bits(want);
 	in.flags2 = upper_32_bits(want);
 
@@ -76,6 +79,17 @@ static int vf_init_session(struct vf_dev *dev, struct super_block *sb)
 	if (got & FUSE_INIT_EXT)
 		got |= (u64)out.flags2 << 32;
 	c->flags = got & want;
+	/* SETXATTR_EXT is FUSE 7.33: an older daemon's bit means nothing. */
+	if (c->minor < 33)
+		c->flags &= ~FUSE_SETXATTR_EXT;
+	/*
+	 * The host's ACLs: the guest checks them (generic_permission), and
+	 * system.posix_acl_* are the kernel's (acl.c).
+	 */
+	if (c->flags & FUSE_POSIX_ACL) {
+		sb->s_flags |= SB_POSIXACL;
+		sb->s_xattr = vf_acl_xattr_handlers;
+	}
 
 	c->max_pages = VF_MAX_PAGES;
 	if ((c->flags & FUSE_MAX_PAGES) && !out.max_pages) {

@@ -1,10 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Extended attributes: every name goes to the daemon as it is (one handler
- * with an empty prefix), as with the in-tree FUSE client. POSIX ACLs are not
- * negotiated, so the kernel never interprets system.posix_acl_*.
+ * with an empty prefix), as with the in-tree FUSE client. When the daemon
+ * granted FUSE_POSIX_ACL, system.posix_acl_access and _default are the
+ * kernel's (acl.c): on 6.1 through the VFS's ACL handlers, listed before
+ * ours; since 6.2 the VFS sends those names to the ACL inode operations
+ * itself. Without the grant they are names like any other.
  */
 #include <linux/fs.h>
+#include <linux/posix_acl_xattr.h>
 #include <linux/slab.h>
 #include <linux/xattr.h>
 
@@ -51,17 +55,27 @@ static ssize_t xattr_query(struct inode *inode, u32 opcode, const char *name,
 	return a.out_got;
 }
 
-static int vf_xattr_get(const struct xattr_handler *handler,
-			struct dentry *dentry, struct inode *inode,
-			const char *name, void *value, size_t size)
+ssize_t vf_getxattr(struct inode *inode, const char *name, void *value,
+		    size_t size)
 {
 	return xattr_query(inode, FUSE_GETXATTR, name, value, size);
 }
 
-static int vf_xattr_set(const struct xattr_handler *handler,
-			vireo_idmap_t *idmap, struct dentry *dentry,
-			struct inode *inode, const char *name,
-			const void *value, size_t size, int flags)
+static int vf_xattr_get(const struct xattr_handler *handler,
+			struct dentry *dentry, struct inode *inode,
+			const char *name, void *value, size_t size)
+{
+	return vf_getxattr(inode, name, value, size);
+}
+
+/*
+ * SETXATTR (@value) or REMOVEXATTR (@value NULL). @setxattr_flags
+ * (FUSE_SETXATTR_*) go only where the daemon granted FUSE_SETXATTR_EXT:
+ * then every SETXATTR carries the whole fuse_setxattr_in, otherwise its
+ * first two fields.
+ */
+int vf_setxattr(struct inode *inode, const char *name, const void *value,
+		size_t size, int flags, u32 setxattr_flags)
 {
 	struct vf_dev *dev = VF_DEV(inode);
 	struct fuse_setxattr_in in = { .size = size, .flags = flags };
@@ -74,8 +88,12 @@ static int vf_xattr_set(const struct xattr_handler *handler,
 	if (value) {
 		a.opcode = FUSE_SETXATTR;
 		a.nr_in = 3;
-		/* Without FUSE_SETXATTR_EXT the daemon expects the short form. */
-		a.in_size[0] = FUSE_COMPAT_SETXATTR_IN_SIZE;
+		if (dev->conn.flags & FUSE_SETXATTR_EXT) {
+			in.setxattr_flags = setxattr_flags;
+			a.in_size[0] = sizeof(in);
+		} else {
+			a.in_size[0] = FUSE_COMPAT_SETXATTR_IN_SIZE;
+		}
 		a.in_size[1] = strlen(name) + 1;
 		a.in_size[2] = size;
 	} else {
@@ -90,6 +108,14 @@ static int vf_xattr_set(const struct xattr_handler *handler,
 	if (!err)
 		vf_invalidate_attr(inode);	/* ctime */
 	return err;
+}
+
+static int vf_xattr_set(const struct xattr_handler *handler,
+			vireo_idmap_t *idmap, struct dentry *dentry,
+			struct inode *inode, const char *name,
+			const void *value, size_t size, int flags)
+{
+	return vf_setxattr(inode, name, value, size, flags, 0);
 }
 
 ssize_t vf_listxattr(struct dentry *dentry, char *list, size_t size)
@@ -113,6 +139,16 @@ static const struct xattr_handler vf_xattr_handler = {
 };
 
 const struct xattr_handler *vf_xattr_handlers[] = {
+	&vf_xattr_handler,
+	NULL,
+};
+
+/* FUSE_POSIX_ACL granted: the ACL names first (6.1), then every other. */
+const struct xattr_handler *vf_acl_xattr_handlers[] = {
+#if VIREO_ACL_XATTR_HANDLERS && IS_ENABLED(CONFIG_FS_POSIX_ACL)
+	&posix_acl_access_xattr_handler,
+	&posix_acl_default_xattr_handler,
+#endif
 	&vf_xattr_handler,
 	NULL,
 };

@@ -311,4 +311,35 @@ static inline struct timespec64 vireo_inode_mtime(struct inode *inode)
 
 /* ---- end vireo_fs (splice) ---------------------------------------------- */
 
+/* ---- vireo_fs (POSIX ACLs) ---------------------------------------------- */
+
+#include <linux/posix_acl.h>
+#include <linux/posix_acl_xattr.h>
+
+/*
+ * The ACL inode operations. Up to 6.1 ->get_acl(inode, type, rcu) feeds
+ * both the permission check and getxattr, ->set_acl takes the inode, and
+ * the names system.posix_acl_* reach them only through the xattr handlers
+ * the VFS exports, which the file system lists in s_xattr
+ * (VIREO_ACL_XATTR_HANDLERS). Since 6.2 the same ->get_acl is called
+ * ->get_inode_acl, ->set_acl takes the dentry, and the VFS routes the ACL
+ * names to the inode operations itself. Declare set_acl as
+ *	int fn(vireo_idmap_t *idmap, VIREO_ACL_TARGET *target,
+ *	       struct posix_acl *acl, int type)
+ * and get its inode with vireo_acl_inode(target).
+ */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 2, 0)
+#define VIREO_GET_INODE_ACL		get_inode_acl
+#define VIREO_ACL_TARGET		struct dentry
+#define vireo_acl_inode(target)		d_inode(target)
+#define VIREO_ACL_XATTR_HANDLERS	0
+#else
+#define VIREO_GET_INODE_ACL		get_acl
+#define VIREO_ACL_TARGET		struct inode
+#define vireo_acl_inode(target)		(target)
+#define VIREO_ACL_XATTR_HANDLERS	1
+#endif
+
+/* ---- end vireo_fs (POSIX ACLs) ------------------------------------------ */
+
 #endif /* _VIREO_COMPAT_H */

@@ -39,9 +39,24 @@
  *   fs-ops readdir DIR                       the names, one a line; a
  *                                            readdir(3) error is an error
  *                                            (busybox ls exits 0 on one)
+ *   fs-ops read FILE                         prints the first 4 KiB
+ *   fs-ops setacl FILE access|default ACL    setxattr(system.posix_acl_*)
+ *                                            in the POSIX ACL xattr format;
+ *                                            ACL as u::rw,u:1000:r,g::r,
+ *                                            m::r,o::- (in this order: the
+ *                                            kernel's)
+ *   fs-ops getacl FILE access|default        prints the ACL in that form
+ *                                            (u::rw-,...), "none" if there
+ *                                            is none (ENODATA)
+ *   fs-ops create FILE MODE UMASK            open(O_CREAT | O_EXCL) with
+ *                                            MODE (octal) under UMASK;
+ *                                            prints "mode=0NNN" (fstat)
+ *   fs-ops mkdir DIR MODE UMASK              the same with mkdir(2)
+ *   fs-ops as UID OP ARGS...                 OP as UID (and gid UID)
  */
 #define _GNU_SOURCE
 #include <dirent.h>
+#include <endian.h>
 #include <errno.h>
 #include <signal.h>
 #include <fcntl.h>
@@ -54,6 +69,10 @@
 #include <sys/xattr.h>
 #include <time.h>
 #include <unistd.h>
+#include <linux/posix_acl.h>
+#include <linux/posix_acl_xattr.h>
+
+#define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
 
 static const char *op;
 
@@ -374,6 +393,163 @@ static int do_readdir(char **a)
 	return 0;
 }
 
+static int do_read(char **a)
+{
+	char buf[4096];
+	ssize_t n;
+	int fd = open(a[0], O_RDONLY);
+
+	if (fd < 0)
+		return die("open");
+	n = read(fd, buf, sizeof(buf));
+	if (n < 0)
+		return die("read");
+	printf("%.*s", (int)n, buf);
+	return close(fd) ? die("close") : 0;
+}
+
+static const char *acl_name(const char *type)
+{
+	if (!strcmp(type, "access"))
+		return "system.posix_acl_access";
+	if (!strcmp(type, "default"))
+		return "system.posix_acl_default";
+	return NULL;
+}
+
+static const struct { char c; unsigned int tag; } acl_tags[] = {
+	{ 'u', ACL_USER_OBJ }, { 'g', ACL_GROUP_OBJ }, { 'm', ACL_MASK },
+	{ 'o', ACL_OTHER },
+};
+
+/* "u::rw,u:1000:r,g::r,m::r,o::-" into the xattr format. */
+static int do_setacl(char **a)
+{
+	struct {
+		struct posix_acl_xattr_header h;
+		struct posix_acl_xattr_entry e[32];
+	} x;
+	const char *name = acl_name(a[1]);
+	char *list = strdup(a[2]), *ent, *save = NULL;
+	unsigned int n = 0, i, perm;
+	char *qual, *perms;
+	int tag;
+
+	if (!name || !list) {
+		errno = EINVAL;
+		return die("acl type");
+	}
+	x.h.a_version = htole32(POSIX_ACL_XATTR_VERSION);
+	for (ent = strtok_r(list, ",", &save); ent;
+	     ent = strtok_r(NULL, ",", &save)) {
+		qual = strchr(ent, ':');
+		perms = qual ? strchr(qual + 1, ':') : NULL;
+		if (!perms || n == 32) {
+			errno = EINVAL;
+			return die("acl entry");
+		}
+		*qual++ = '\0';
+		*perms++ = '\0';
+		tag = -1;
+		for (i = 0; i < ARRAY_SIZE(acl_tags); i++)
+			if (ent[0] == acl_tags[i].c && !ent[1])
+				tag = acl_tags[i].tag;
+		if (tag < 0) {
+			errno = EINVAL;
+			return die("acl tag");
+		}
+		if (*qual && tag == ACL_USER_OBJ)
+			tag = ACL_USER;
+		else if (*qual && tag == ACL_GROUP_OBJ)
+			tag = ACL_GROUP;
+		perm = (strchr(perms, 'r') ? ACL_READ : 0) |
+		       (strchr(perms, 'w') ? ACL_WRITE : 0) |
+		       (strchr(perms, 'x') ? ACL_EXECUTE : 0);
+		x.e[n].e_tag = htole16(tag);
+		x.e[n].e_perm = htole16(perm);
+		x.e[n].e_id = htole32(*qual ? (unsigned int)atoi(qual) :
+				      (unsigned int)ACL_UNDEFINED_ID);
+		n++;
+	}
+	if (setxattr(a[0], name, &x, sizeof(x.h) + n * sizeof(x.e[0]), 0))
+		return die("setxattr");
+	return 0;
+}
+
+static int do_getacl(char **a)
+{
+	struct {
+		struct posix_acl_xattr_header h;
+		struct posix_acl_xattr_entry e[512];
+	} x;
+	const char *name = acl_name(a[1]);
+	unsigned int i, j, tag, perm;
+	ssize_t n;
+	char c;
+
+	if (!name) {
+		errno = EINVAL;
+		return die("acl type");
+	}
+	n = getxattr(a[0], name, &x, sizeof(x));
+	if (n < 0 && errno == ENODATA) {
+		printf("none\n");
+		return 0;
+	}
+	if (n < 0)
+		return die("getxattr");
+	if (n < (ssize_t)sizeof(x.h) ||
+	    le32toh(x.h.a_version) != POSIX_ACL_XATTR_VERSION ||
+	    (n - sizeof(x.h)) % sizeof(x.e[0])) {
+		errno = EBADMSG;
+		return die("acl format");
+	}
+	for (i = 0; i < (n - sizeof(x.h)) / sizeof(x.e[0]); i++) {
+		tag = le16toh(x.e[i].e_tag);
+		perm = le16toh(x.e[i].e_perm);
+		c = '?';
+		for (j = 0; j < ARRAY_SIZE(acl_tags); j++)
+			if (acl_tags[j].tag == tag)
+				c = acl_tags[j].c;
+		if (tag == ACL_USER)
+			c = 'u';
+		if (tag == ACL_GROUP)
+			c = 'g';
+		printf("%s%c:", i ? "," : "", c);
+		if (tag == ACL_USER || tag == ACL_GROUP)
+			printf("%u", le32toh(x.e[i].e_id));
+		printf(":%c%c%c", perm & ACL_READ ? 'r' : '-',
+		       perm & ACL_WRITE ? 'w' : '-',
+		       perm & ACL_EXECUTE ? 'x' : '-');
+	}
+	printf("\n");
+	return 0;
+}
+
+static int do_create(char **a, int dir)
+{
+	struct stat st;
+	int fd;
+
+	umask(strtoul(a[2], NULL, 8));
+	if (dir) {
+		if (mkdir(a[0], strtoul(a[1], NULL, 8)))
+			return die("mkdir");
+		if (stat(a[0], &st))
+			return die("stat");
+	} else {
+		fd = open(a[0], O_CREAT | O_EXCL | O_WRONLY,
+			  strtoul(a[1], NULL, 8));
+		if (fd < 0)
+			return die("open");
+		if (fstat(fd, &st))
+			return die("fstat");
+		close(fd);
+	}
+	printf("mode=%04o\n", (unsigned int)(st.st_mode & 07777));
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct { const char *name; int args; } ops[] = {
@@ -384,16 +560,27 @@ int main(int argc, char **argv)
 		{ "writeloop", 2 }, { "lockhold", 2 }, { "locktry", 1 },
 		{ "flockhold", 2 }, { "flocktry", 1 }, { "copyrange", 5 },
 		{ "sigopen", 1 }, { "usertrunc", 3 }, { "userwrite", 3 },
-		{ "usertruncopen", 2 }, { "readdir", 1 },
+		{ "usertruncopen", 2 }, { "readdir", 1 }, { "read", 1 },
+		{ "setacl", 3 }, { "getacl", 2 }, { "create", 3 },
+		{ "mkdir", 3 },
 	};
 	char **a = argv + 2;
 	unsigned int i;
 
 	op = argc > 1 ? argv[1] : "";
-	for (i = 0; i < sizeof(ops) / sizeof(ops[0]); i++)
+	/* as UID OP ARGS...: the rest as that user. */
+	if (!strcmp(op, "as") && argc > 3) {
+		if (as_user(argv[2]))
+			return 1;
+		argv += 2;
+		argc -= 2;
+		a = argv + 2;
+		op = argv[1];
+	}
+	for (i = 0; i < ARRAY_SIZE(ops); i++)
 		if (!strcmp(op, ops[i].name))
 			break;
-	if (i == sizeof(ops) / sizeof(ops[0]) || argc - 2 != ops[i].args) {
+	if (i == ARRAY_SIZE(ops) || argc - 2 != ops[i].args) {
 		fprintf(stderr, "usage: see the head of tests/guest-src/fs-ops.c\n");
 		return 2;
 	}
@@ -417,6 +604,11 @@ int main(int argc, char **argv)
 	case 19: return do_userop(a, 0);
 	case 20: return do_userop(a, 1);
 	case 21: return do_userop(a, 2);
-	default: return do_readdir(a);
+	case 22: return do_readdir(a);
+	case 23: return do_read(a);
+	case 24: return do_setacl(a);
+	case 25: return do_getacl(a);
+	case 26: return do_create(a, 0);
+	default: return do_create(a, 1);
 	}
 }
