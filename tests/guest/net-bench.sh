@@ -12,7 +12,9 @@
 # first from the second. Lines for the host (as tests/guest/blk-insns.sh):
 #   INSN-RUN <workload> <intree|vireo> <file after the short run>
 #            <file after the long run> <extra units>
-# then the kernel's text symbols between KSYMS-BEGIN and KSYMS-END.
+# then the kernel's text symbols between KSYMS-BEGIN and KSYMS-END, and for
+# the TCP runs (both together, counted outside the marks) the COUNT lines
+# of BENCH_MODE=counters, which runs only those (see counters_begin).
 # shellcheck shell=sh disable=SC2154 # BENCH_* come from the host
 . /tests/net-lib.sh
 
@@ -91,6 +93,59 @@ insn_run() {
 	esac
 }
 
+# counters_snap NS IF: "name value" lines: the interface's packet and byte
+# counts and every Tcp/TcpExt counter of the namespace.
+counters_snap() {
+	for _c in tx_packets tx_bytes rx_packets rx_bytes; do
+		echo "link.$_c $(net_stat "$1" "$2" $_c)"
+	done
+	nsx "$1" cat /proc/net/snmp /proc/net/netstat | awk '
+		$1 !~ /^Tcp/ { next }
+		!($1 in h) { h[$1] = $0; next }
+		{ n = split(h[$1], k); p = substr($1, 1, length($1) - 1)
+		  for (i = 2; i <= n; i++) print p "." k[i], $i; delete h[$1] }'
+}
+
+# counters_begin WHO / counters_end WHO UNITS: the counters of both ends of
+# pair WHO before and after some TCP runs a->b, printed per MiB:
+#   COUNT <intree|vireo> <a|b> <counter> <per MiB>
+counters_begin() {
+	for _s in a b; do
+		_d=$(nsx "$1$_s" ls /sys/class/net | grep -v '^lo$' | head -n 1)
+		counters_snap "$1$_s" "$_d" >"/tmp/c0.$1$_s"
+	done
+}
+counters_end() {
+	for _s in a b; do
+		_d=$(nsx "$1$_s" ls /sys/class/net | grep -v '^lo$' | head -n 1)
+		counters_snap "$1$_s" "$_d" >"/tmp/c1.$1$_s"
+		awk -v w="$1" -v s="$_s" -v m="$2" 'NR == FNR { a[$1] = $2; next }
+			$2 != a[$1] { printf "COUNT %s %s %s %.1f\n", w, s, $1, ($2 - a[$1]) / m }' \
+			"/tmp/c0.$1$_s" "/tmp/c1.$1$_s"
+	done
+}
+
+# BENCH_MODE=counters: per pair, one TCP stream a->b of BENCH_UNITS MiB
+# (after a warm-up of a quarter of it) and what it took per MiB at both
+# ends (segments, ACKs, frames), with the interfaces' offload settings
+# (KFEAT, LINK lines).
+if [ "${BENCH_MODE:-rate}" = counters ]; then
+	u=${BENCH_UNITS:-16}
+	for who in intree vireo; do
+		for s in a b; do
+			d=$(nsx "$who$s" ls /sys/class/net | grep -v '^lo$' | head -n 1)
+			nsx "$who$s" $ETHTOOL -k "$d" | grep -v fixed | sed "s/^/KFEAT $who $s /"
+			nsx "$who$s" $IP -d link show dev "$d" | tr ' ' '\n' |
+				awk -v w="$who" -v s="$s" '/^(gso|tso|gro)_max/ { k = $1; getline; print "LINK", w, s, k, $1 }'
+		done
+		insn_run "$who" tcp-a-to-b $((u / 4)) >/dev/null || { echo "counters: $who warm-up failed"; exit 1; }
+		counters_begin "$who"
+		mib=$(insn_run "$who" tcp-a-to-b "$u") || { echo "counters: $who failed"; exit 1; }
+		counters_end "$who" "$mib"
+	done
+	exit 0
+fi
+
 if [ "${BENCH_MODE:-rate}" = insns ]; then
 	marks=0
 	for w in ${BENCH_WORKLOADS:-tcp-a-to-b udp64}; do
@@ -100,6 +155,7 @@ if [ "${BENCH_MODE:-rate}" = insns ]; then
 		insn_run intree "$w" $((u / 4)) >/dev/null && insn_run vireo "$w" $((u / 4)) >/dev/null ||
 			{ echo "insns: $w warm-up failed"; exit 1; }
 		for who in intree vireo; do
+			[ "$w" = tcp-a-to-b ] && counters_begin "$who"
 			insn-mark
 			marks=$((marks + 1))
 			n1=$(insn_run "$who" "$w" $((u / 4))) || { echo "insns: $who $w failed"; exit 1; }
@@ -110,6 +166,7 @@ if [ "${BENCH_MODE:-rate}" = insns ]; then
 			insn-mark
 			marks=$((marks + 1))
 			echo "INSN-RUN $w $who $f1 $((marks - 1)) $((n2 - n1))"
+			[ "$w" = tcp-a-to-b ] && counters_end "$who" $((n1 + n2))
 		done
 	done
 	echo KSYMS-BEGIN
