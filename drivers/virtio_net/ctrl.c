@@ -53,7 +53,8 @@ static int ctrl_send(struct vnet_info *vi, u8 class, u8 cmd,
 	if (WARN_ON_ONCE(len > sizeof(c->data)))
 		return -EINVAL;
 	mutex_lock(&vi->ctrl_lock);
-	if (!vi->cvq || !vi->have_vqs || vireo_vq_is_broken(vi->cvq)) {
+	if (!vi->cvq || !vi->have_vqs || READ_ONCE(vi->failed) ||
+	    vireo_vq_is_broken(vi->cvq)) {
 		err = -EIO;
 		goto out;
 	}

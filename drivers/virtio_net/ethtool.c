@@ -68,7 +68,7 @@ static int vnet_set_channels(struct net_device *dev,
 		return 0;
 	if (!vireo_has_feature(vi->vd, VIRTIO_NET_F_MQ))
 		return -EOPNOTSUPP;
-	if (vi->dead || !vi->have_vqs)
+	if (vi->dead || vi->failed || !vi->have_vqs)
 		return -EIO;
 	err = vnet_ctrl_set_pairs(vi, n);
 	if (err) {
@@ -157,7 +157,7 @@ static int vnet_set_ringparam(struct net_device *dev,
 
 	if (ring->rx_mini_pending || ring->rx_jumbo_pending)
 		return -EINVAL;
-	if (vi->dead || !vi->have_vqs)
+	if (vi->dead || vi->failed || !vi->have_vqs)
 		return -EIO;
 	if (ring->rx_pending == vireo_vq_size(vi->rq[0].vq) &&
 	    ring->tx_pending == vireo_vq_size(vi->sq[0].vq))

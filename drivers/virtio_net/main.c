@@ -188,6 +188,9 @@ static void update_status(struct vnet_info *vi)
 	struct net_device *dev = vi->dev;
 	u16 status;
 
+	/* Given up on: the link stays down whatever the device says. */
+	if (READ_ONCE(vi->failed))
+		return;
 	read_speed(vi);
 	if (!vireo_has_feature(vi->vd, VIRTIO_NET_F_STATUS)) {
 		netif_carrier_on(dev);
@@ -240,6 +243,59 @@ static void set_work_flags(struct vnet_info *vi, bool *flag, bool on)
 	spin_unlock_irq(&vi->work_lock);
 }
 
+/*
+ * Gives up on the device, from any context: a queue the ring disabled (the
+ * device broke a rule) or a transmit queue the device stopped serving for
+ * vireo_ring's abort_timeout can only come back through a reset, and
+ * until then the packets in it hold their senders' socket memory and the
+ * stack's watchdog reports the queue every few seconds. The work resets
+ * the device, frees every buffer it held and keeps the carrier off until
+ * the device is removed (or rebound, or resumed). @why is logged, once;
+ * NULL when the ring has already said what happened.
+ */
+void vnet_give_up(struct vnet_info *vi, const char *why)
+{
+	if (test_and_set_bit(0, &vi->fail_pending))
+		return;
+	strscpy(vi->fail_why, why ?: "", sizeof(vi->fail_why));
+	schedule_work(&vi->fail_work);
+}
+
+static void vnet_fail_work(struct work_struct *work)
+{
+	struct vnet_info *vi = container_of(work, struct vnet_info, fail_work);
+	struct net_device *dev = vi->dev;
+	struct sk_buff *skb;
+	unsigned int i;
+	void *buf, *ctx;
+
+	rtnl_lock();
+	if (vi->failed || vi->dead || !vi->have_vqs)
+		goto out;
+	if (vi->fail_why[0])
+		netdev_err(dev, "%s: resetting the device; the interface stays down until the device is removed\n",
+			   vi->fail_why);
+	WRITE_ONCE(vi->failed, true);
+	netif_carrier_off(dev);
+	netif_tx_disable(dev);
+	set_work_flags(vi, &vi->refill_enabled, false);
+	set_work_flags(vi, &vi->rx_mode_enabled, false);
+	/* Not _sync: the refill work takes RTNL (it returns at once now). */
+	cancel_delayed_work(&vi->refill_work);
+	vnet_napi_disable_all(vi);
+	/* virtio 1.2, 2.4: after the reset the device uses no buffer. */
+	vireo_reset_device(vi->vd);
+	for (i = 0; i < vi->max_pairs; i++) {
+		while ((skb = vireo_vq_detach_unused(vi->sq[i].vq)))
+			dev_kfree_skb(skb);
+		netdev_tx_reset_queue(netdev_get_tx_queue(dev, i));
+		while ((buf = vireo_vq_detach_unused_ctx(vi->rq[i].vq, &ctx)))
+			vnet_rx_free_buf(&vi->rq[i], buf, ctx);
+	}
+out:
+	rtnl_unlock();
+}
+
 /* ------------------------------------------------------------------ */
 /* netdev ops                                                          */
 /* ------------------------------------------------------------------ */
@@ -250,7 +306,7 @@ static int vnet_open(struct net_device *dev)
 	bool empty = false;
 	unsigned int i;
 
-	if (vi->dead || !vi->have_vqs)
+	if (vi->dead || vi->failed || !vi->have_vqs)
 		return -EIO;
 	for (i = 0; i < vi->max_pairs; i++) {
 		vnet_rx_fill(&vi->rq[i], GFP_KERNEL);
@@ -669,6 +725,7 @@ static int vnet_probe(struct vireo_device *vd)
 	INIT_WORK(&vi->rx_mode_work, vnet_rx_mode_work);
 	INIT_DELAYED_WORK(&vi->refill_work, vnet_refill_work);
 	INIT_WORK(&vi->config_work, vnet_config_work);
+	INIT_WORK(&vi->fail_work, vnet_fail_work);
 	vd->priv = vi;
 	SET_NETDEV_DEV(dev, &vd->dev);
 	dev->netdev_ops = &vnet_netdev_ops;
@@ -766,6 +823,7 @@ static void vnet_remove(struct vireo_device *vd)
 	debugfs_remove(vi->debugfs);
 	set_work_flags(vi, &vi->config_enabled, false);
 	cancel_work_sync(&vi->config_work);
+	cancel_work_sync(&vi->fail_work);
 	/* Stops the interface: NAPI off, no more commands from the stack. */
 	unregister_netdev(dev);
 	cancel_work_sync(&vi->rx_mode_work);
@@ -790,6 +848,7 @@ static int vnet_freeze(struct vireo_device *vd)
 
 	set_work_flags(vi, &vi->config_enabled, false);
 	cancel_work_sync(&vi->config_work);
+	cancel_work_sync(&vi->fail_work);
 	rtnl_lock();
 	netif_device_detach(vi->dev);
 	set_work_flags(vi, &vi->refill_enabled, false);
@@ -814,6 +873,9 @@ static int vnet_restore(struct vireo_device *vd)
 		return err;
 	vireo_device_ready(vd);
 	rtnl_lock();
+	/* A device given up on before the suspend starts afresh. */
+	WRITE_ONCE(vi->failed, false);
+	clear_bit(0, &vi->fail_pending);
 	vnet_program_device(vi);
 	vnet_ctrl_restore_vlans(vi);
 	if (netif_running(dev)) {

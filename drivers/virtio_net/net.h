@@ -81,6 +81,7 @@ struct vnet_sq {
 	struct vnet_info *vi;
 	unsigned int max_size;
 	bool paused;			/* ring reset in progress: no wakes */
+	bool stall_logged;		/* this stall's timeout line is out */
 	struct scatterlist sg[VNET_TX_ROOM];
 	struct vnet_sq_stats stats;
 	char name[24];
@@ -115,6 +116,10 @@ struct vnet_info {
 	bool have_vqs;			/* queues exist (not after a failed resume) */
 	bool napi_on;			/* NAPI enabled (open and not frozen) */
 	bool dead;			/* a resume failed: no queues, none to come */
+	bool failed;			/* given up on: reset, queues emptied */
+	unsigned long fail_pending;	/* bit 0: fail_work is scheduled */
+	char fail_why[80];		/* what fail_work logs ("": nothing) */
+	struct work_struct fail_work;
 	u64 guest_offloads;		/* VIRTIO_NET_F_GUEST_* bits in force */
 	u64 guest_offloads_capable;	/* ... and the ones negotiated */
 	u32 speed;
@@ -162,6 +167,7 @@ extern unsigned int vnet_ctrl_timeout_ms;
 void vnet_napi_enable_all(struct vnet_info *vi);
 void vnet_napi_disable_all(struct vnet_info *vi);
 void vnet_set_affinity(struct vnet_info *vi);
+void vnet_give_up(struct vnet_info *vi, const char *why);
 
 static inline u64 vnet_offload_bit(unsigned int feature)
 {

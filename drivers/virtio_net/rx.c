@@ -493,6 +493,9 @@ int vnet_rx_poll(struct napi_struct *napi, int budget)
 		receive_one(rq, buf, len, ctx, &bytes, &packets);
 		done++;
 	}
+	/* A disabled queue: the ring said so; give up on the device. */
+	if (unlikely(done < budget && vireo_vq_is_broken(rq->vq)))
+		vnet_give_up(rq->vi, NULL);
 	if (vireo_vq_num_free(rq->vq) > vireo_vq_size(rq->vq) / 2 &&
 	    vnet_rx_fill(rq, GFP_ATOMIC) == -ENOMEM &&
 	    vireo_vq_num_free(rq->vq) == vireo_vq_size(rq->vq))

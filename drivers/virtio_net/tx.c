@@ -42,6 +42,8 @@ static void free_old_xmit(struct vnet_sq *sq, struct netdev_queue *txq,
 	}
 	if (!packets)
 		return;
+	if (unlikely(sq->stall_logged))
+		sq->stall_logged = false;
 	if (sq->vi->napi_tx)
 		netdev_tx_completed_queue(txq, packets, bytes);
 	u64_stats_update_begin(&sq->stats.syncp);
@@ -155,7 +157,10 @@ netdev_tx_t vnet_start_xmit(struct sk_buff *skb, struct net_device *dev)
 	free_old_xmit(sq, txq, 0);
 	err = xmit_skb(sq, skb);
 	if (err) {
-		if (net_ratelimit())
+		/* A disabled queue: the ring said so; give up on the device. */
+		if (vireo_vq_is_broken(sq->vq))
+			vnet_give_up(vi, NULL);
+		else if (net_ratelimit())
 			netdev_warn(dev, "tx%u: dropped a packet: %d (%u descriptors free)\n",
 				    qnum, err, vireo_vq_num_free(sq->vq));
 		dev->stats.tx_dropped++;
@@ -185,13 +190,35 @@ kick:
 	return NETDEV_TX_OK;
 }
 
+/*
+ * The stack's watchdog: a queue stopped (by the driver or BQL) with no
+ * transmit for the watchdog's time, called again every such period while
+ * it lasts. Logged once per stall; a disabled queue, or one the device has
+ * not served for vireo_ring's abort_timeout, gives up on the device.
+ */
 void vnet_tx_timeout(struct net_device *dev, unsigned int txqueue)
 {
 	struct vnet_info *vi = netdev_priv(dev);
 	struct vnet_sq *sq = &vi->sq[txqueue];
 	struct netdev_queue *txq = netdev_get_tx_queue(dev, txqueue);
+	unsigned long idle = jiffies - READ_ONCE(txq->trans_start);
+	unsigned int limit = vireo_abort_timeout();
+	char why[80];
 
 	sq_stat_add(sq, &sq->stats.timeouts, 1);
+	if (vireo_vq_is_broken(sq->vq)) {
+		vnet_give_up(vi, NULL);
+		return;
+	}
+	if (limit && idle >= (unsigned long)limit * HZ) {
+		snprintf(why, sizeof(why), "tx%u: the device has sent nothing for %u ms",
+			 txqueue, jiffies_to_msecs(idle));
+		vnet_give_up(vi, why);
+		return;
+	}
+	if (sq->stall_logged)
+		return;
+	sq->stall_logged = true;
 	netdev_err(dev, "tx%u timed out: %s, %u of %u descriptors free, %u ms since the last transmit, ring %s, napi_tx %d\n",
 		   txqueue,
 		   netif_tx_queue_stopped(txq) ? "stopped" : "running",

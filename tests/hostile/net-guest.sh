@@ -43,9 +43,12 @@ hn_dev() { basename "$(readlink "/sys/class/net/$1/device")"; }
 
 hn_mark() { echo "hostile-mark $1" >/dev/kmsg; }
 
-# hn_lines CASE DEV: DEV's kernel lines since the mark of CASE.
+# hn_lines CASE DEV: DEV's kernel lines since the mark of CASE (not the
+# stack's own watchdog lines, which it prints every 5 s while a queue is
+# stopped: they are not the driver's).
 hn_lines() {
-	dmesg | sed -n "/hostile-mark $1\$/,\$p" | grep -E "(^|[] ])$2[: ]"
+	dmesg | sed -n "/hostile-mark $1\$/,\$p" | grep -E "(^|[] ])$2[: ]" |
+		grep -v 'NETDEV WATCHDOG'
 }
 
 # hn_one_line CASE DEV PATTERN: exactly one line, matching PATTERN ("none":
@@ -118,8 +121,12 @@ hn_drop() {
 
 # hn_broken CASE SLOT PATTERN [flood]: a fault that breaks a queue (or
 # stalls it: "flood" sends UDP at the back-end for 15 s, so the transmit
-# ring fills): one line matching PATTERN for the device, pings and the
-# flood return within their bounds. rmmod at the end shows nothing hangs.
+# ring fills and the stack stops the queue): one line matching PATTERN for
+# the device (a stall: two, the timeout's and, after abort_timeout, the
+# driver's giving up; PATTERN is then "FIRST|SECOND" in order), pings and
+# the flood return within their bounds, and the driver gives up on the
+# device: the carrier goes off (/sys/class/net/IF/carrier 0). rmmod at the
+# end shows nothing hangs.
 hn_broken() {
 	hn_mark "$1"
 	_i=$(hn_up "$2") || { fail "$1/up" "no interface"; return; }
@@ -132,10 +139,29 @@ hn_broken() {
 		_r=0
 		wait_for 60 sh -c "! kill -0 $_fp 2>/dev/null" && _r=1
 		hn_verdict "$1/flood-returned" "$_r" "the sender still runs after 60 s"
-		# The stack's watchdog reports a stopped queue after 5 s.
-		wait_for 30 sh -c "dmesg | sed -n '/hostile-mark $1\$/,\$p' | grep -q 'timed out'"
 	fi
-	hn_one_line "$1" "$(hn_dev "$_i")" "$3"
+	_r=0
+	wait_for 60 sh -c "[ \"\$(cat /sys/class/net/$_i/carrier 2>/dev/null)\" = 0 ]" && _r=1
+	hn_verdict "$1/carrier-off" "$_r" "carrier $(cat "/sys/class/net/$_i/carrier" 2>&1) 60 s after the fault"
+	if [ "${4:-}" = flood ]; then
+		hn_two_lines "$1" "$(hn_dev "$_i")" "${3%%|*}" "${3#*|}"
+	else
+		hn_one_line "$1" "$(hn_dev "$_i")" "$3"
+	fi
+}
+
+# hn_two_lines CASE DEV PATTERN1 PATTERN2: exactly two lines, in that order.
+hn_two_lines() {
+	_l=$(hn_lines "$1" "$2")
+	_n=$(printf '%s' "$_l" | grep -c .)
+	echo "hostile: $1: $_n line(s):"
+	printf '%s\n' "$_l" | sed 's/^/hostile:   /'
+	if [ "$_n" = 2 ] && printf '%s' "$_l" | sed -n 1p | grep -qE "$3" &&
+		printf '%s' "$_l" | sed -n 2p | grep -qE "$4"; then
+		hn_verdict "$1/two-lines" 1
+	else
+		hn_verdict "$1/two-lines" 0 "$_n lines (want '$3' then '$4'): $(printf '%s' "$_l" | tr '\n' '|' | cut -c1-400)"
+	fi
 }
 
 # hn_unload: rmmod vireo_net returns within 60 s with every device gone.
