@@ -1,5 +1,5 @@
 # Host-side helpers for the tests that boot guests on hostile-blk and
-# hostile-fs and hostile-net back-ends
+# hostile-fs, hostile-net and hostile-rng back-ends
 # (tests/host/hostile-*.sh). Source after tests/lib.sh.
 #
 #   hostile_build                       build build/hostile/hostile-{blk,fs}
@@ -22,6 +22,9 @@
 #                                       netdev) with MAC 52:54:00:99:SLOT:01 at
 #                                       pcie.0 slot SLOT (INTx: see
 #                                       docs/hostile.md)
+#   hostile_rng NAME SLOT [-- RULE...]  a hostile-rng back-end (those rules) and
+#                                       the QEMU arguments for it as a
+#                                       vhost-user-rng-pci at pcie.0 slot SLOT
 #   hostile_args                        the vireo-qemu options for every device
 #                                       (guest RAM as a shared memfd included)
 #   hostile_stop                        end the back-ends (by PID), keep logs
@@ -103,6 +106,22 @@ hostile_net() {
 	HOSTILE_QEMU+=(--qemu -chardev --qemu "socket,id=hc$slot,path=$sock"
 		--qemu -netdev --qemu "vhost-user,id=hn$slot,chardev=hc$slot"
 		--qemu -device --qemu "virtio-net-pci,netdev=hn$slot,mac=$(printf '52:54:00:99:%02x:01' "$((slot))"),vectors=0,disable-legacy=on,bus=pcie.0,addr=$slot$packed")
+}
+
+hostile_rng() {
+	local name=$1 slot=$2 rules=() i packed=
+	shift 2
+	[ $# -eq 0 ] || shift
+	for i in "$@"; do rules+=(--fault "$i"); done
+	local sock=$HOSTILE_WORK/$name.sock
+	[ "${RING:-split}" != packed ] || packed=,packed=on
+	"$VIREO_ROOT/build/hostile/hostile-rng" --socket "$sock" --name "$name" \
+		--timeout 900 ${rules[@]+"${rules[@]}"} 2>"$HOSTILE_WORK/$name.log" &
+	HOSTILE_PIDS+=($!)
+	HOSTILE_NAMES+=("$name")
+	for i in $(seq 50); do [ -S "$sock" ] && break; sleep 0.1; done
+	HOSTILE_QEMU+=(--qemu -chardev --qemu "socket,id=hc$slot,path=$sock"
+		--qemu -device --qemu "vhost-user-rng-pci,chardev=hc$slot,bus=pcie.0,addr=$slot$packed")
 }
 
 hostile_args() {
