@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# matrix: 6.12-pci-split debug-pci-split
+# matrix: debug-pci-split
 #
 # vireo_net going away under traffic (tests/guest/net-unplug.sh): three
 # NICs on a tap bridge, each behind its own pcie-root-port (--hotplug);
