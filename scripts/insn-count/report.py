@@ -8,16 +8,19 @@ is charged to the symbol it lies in. "driver" is the virtio stack under
 test: vireo's modules for vireo, the in-tree virtio core, ring, PCI
 transport and virtio_blk for the in-tree driver (built into the kernel on
 6.12, so those are found by name). With TOP, the TOP functions whose
-counts differ most between the two drivers follow each table.
+counts differ most between the two drivers follow each table; with SHARE
+(environment: function names, comma-separated) the instructions of those
+functions and their share of the kernel's for each driver.
 """
 import bisect
 import collections
+import os
 import re
 import sys
 
-INTREE_MODS = {"virtio", "virtio_ring", "virtio_pci", "virtio_pci_modern_dev",
+INTREE_MODS = {"virtio", "virtio_ring", "virtio_pci", "virtio_pci_modern_dev", "virtio_balloon",
                "virtio_pci_legacy_dev", "virtio_blk"}
-INTREE_NAMES = re.compile(r"^_*(virtqueue|vring|virtio|vp_|virtblk|detach_buf|more_used)")
+INTREE_NAMES = re.compile(r"^_*(virtqueue|vring|virtio|vp_|virtblk|virtballoon|detach_buf|more_used)")
 
 
 def load_log(path):
@@ -98,6 +101,20 @@ def main():
         print("| %s | %.0f (%.0f) | %.0f (%.0f) | **%.3f** | %.2f | %.0f / %.0f |" % (
             name, ik, i["driver"], vk, v["driver"], vk / ik,
             v["driver"] / i["driver"], i["user"], v["user"]))
+    share = [f for f in os.environ.get("SHARE", "").split(",") if f]
+    for name, r in per.items():
+        if not share:
+            break
+        print("\n%s: named functions (instructions per I/O, share of the kernel's)\n" % name)
+        print("| function | in-tree | vireo |")
+        print("|---|---|---|")
+        for fn in share:
+            cells = []
+            for who in ("intree", "vireo"):
+                k = sum(v for (mod, f), v in r[who].items() if mod != "user")
+                n = sum(v for (mod, f), v in r[who].items() if f == fn)
+                cells.append("%.0f (%.1f%%)" % (n, 100 * n / k if k else 0))
+            print("| %s | %s | %s |" % (fn, cells[0], cells[1]))
     for name, r in per.items():
         if not top:
             break
