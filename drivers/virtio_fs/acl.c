@@ -18,10 +18,15 @@
 #include "fs.h"
 
 /*
- * One GETXATTR reads an ACL of up to 4 KiB (511 entries, more than most
- * local file systems store); a longer one fails with E2BIG.
+ * One GETXATTR reads an ACL of up to a page (511 entries in 4 KiB, more
+ * than most local file systems store). A longer one (tmpfs, XFS or ext4
+ * with ea_inode keep them) is read after asking its size, up to
+ * XATTR_SIZE_MAX, what the VFS allows any xattr; the in-tree FUSE client
+ * stops at a page.
  */
-#define VF_ACL_MAX_SIZE		4096
+#define VF_ACL_FIRST_SIZE	PAGE_SIZE
+/* Tries of a size that keeps changing on the host before giving up. */
+#define VF_ACL_TRIES		4
 
 static const char *acl_xattr_name(int type)
 {
@@ -29,21 +34,55 @@ static const char *acl_xattr_name(int type)
 					 XATTR_NAME_POSIX_ACL_DEFAULT;
 }
 
+/*
+ * The ACL's bytes into *@bufp (kvfree), or an error: -ERANGE from the
+ * daemon means the buffer was short, so ask the size (GETXATTR of size 0)
+ * and read again into one that size; the host may change the ACL between
+ * the two, hence a few tries.
+ */
+static ssize_t acl_read(struct inode *inode, const char *name, void **bufp)
+{
+	size_t size = VF_ACL_FIRST_SIZE;
+	unsigned int tries;
+	ssize_t n = -ERANGE;
+	void *buf;
+
+	for (tries = 0; tries < VF_ACL_TRIES && n == -ERANGE; tries++) {
+		buf = kvmalloc(size, GFP_KERNEL);
+		if (!buf)
+			return -ENOMEM;
+		n = vf_getxattr(inode, name, buf, size);
+		if (n != -ERANGE) {
+			*bufp = buf;
+			return n;
+		}
+		kvfree(buf);
+		if (size == XATTR_SIZE_MAX)
+			break;
+		n = vf_getxattr(inode, name, NULL, 0);
+		if (n < 0)
+			return n;
+		if (n == 0)
+			return -ENODATA;	/* gone meanwhile */
+		/* A size no larger than tried: it shrank meanwhile, again. */
+		size = max_t(size_t, n, size);
+		n = -ERANGE;
+	}
+	return n;
+}
+
 struct posix_acl *vf_get_acl(struct inode *inode, int type, bool rcu)
 {
 	struct vf_dev *dev = VF_DEV(inode);
 	struct posix_acl *acl;
+	void *buf = NULL;
 	ssize_t n;
-	void *buf;
 
 	if (rcu)
 		return ERR_PTR(-ECHILD);
 	if (!vf_posix_acl(inode))
 		return NULL;
-	buf = kmalloc(VF_ACL_MAX_SIZE, GFP_KERNEL);
-	if (!buf)
-		return ERR_PTR(-ENOMEM);
-	n = vf_getxattr(inode, acl_xattr_name(type), buf, VF_ACL_MAX_SIZE);
+	n = acl_read(inode, acl_xattr_name(type), &buf);
 	if (n == -ENODATA || n == -EOPNOTSUPP || n == 0) {
 		acl = NULL;
 	} else if (n == -ERANGE) {
@@ -64,7 +103,7 @@ struct posix_acl *vf_get_acl(struct inode *inode, int type, bool rcu)
 			acl = ERR_PTR(-EIO);
 		}
 	}
-	kfree(buf);
+	kvfree(buf);
 	return acl;
 }
 
@@ -100,16 +139,16 @@ int vf_set_acl(vireo_idmap_t *idmap, VIREO_ACL_TARGET *target,
 
 	if (acl) {
 		size = posix_acl_xattr_size(acl->a_count);
-		if (size > VF_ACL_MAX_SIZE)
+		if (size > XATTR_SIZE_MAX)
 			return -E2BIG;
-		buf = kmalloc(size, GFP_KERNEL);
+		buf = kvmalloc(size, GFP_KERNEL);
 		if (!buf)
 			return -ENOMEM;
 		err = posix_acl_to_xattr(&init_user_ns, acl, buf, size);
 		if (err >= 0)
 			err = vf_setxattr(inode, name, buf, size, 0,
 					  kill_sgid ? FUSE_SETXATTR_ACL_KILL_SGID : 0);
-		kfree(buf);
+		kvfree(buf);
 	} else {
 		err = vf_setxattr(inode, name, NULL, 0, 0, 0);
 		/* No ACL to remove is what was asked for. */

@@ -422,13 +422,17 @@ static const struct { char c; unsigned int tag; } acl_tags[] = {
 	{ 'o', ACL_OTHER },
 };
 
+/* An ACL in the xattr format, as long as an xattr may be (XATTR_SIZE_MAX). */
+struct acl_xattr {
+	struct posix_acl_xattr_header h;
+	struct posix_acl_xattr_entry e[(65536 - sizeof(struct posix_acl_xattr_header)) /
+				       sizeof(struct posix_acl_xattr_entry)];
+};
+
 /* "u::rw,u:1000:r,g::r,m::r,o::-" into the xattr format. */
 static int do_setacl(char **a)
 {
-	struct {
-		struct posix_acl_xattr_header h;
-		struct posix_acl_xattr_entry e[32];
-	} x;
+	static struct acl_xattr x;
 	const char *name = acl_name(a[1]);
 	char *list = strdup(a[2]), *ent, *save = NULL;
 	unsigned int n = 0, i, perm;
@@ -444,7 +448,7 @@ static int do_setacl(char **a)
 	     ent = strtok_r(NULL, ",", &save)) {
 		qual = strchr(ent, ':');
 		perms = qual ? strchr(qual + 1, ':') : NULL;
-		if (!perms || n == 32) {
+		if (!perms || n == ARRAY_SIZE(x.e)) {
 			errno = EINVAL;
 			return die("acl entry");
 		}
@@ -478,10 +482,7 @@ static int do_setacl(char **a)
 
 static int do_getacl(char **a)
 {
-	struct {
-		struct posix_acl_xattr_header h;
-		struct posix_acl_xattr_entry e[512];
-	} x;
+	static struct acl_xattr x;
 	const char *name = acl_name(a[1]);
 	unsigned int i, j, tag, perm;
 	ssize_t n;

@@ -51,6 +51,17 @@ check_eq inherit-dir-default "u::rwx,u:1000:rwx,g::r-x,m::rwx,o::---" fs-ops get
 check_eq umask-file mode=0644 fs-ops create $M/dplain/gfile 0666 022
 check_eq umask-dir mode=0755 fs-ops mkdir $M/dplain/gdir 0777 022
 check_eq umask-no-acl none fs-ops getacl $M/dplain/gfile access
+# Longer than a page: the host's 700 users (5.6 KiB), then 600 written here.
+count_users() { fs-ops getacl "$1" access | tr ',' '\n' | grep -c '^u:[0-9]'; }
+check_eq big-host-acl-entries 700 count_users $M/big/hbig
+check_eq big-last-user-reads bigsecret fs-ops as 2699 read $M/big/hbig
+check_eq big-other-denied err=EACCES sh -c "fs-ops as 1001 read $M/big/hbig 2>/dev/null"
+big=u::rw
+i=3000
+while [ $i -lt 3600 ]; do big="$big,u:$i:r"; i=$((i + 1)); done
+check setacl-big fs-ops setacl $M/big/gbig access "$big,g::-,m::r,o::-"
+check_eq setacl-big-read-back 600 count_users $M/big/gbig
+check_eq big-guest-user-reads data fs-ops as 3599 read $M/big/gbig
 echo FS-ACL-WRITTEN
 
 # The cached ACL (1001 denied) is forgotten once fresh attributes show the
