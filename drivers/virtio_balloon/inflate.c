@@ -147,19 +147,45 @@ void vballoon_write_actual(struct vballoon *vb)
 }
 
 /*
+ * How many 4 KiB pages the balloon may still take: what the guest has
+ * available (MemAvailable: free memory above the watermarks, plus what
+ * reclaim can free) less a floor of 1/64 of its memory. The allocations
+ * below reclaim and dig down to the min watermark; a host target above
+ * what the guest can give would otherwise leave the guest's own
+ * allocations nothing but the OOM killer (seen: init and sh killed on a
+ * 1 GiB guest asked to shrink to 32 MiB). The in-tree driver has no floor.
+ */
+static unsigned int vballoon_room(struct vballoon *vb)
+{
+	/* The guest's memory as it booted: ballooned pages left MemTotal. */
+	long mem = totalram_pages() +
+		   (vb->deflate_on_oom ? 0 : vb->num_pages / VBALLOON_PER_PAGE);
+	long room = si_mem_available() - mem / 64;
+
+	return room > 0 ? (unsigned int)min_t(long, room, VBALLOON_BATCH) *
+			  VBALLOON_PER_PAGE : 0;
+}
+
+/*
  * Takes up to @num 4 KiB pages (one batch) from the guest and gives them
- * to the host. Returns how many; *@short_of_memory when an allocation failed.
+ * to the host. Returns how many; *@short_of_memory when the guest has no
+ * more to give (the floor above, or an allocation failed).
  */
 static unsigned int vballoon_inflate(struct vballoon *vb, unsigned int num,
 				     bool *short_of_memory)
 {
 	struct scatterlist sg;
 	struct page *page, *next;
-	unsigned int n = 0;
+	unsigned int n = 0, room;
 	LIST_HEAD(pages);
 	int err;
 
 	num = min_t(unsigned int, num, VBALLOON_BATCH);
+	room = vballoon_room(vb);
+	if (room < num) {
+		*short_of_memory = true;
+		num = room;
+	}
 	while (n + VBALLOON_PER_PAGE <= num) {
 		page = balloon_page_alloc();
 		if (!page) {

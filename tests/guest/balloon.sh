@@ -9,6 +9,8 @@
 #                         reporting in a guest booted with page_poison=1
 #   balloon_hint          (BAL_PHASES hint, from balloon_core) free page
 #                         hinting while the host migrates the guest
+#   balloon_over          (BAL_PHASES over, from balloon_core) a target
+#                         above what the guest can give
 #   balloon_dead          (BAL_PHASES dead) a device that stops answering
 #                         while the balloon inflates (PCI bus mastering off)
 # The host drives the device through QMP and waits for the BAL-* lines
@@ -98,6 +100,7 @@ balloon_core() {
 	if bal_wait actual 0 120; then ok deflate/actual-0; else fail deflate/actual-0 "actual $(bal_get actual)"; fi
 	check_near deflate/memtotal-restored "$(meminfo MemTotal)" "$t0" 1024
 	echo BAL-AT-1024
+	! want_phase over || balloon_over
 	! want_phase poison || balloon_poison
 
 	if bal_wait actual $PAGES_512 120; then ok reinflate/actual-512; else fail reinflate/actual-512 "actual $(bal_get actual)"; fi
@@ -109,6 +112,35 @@ balloon_core() {
 	# the second): leave `actual` alone for a while, so the host sees the
 	# 1024 MiB that rmmod wrote before anything changes it again.
 	sleep 3
+}
+
+# A target above what the guest can give (the host asks for a 32 MiB
+# guest of 1 GiB): the worker takes what free memory allows without
+# reclaim (GFP_NOWAIT), says so in one line, keeps trying (backing off);
+# nobody is OOM-killed, the shell still runs programs; QMP's actual is the
+# driver's (checked by the host). Back to 1024 MiB: everything returns.
+balloon_over() {
+	k0=$(vmstat oom_kill)
+	dmesg -c >/dev/null
+	echo BAL-OVER-READY
+	wait_for 60 bal_more target 250000
+	if wait_for 120 sh -c 'dmesg | grep -q "cannot inflate to 1015808 KiB: no free memory"'; then
+		ok over/logged
+	else
+		fail over/logged "no 'cannot inflate' line; actual $(bal_get actual)"
+	fi
+	# It retries for a while: no second line, no warning.
+	sleep 6
+	check_eq over/logged-once 1 sh -c 'dmesg | grep -c "cannot inflate"'
+	check_eq over/no-oom-kill "$k0" vmstat oom_kill
+	check_eq over/programs-run alive sh -c 'echo alive | cat'
+	_a=$(bal_get actual)
+	# Most of the guest's memory (over 600 of 1024 MiB) went in.
+	check over/inflated-most test "$_a" -gt 153600
+	echo "BAL-OVER-HELD actual=$_a memfree=$(meminfo MemFree)"
+	if bal_wait actual 0 120; then ok over/given-back; else fail over/given-back "actual $(bal_get actual)"; fi
+	check_near over/memtotal-restored "$(meminfo MemTotal)" "$t0" 1024
+	check_eq over/no-warning 0 sh -c 'dmesg | grep -c -E "WARNING|BUG|Call Trace"'
 }
 
 # Balloon compaction: the balloon's 512 MiB are scattered single pages, yet

@@ -79,7 +79,7 @@ case $CELL in
 debug-pci-split) phases="pm dead unplug" ;;
 6.1-pci-legacy-split) phases="hint unplug oom" ;;
 *-pci-* | *-pci-legacy-*) phases="stats pm unplug oom" ;;
-*) phases="stats pm compact poison" ;;
+*) phases="stats pm over compact poison" ;;
 esac
 [ -z "${BAL_PHASES:-}" ] || phases=$BAL_PHASES
 # Bus mastering is a PCI thing.
@@ -137,6 +137,26 @@ poison_checks() {
 	fi
 	tap_diag "QEMU VmRSS $((r1 / 1024)) -> $((r2 / 1024)) MiB after the guest freed and reported 600 MiB (page_poison=1)"
 	wait_mark BAL-POISON-DONE 240 || return 1
+}
+
+# A target above what the guest can give (tests/guest/balloon.sh
+# balloon_over): a 32 MiB guest of 1 GiB. QMP's actual must be what the
+# driver holds (its debugfs actual, in the guest's BAL-OVER-HELD line).
+over_checks() {
+	local a held
+	wait_mark BAL-OVER-READY || return 1
+	qmp 'balloon {"value": 33554432}' >/dev/null
+	wait_mark BAL-OVER-HELD 240 || return 1
+	sleep 2
+	a=$(actual_mib)
+	held=$(grep -ao 'BAL-OVER-HELD actual=[0-9]*' "$GUEST_LOG" | head -n 1 | grep -o '[0-9]*$')
+	if [ -n "$held" ] && [ $((1024 - held / 256 - a)) -ge -1 ] && [ $((1024 - held / 256 - a)) -le 1 ]; then
+		tap_ok over/qmp-actual-is-the-drivers
+	else
+		tap_fail over/qmp-actual-is-the-drivers "query-balloon says $a MiB, the driver holds ${held:-?} pages"
+	fi
+	tap_diag "$(grep -ao 'BAL-OVER-HELD.*' "$GUEST_LOG" | head -n 1)"
+	qmp 'balloon {"value": 1073741824}' >/dev/null
 }
 
 # FREE_PAGE_HINT: QEMU 7.2 asks for hints only during a precopy
@@ -298,6 +318,7 @@ inflate_checks() {
 	qmp 'balloon {"value": 1073741824}' >/dev/null
 	if r=$(balloon_wait 1024 120); then tap_ok qmp/back-to-1024; else tap_fail qmp/back-to-1024 "query-balloon: $r bytes"; fi
 	wait_mark BAL-AT-1024 || return
+	[[ " $phases " != *" over "* ]] || over_checks || return
 	[[ " $phases " != *" poison "* ]] || poison_checks || return
 	# The guest loads the driver again right after rmmod: QEMU's
 	# BALLOON_CHANGE event for 1024 MiB is what rmmod left.

@@ -537,6 +537,31 @@ static void t_short_of_memory(const void *arg)
 	bdev_free();
 }
 
+/*
+ * A target above the guest's memory, every allocation granted: the
+ * balloon stops where 1/64 of the guest's memory is left available, says
+ * so once, and gives everything back when the target falls.
+ */
+static void t_floor(const void *arg)
+{
+	bdev_new(offer_of(arg));
+	CHECK_EQ(bdev_probe(), 0);
+	shim_log_quiet = true;
+	target(BSHIM_NR_PAGES * 2);
+	settle(40);
+	CHECK(bshim_free_pages() >= BSHIM_NR_PAGES / 64);
+	CHECK(bshim_free_pages() <= BSHIM_NR_PAGES / 64 + 1);
+	CHECK_EQ(B->held, BSHIM_NR_PAGES - bshim_free_pages());
+	CHECK_EQ(shim_log_count, 2);
+	CHECK(strstr(shim_log_last, "cannot inflate to") != NULL);
+	target(0);
+	settle(100);
+	CHECK_EQ(B->held, 0);
+	bshim_driver->remove(&B->vd);
+	CHECK_EQ(bshim_free_pages(), BSHIM_NR_PAGES);
+	bdev_free();
+}
+
 /* Remove and freeze with the balloon inflated: every page back. */
 static void t_remove_freeze(const void *arg)
 {
@@ -864,6 +889,7 @@ int main(void)
 	t_run("balloon: MUST_TELL_HOST: pages stay the driver's until acked (split)", t_must_tell_host, &split);
 	t_run("balloon: MUST_TELL_HOST: pages stay the driver's until acked (packed)", t_must_tell_host, &packed);
 	t_run("balloon: a target above memory: inflates what it can, two lines", t_short_of_memory, &split);
+	t_run("balloon: a target above memory, every allocation granted: stops at the floor", t_floor, &split);
 	t_run("balloon: freeze, restore and remove give every page back", t_remove_freeze, &split);
 	t_run("balloon: a device that never returns an inflate", t_never_returns, &inflateq);
 	t_run("balloon: a device that never returns a deflate", t_never_returns, &deflateq);
