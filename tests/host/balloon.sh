@@ -345,6 +345,8 @@ inflate_checks() {
 	wait_mark BAL-B-READY || return
 	qmp 'balloon {"value": 536870912}' >/dev/null
 	if r=$(balloon_wait 512 120); then tap_ok doom/qmp-reaches-512; else tap_fail doom/qmp-reaches-512 "query-balloon: $r bytes"; fi
+	wait_mark BAL-B-AT-512 || return
+	qmp 'balloon {"value": 537919488}' >/dev/null
 	wait_mark BAL-OOM-HELD 300 || return
 	a=$(actual_mib)
 	if [ "$a" -gt 512 ]; then tap_ok oom/qmp-actual-rises; else tap_fail oom/qmp-actual-rises "query-balloon says $a MiB"; fi
