@@ -54,7 +54,9 @@ static int send_lk(struct file *file, struct file_lock *fl, u32 opcode,
 			.start = fl->fl_start,
 			.end = fl->fl_end,
 			.type = type,
-			.pid = type == F_UNLCK ? 0 : VIREO_FLC(fl, pid),
+			/* virtiofsd's F_OFD_GETLK wants 0 (EINVAL else) */
+			.pid = type == F_UNLCK || opcode == FUSE_GETLK ? 0 :
+			       VIREO_FLC(fl, pid),
 		},
 		.lk_flags = flock ? FUSE_LK_FLOCK : 0,
 	};
