@@ -366,6 +366,9 @@ static const char *errname(int e)
 	case EINTR: return "EINTR";
 	case EOPNOTSUPP: return "EOPNOTSUPP";
 	case EBADF: return "EBADF";
+	case EIO: return "EIO";
+	case ENOTCONN: return "ENOTCONN";
+	case ENOLCK: return "ENOLCK";
 	}
 	snprintf(buf, sizeof(buf), "errno%d", e);
 	return buf;
