@@ -65,7 +65,8 @@
  *                                            (LOCK_EX), funlock (LOCK_UN),
  *                                            close, sleep:SECS, wait:PATH
  *                                            (until PATH exists, 120 s at
- *                                            most)
+ *                                            most); exits 1 if an
+ *                                            ACTION failed
  *   fs-ops as UID OP ARGS...                 OP as UID (and gid UID)
  */
 #define _GNU_SOURCE
@@ -389,12 +390,12 @@ static int lock_action(int fd, const char *act)
 		if (fcntl(fd, F_GETLK, &fl))
 			e = errno;
 		else if (fl.l_type == F_UNLCK)
-			return printf("getlk=U\n");
+			return printf("getlk=U\n") < 0;
 		else
 			return printf("getlk=%c:%lld-%lld\n",
 				      fl.l_type == F_WRLCK ? 'W' : 'R',
 				      (long long)fl.l_start,
-				      fl.l_len ? (long long)(fl.l_start + fl.l_len - 1) : -1LL);
+				      fl.l_len ? (long long)(fl.l_start + fl.l_len - 1) : -1LL) < 0;
 	} else if (!strcmp(act, "flocknb") || !strcmp(act, "flock") ||
 		   !strcmp(act, "funlock")) {
 		int how = !strcmp(act, "funlock") ? LOCK_UN : LOCK_EX;
@@ -416,15 +417,19 @@ static int lock_action(int fd, const char *act)
 	} else {
 		e = EINVAL;
 	}
-	return printf("%s=%s\n", act, errname(e));
+	printf("%s=%s\n", act, errname(e));
+	return e != 0;
 }
 
 static int do_lockop(char **a)
 {
 	struct sigaction sa = { .sa_handler = on_signal };
 	char *acts = a[1], *act;
-	int fd = open(a[0], O_RDWR);
+	int fd = open(a[0], O_RDWR), failed = 0;
 
+	/* A read-only mount: F_GETLK needs no write access. */
+	if (fd < 0 && (errno == EROFS || errno == EACCES))
+		fd = open(a[0], O_RDONLY);
 	if (fd < 0)
 		return die("open");
 	if (sigaction(SIGUSR1, &sa, NULL))
@@ -432,10 +437,10 @@ static int do_lockop(char **a)
 	printf("ready\n");
 	fflush(stdout);
 	while ((act = strsep(&acts, ","))) {
-		lock_action(fd, act);
+		failed |= lock_action(fd, act);
 		fflush(stdout);
 	}
-	return 0;
+	return failed;
 }
 
 static int as_user(const char *uid)
