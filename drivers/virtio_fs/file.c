@@ -110,6 +110,11 @@ void vf_release_common(struct inode *inode, struct file *file, bool dir)
 		.force = true,
 	};
 
+	/* flock(2) of this file is dropped with it (lock.c). */
+	if (!dir && ff->flock) {
+		in.release_flags |= FUSE_RELEASE_FLOCK_UNLOCK;
+		in.lock_owner = vf_lock_owner(ff->dev, file);
+	}
 	if (!dir) {
 		/* Pages dirtied through mmap go out with this handle. */
 		if (ff->writable)
@@ -636,13 +641,21 @@ static int vf_flush(struct file *file, fl_owner_t id)
 		.in = { &in },
 		.in_size = { sizeof(in) },
 	};
-	int err;
+	int err, werr;
 
-	err = filemap_write_and_wait(inode->i_mapping);
-	if (err)
-		return err;
+	/*
+	 * The closing owner's POSIX locks: the daemon drops them at this
+	 * FLUSH (lock.c), so it goes out even when writeback failed.
+	 */
+	if (ff->dev->conn.flags & FUSE_POSIX_LOCKS)
+		in.lock_owner = vf_lock_owner(ff->dev, id);
+	werr = filemap_write_and_wait(inode->i_mapping);
+	if (werr && !in.lock_owner)
+		return werr;
 	err = vf_send(ff->dev, &a);
-	return err == -ENOSYS ? 0 : err;
+	if (err == -ENOSYS)
+		err = 0;
+	return werr ?: err;
 }
 
 static int vf_fsync(struct file *file, loff_t start, loff_t end, int datasync)
@@ -868,6 +881,8 @@ const struct file_operations vf_file_fops = {
 	.open = vf_file_open,
 	.flush = vf_flush,
 	.release = vf_file_release,
+	.lock = vf_lock,
+	.flock = vf_flock,
 	.fsync = vf_fsync,
 	.fallocate = vf_fallocate,
 	.copy_file_range = vf_copy_file_range,

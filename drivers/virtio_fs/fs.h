@@ -15,6 +15,7 @@
 #include <linux/list.h>
 #include <linux/mutex.h>
 #include <linux/refcount.h>
+#include <linux/siphash.h>
 #include <linux/spinlock.h>
 #include <linux/wait.h>
 #include <linux/workqueue.h>
@@ -93,6 +94,9 @@ struct vf_conn {
 	u32 time_gran;
 	u64 flags;			/* FUSE_* init flags both sides have */
 	bool no_open;
+	/* lock.c: SETLKW refused (EOPNOTSUPP), waits are SETLK retried */
+	bool no_setlkw;
+	siphash_key_t lock_key;		/* lock owner ids (vf_lock_owner) */
 	/* Opcodes the daemon answered ENOSYS: not sent again. */
 	DECLARE_BITMAP(enosys, 64);
 };
@@ -169,6 +173,7 @@ struct vf_file {
 	u32 open_flags;			/* FOPEN_* */
 	struct list_head node;		/* vf_inode.open_files */
 	bool writable;
+	bool flock;			/* a remote flock was taken on it */
 	/* READDIR continuation */
 	u64 dir_pos;
 };
@@ -214,6 +219,7 @@ struct vf_args {
 	bool noreply;
 	bool force;			/* send even on an ENOSYS opcode */
 	bool pagecache;			/* pages are page cache: never abandon */
+	bool unbounded;			/* no abort_timeout (SETLKW blocks) */
 };
 
 int vf_send(struct vf_dev *dev, struct vf_args *args);
@@ -280,6 +286,11 @@ void vf_release_common(struct inode *inode, struct file *file, bool dir);
 struct vf_file *vf_file_alloc(struct vf_dev *dev);
 void vf_file_install(struct inode *inode, struct file *file,
 		     struct vf_file *ff);
+
+/* lock.c */
+u64 vf_lock_owner(struct vf_dev *dev, fl_owner_t owner);
+int vf_lock(struct file *file, int cmd, struct file_lock *fl);
+int vf_flock(struct file *file, int cmd, struct file_lock *fl);
 
 /* xattr.c */
 extern const struct xattr_handler *vf_xattr_handlers[];

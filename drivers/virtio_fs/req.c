@@ -412,7 +412,8 @@ int vf_send(struct vf_dev *dev, struct vf_args *a)
 		goto out;
 
 	submitted = jiffies;
-	limit = vireo_abort_timeout();
+	/* A SETLKW may block in the daemon for as long as the lock is held. */
+	limit = a->unbounded ? 0 : vireo_abort_timeout();
 	if (limit)
 		deadline = jiffies + limit * HZ;
 	for (;;) {

@@ -10,6 +10,7 @@
 #include <linux/fs_context.h>
 #include <linux/fs_parser.h>
 #include <linux/module.h>
+#include <linux/random.h>
 #include <linux/seq_file.h>
 #include <linux/slab.h>
 #include <linux/statfs.h>
@@ -54,6 +55,8 @@ static int vf_init_session(struct vf_dev *dev, struct super_block *sb)
 	/* acl.c; virtiofsd grants POSIX_ACL only with the other two. */
 	if (IS_ENABLED(CONFIG_FS_POSIX_ACL))
 		want |= FUSE_POSIX_ACL | FUSE_DONT_MASK | FUSE_SETXATTR_EXT;
+	/* lock.c: the daemon's locks (virtiofsd -o posix_lock, -o flock) */
+	want |= FUSE_POSIX_LOCKS | FUSE_FLOCK_LOCKS;
 	in.flags = lower_32_bits(want);
 	in.flags2 = upper_32_bits(want);
 
@@ -75,6 +78,7 @@ static int vf_init_session(struct vf_dev *dev, struct super_block *sb)
 	}
 	memset(c, 0, sizeof(*c));
 	c->minor = min_t(u32, out.minor, FUSE_KERNEL_MINOR_VERSION);
+	get_random_bytes(&c->lock_key, sizeof(c->lock_key));
 	got = out.flags;
 	if (got & FUSE_INIT_EXT)
 		got |= (u64)out.flags2 << 32;

@@ -342,4 +342,22 @@ static inline struct timespec64 vireo_inode_mtime(struct inode *inode)
 
 /* ---- end vireo_fs (POSIX ACLs) ------------------------------------------ */
 
+/* ---- vireo_fs (locks) --------------------------------------------------- */
+
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 3, 0)
+#include <linux/filelock.h>
+#endif
+
+/*
+ * struct file_lock's owner, flags, type and pid moved into its
+ * file_lock_core (fl->c.flc_*) in 6.9; the range stayed (fl_start, fl_end).
+ */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 9, 0)
+#define VIREO_FLC(fl, field)		((fl)->c.flc_##field)
+#else
+#define VIREO_FLC(fl, field)		((fl)->fl_##field)
+#endif
+
+/* ---- end vireo_fs (locks) ----------------------------------------------- */
+
 #endif /* _VIREO_COMPAT_H */

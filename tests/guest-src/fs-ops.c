@@ -52,6 +52,21 @@
  *                                            MODE (octal) under UMASK;
  *                                            prints "mode=0NNN" (fstat)
  *   fs-ops mkdir DIR MODE UMASK              the same with mkdir(2)
+ *   fs-ops lockop FILE ACTION,...            on one O_RDWR descriptor,
+ *                                            SIGUSR1 caught (no
+ *                                            SA_RESTART), "ready", then
+ *                                            each ACTION in turn, printing
+ *                                            ACTION=ok|EAGAIN|EINTR|errno:
+ *                                            setlk, setlkw (a write lock
+ *                                            on the whole file), unlock,
+ *                                            getlk (prints getlk=U or
+ *                                            getlk=R|W:START-END), flocknb
+ *                                            (LOCK_EX | LOCK_NB), flock
+ *                                            (LOCK_EX), funlock (LOCK_UN),
+ *                                            close, sleep:SECS, wait:PATH
+ *                                            (until PATH exists, 120 s at
+ *                                            most); exits 1 if an
+ *                                            ACTION failed
  *   fs-ops as UID OP ARGS...                 OP as UID (and gid UID)
  */
 #define _GNU_SOURCE
@@ -342,6 +357,92 @@ static int do_sigopen(char **a)
 	return 0;
 }
 
+static const char *errname(int e)
+{
+	static char buf[16];
+
+	switch (e) {
+	case 0: return "ok";
+	case EAGAIN: return "EAGAIN";
+	case EINTR: return "EINTR";
+	case EOPNOTSUPP: return "EOPNOTSUPP";
+	case EBADF: return "EBADF";
+	case EIO: return "EIO";
+	case ENOTCONN: return "ENOTCONN";
+	case ENOLCK: return "ENOLCK";
+	}
+	snprintf(buf, sizeof(buf), "errno%d", e);
+	return buf;
+}
+
+static int lock_action(int fd, const char *act)
+{
+	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+	int e = 0, i;
+
+	if (!strcmp(act, "setlk") || !strcmp(act, "setlkw") ||
+	    !strcmp(act, "unlock")) {
+		if (!strcmp(act, "unlock"))
+			fl.l_type = F_UNLCK;
+		if (fcntl(fd, strcmp(act, "setlkw") ? F_SETLK : F_SETLKW, &fl))
+			e = errno;
+	} else if (!strcmp(act, "getlk")) {
+		if (fcntl(fd, F_GETLK, &fl))
+			e = errno;
+		else if (fl.l_type == F_UNLCK)
+			return printf("getlk=U\n") < 0;
+		else
+			return printf("getlk=%c:%lld-%lld\n",
+				      fl.l_type == F_WRLCK ? 'W' : 'R',
+				      (long long)fl.l_start,
+				      fl.l_len ? (long long)(fl.l_start + fl.l_len - 1) : -1LL) < 0;
+	} else if (!strcmp(act, "flocknb") || !strcmp(act, "flock") ||
+		   !strcmp(act, "funlock")) {
+		int how = !strcmp(act, "funlock") ? LOCK_UN : LOCK_EX;
+
+		if (!strcmp(act, "flocknb"))
+			how |= LOCK_NB;
+		if (flock(fd, how))
+			e = errno;
+	} else if (!strcmp(act, "close")) {
+		if (close(fd))
+			e = errno;
+	} else if (!strncmp(act, "sleep:", 6)) {
+		sleep(atoi(act + 6));
+	} else if (!strncmp(act, "wait:", 5)) {
+		for (i = 0; i < 1200 && access(act + 5, F_OK); i++)
+			usleep(100000);
+		if (i == 1200)
+			e = ETIMEDOUT;
+	} else {
+		e = EINVAL;
+	}
+	printf("%s=%s\n", act, errname(e));
+	return e != 0;
+}
+
+static int do_lockop(char **a)
+{
+	struct sigaction sa = { .sa_handler = on_signal };
+	char *acts = a[1], *act;
+	int fd = open(a[0], O_RDWR), failed = 0;
+
+	/* A read-only mount: F_GETLK needs no write access. */
+	if (fd < 0 && (errno == EROFS || errno == EACCES))
+		fd = open(a[0], O_RDONLY);
+	if (fd < 0)
+		return die("open");
+	if (sigaction(SIGUSR1, &sa, NULL))
+		return die("sigaction");
+	printf("ready\n");
+	fflush(stdout);
+	while ((act = strsep(&acts, ","))) {
+		failed |= lock_action(fd, act);
+		fflush(stdout);
+	}
+	return failed;
+}
+
 static int as_user(const char *uid)
 {
 	int id = atoi(uid);
@@ -563,7 +664,7 @@ int main(int argc, char **argv)
 		{ "sigopen", 1 }, { "usertrunc", 3 }, { "userwrite", 3 },
 		{ "usertruncopen", 2 }, { "readdir", 1 }, { "read", 1 },
 		{ "setacl", 3 }, { "getacl", 2 }, { "create", 3 },
-		{ "mkdir", 3 },
+		{ "mkdir", 3 }, { "lockop", 2 },
 	};
 	char **a = argv + 2;
 	unsigned int i;
@@ -610,6 +711,7 @@ int main(int argc, char **argv)
 	case 24: return do_setacl(a);
 	case 25: return do_getacl(a);
 	case 26: return do_create(a, 0);
-	default: return do_create(a, 1);
+	case 27: return do_create(a, 1);
+	default: return do_lockop(a);
 	}
 }

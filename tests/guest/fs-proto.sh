@@ -60,6 +60,62 @@ check killed-at-once sh -c "! kill -0 $o2"
 echo FS-KILLED
 go 4
 
+# Remote locks: lkfs's daemon has -o posix_lock,flock, myfs's has not.
+# POSIX_LOCKS is INIT flag bit 1, FLOCK_LOCKS bit 10.
+L=/mnt/lk
+fs_mount lkfs $L
+lflags=$(dmesg | sed -n 's/.*vireo_fs lkfs: FUSE .* flags 0x\([0-9a-f]*\).*/\1/p' | tail -n 1)
+check_eq init-lock-flags "lkfs 1 1 myfs 0 0" sh -c "echo lkfs \$(( (0x$lflags >> 1) & 1 )) \$(( (0x$lflags >> 10) & 1 )) myfs \$(( (0x$flags >> 1) & 1 )) \$(( (0x$flags >> 10) & 1 ))"
+echo FS-LK-MOUNTED
+go 5
+# lkout FILE: what an fs-ops lockop printed, on one line
+lkout() { grep -v '^ready$' "$1" | tr '\n' ' ' | sed 's/ $//'; }
+lk() { fs-ops lockop "$@" >/tmp/lk1.out 2>&1; lkout /tmp/lk1.out; }
+# A host process holds a write lock on bytes 10-109 of f and h and a
+# flock on f.
+check_eq lk-setlk-host-holds "setlk=EAGAIN" lk $L/f setlk
+check_eq lk-getlk-host-range "getlk=W:10-109" lk $L/f getlk
+check_eq lk-flock-host-holds "flocknb=EAGAIN" lk $L/f flocknb
+fs-ops lockop $L/f setlkw,sleep:1,close >/tmp/lw.out 2>&1 &
+lw=$!
+fs-ops lockop $L/f flock,close >/tmp/fw.out 2>&1 &
+fw=$!
+fs-ops lockop $L/h setlkw,wait:$M/go7 >/tmp/li.out 2>&1 &
+li=$!
+wait_for 10 sh -c "grep -q ready /tmp/lw.out && grep -q ready /tmp/fw.out && grep -q ready /tmp/li.out"
+sleep 2
+check lk-setlkw-flock-wait sh -c "kill -0 $lw && kill -0 $fw && ! grep -q = /tmp/lw.out /tmp/fw.out"
+kill -USR1 $li
+wait_for 5 grep -q setlkw= /tmp/li.out
+check_eq lk-setlkw-signal "setlkw=EINTR" lkout /tmp/li.out
+echo FS-LK-WAITING
+go 6
+# The host released: both waits end (the retries pause 500 ms at most).
+wait_for 10 sh -c "! kill -0 $lw && ! kill -0 $fw"
+check_eq lk-setlkw-got-it "setlkw=ok sleep:1=ok close=ok" lkout /tmp/lw.out
+check_eq lk-flock-got-it "flock=ok close=ok" lkout /tmp/fw.out
+# The guest's locks on the host: f by a process that closes it, g by one
+# that is killed.
+fs-ops lockop $L/f setlk,flocknb,wait:$M/go7,close,wait:$M/go8 >/tmp/lh.out 2>&1 &
+lh=$!
+fs-ops lockop $L/g setlk,wait:$M/never >/tmp/lg.out 2>&1 &
+lg=$!
+wait_for 10 sh -c "grep -q flocknb= /tmp/lh.out && grep -q setlk= /tmp/lg.out"
+check_eq lk-guest-holds "setlk=ok flocknb=ok setlk=ok" echo "$(lkout /tmp/lh.out) $(lkout /tmp/lg.out)"
+# The VFS's bookkeeping too: /proc/locks has the POSIX lock and the flock.
+check_eq lk-proc-locks "POSIX FLOCK" sh -c "grep ' $lh ' /proc/locks | awk '{print \$2}' | sort -r | tr '\n' ' ' | sed 's/ \$//'"
+echo FS-LK-HELD
+go 7
+wait_for 10 grep -q close= /tmp/lh.out
+check_eq lk-closed "setlk=ok flocknb=ok wait:$M/go7=ok close=ok" lkout /tmp/lh.out
+kill -KILL $lg
+wait_for 5 sh -c "! kill -0 $lg"
+echo FS-LK-RELEASED
+go 8
+wait_for 10 sh -c "! kill -0 $lh && ! kill -0 $li"
+check_eq lk-proc-locks-gone 0 sh -c "grep -cE ' ($lh|$lg|$li) ' /proc/locks"
+check umount-lkfs umount $L
+
 # HANDLE_KILLPRIV_V2 (the host checks the modes after the guest is done).
 check user-truncate fs-ops usertrunc 1000 $M/kp1 5
 check user-write fs-ops userwrite 1000 $M/kp2 x

@@ -14,6 +14,13 @@
 #   daemon (virtiofsd ignores it: the open completes when the lease goes);
 #   a SIGKILL ends the waiting process at once, and the daemon's late reply
 #   is undone (RELEASE: its descriptor of the file is closed);
+# - remote POSIX locks and flock (a second daemon, -o posix_lock,flock, on
+#   its own directory, tag lkfs): a host process's lockf/flock on a file
+#   makes the guest's F_SETLK and flock(LOCK_NB) fail with EAGAIN, F_GETLK
+#   report its range, F_SETLKW and flock() wait and get the locks once it
+#   released them; a signal ends an F_SETLKW (EINTR) and leaves no lock on
+#   the host; the guest's locks make the host's fail until the guest
+#   closes the file (FLUSH's lock owner, RELEASE) or is killed;
 # - HANDLE_KILLPRIV_V2 (-o killpriv_v2: QEMU 7.2 virtiofsd leaves it off
 #   by default, whatever its --help says): a truncation by a user without CAP_FSETID drops
 #   suid/sgid on the host, root's keeps them; a user's write and
@@ -31,9 +38,14 @@ for f in kp1 kp2 kp3 kp4; do
 	chmod 6777 "$FS_SRC/$f"
 done
 
+LK=$FS_WORK/lk
+mkdir -p "$LK"
+for f in f g h; do head -c 200 /dev/zero >"$LK/$f"; done
+
 fs_daemon_start xattr cache=always killpriv_v2 debug || exit 0
+fs_daemon_more lk posix_lock flock || exit 0
 dlog=$VIREO_LOGDIR/$TEST-virtiofsd.log
-mapfile -t qa < <(fs_qemu_args myfs)
+mapfile -t qa < <(fs_qemu_args myfs; fs_qemu_dev char1 "$LK.sock" lkfs)
 boot_bg "${qa[@]}" --timeout 900 --cmd '. /tests/fs-proto.sh'
 
 host_check() { # NAME EXPECTED ACTUAL
@@ -70,7 +82,56 @@ while time.time() < end:
 	return 1
 }
 lease_stop() { [ -z "$LEASE_PID" ] || { kill "$LEASE_PID" 2>/dev/null; wait "$LEASE_PID" 2>/dev/null; }; LEASE_PID=; }
-trap 'lease_stop; fs_daemon_stop; fs_daemon_more_stop; rm -rf "$FS_WORK"' EXIT
+# A host process with a write lock on bytes 10-109 (lockf) or a flock on
+# each posix:FILE / flock:FILE, until $FS_WORK/unlock exists (60 s at most).
+HOLD_PID=
+hold_start() {
+	python3 -c '
+import fcntl, os, sys, time
+fds = []
+for spec in sys.argv[1:]:
+    kind, path = spec.split(":", 1)
+    fd = os.open(path, os.O_RDWR)
+    fds.append(fd)
+    if kind == "posix":
+        fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB, 100, 10)
+    else:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+print("held", flush=True)
+end = time.time() + 60
+while time.time() < end and not os.path.exists(os.environ["UNLOCK"]):
+    time.sleep(0.1)
+for fd in fds:
+    os.close(fd)
+print("released", flush=True)' "$@" >"$FS_WORK/hold.out" 2>&1 &
+	HOLD_PID=$!
+	local i
+	for i in $(seq 50); do grep -q held "$FS_WORK/hold.out" && return 0; sleep 0.1; done
+	return 1
+}
+hold_stop() { [ -z "$HOLD_PID" ] || { touch "$FS_WORK/unlock"; wait "$HOLD_PID" 2>/dev/null; }; HOLD_PID=; }
+# lk_try posix:FILE|flock:FILE...: busy or free for each, as the host's
+# non-blocking lockf / flock finds it.
+lk_try() {
+	python3 -c '
+import fcntl, os, sys
+r = []
+for spec in sys.argv[1:]:
+    kind, path = spec.split(":", 1)
+    fd = os.open(path, os.O_RDWR)
+    try:
+        if kind == "posix":
+            fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        else:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        r.append("free")
+    except OSError:
+        r.append("busy")
+    os.close(fd)
+print(" ".join(r))' "$@"
+}
+export UNLOCK=$FS_WORK/unlock
+trap 'lease_stop; hold_stop; fs_daemon_stop; fs_daemon_more_stop; rm -rf "$FS_WORK"' EXIT
 
 ok=1
 if step FS-MOUNTED; then
@@ -111,6 +172,27 @@ if [ $ok = 1 ]; then
 		touch "$FS_SRC/go4"
 	else ok=0; fi
 fi
+if [ $ok = 1 ] && step FS-LK-MOUNTED; then
+	hold_start posix:"$LK/f" flock:"$LK/f" posix:"$LK/h" || tap_fail lk-host-hold "$(cat "$FS_WORK/hold.out")"
+	touch "$FS_SRC/go5"
+else ok=0; fi
+if [ $ok = 1 ] && step FS-LK-WAITING; then
+	hold_stop
+	host_check lk-host-released released "$(tail -n 1 "$FS_WORK/hold.out")"
+	touch "$FS_SRC/go6"
+else ok=0; fi
+if [ $ok = 1 ] && step FS-LK-HELD; then
+	# f: POSIX and flock of a guest process; g: POSIX of another; h: the
+	# interrupted F_SETLKW's process is alive, but holds nothing.
+	host_check lk-guest-locks-on-host "busy busy busy free" \
+		"$(lk_try posix:"$LK/f" flock:"$LK/f" posix:"$LK/g" posix:"$LK/h")"
+	touch "$FS_SRC/go7"
+else ok=0; fi
+if [ $ok = 1 ] && step FS-LK-RELEASED; then
+	host_check lk-close-and-kill-release "free free free" \
+		"$(lk_try posix:"$LK/f" flock:"$LK/f" posix:"$LK/g")"
+	touch "$FS_SRC/go8"
+else ok=0; fi
 wait_guest 600
 lease_stop
 fs_daemon_stop

@@ -53,6 +53,8 @@ hostile_fs major 0x19 hf-major -- "major=8 op=init"
 hostile_fs max-write 0x1a hf-max-write -- "max-write=0xffffffff op=init"
 hostile_fs max-pages-0 0x1b hf-max-pages -- "max-pages=0 op=init"
 hostile_fs stall 0x1c hf-stall -- "stall op=read"
+hostile_fs lk-type 0x1d hf-lk-type -- "lk-type=7 op=getlk"
+hostile_fs lk-range 0x1e hf-lk-range -- "lk-start=200 op=getlk"
 
 eio='Input/output error'
 calls="
@@ -77,6 +79,8 @@ hf_refused major hf-major 'Protocol error' 'the daemon speaks FUSE 8\\.'
 hf_init max-write hf-max-write 'max_write 131072,'
 hf_init max-pages-0 hf-max-pages 'max_pages 1,' 'ignoring max_pages 0'
 hf_err stall hf-stall 'Transport endpoint is not connected' 'a request went unanswered for [0-9]+ s' cat F
+hf_err lk-type hf-lk-type 'getlk=EIO' 'GETLK reply with lock type 7: EIO' fs-ops lockop F getlk
+hf_err lk-range hf-lk-range 'getlk=EIO' 'GETLK reply with range 200-99: EIO' fs-ops lockop F getlk
 check unload rmmod vireo_fs
 "
 mapfile -t qargs < <(hostile_args)

@@ -66,7 +66,8 @@ static const struct node *child_of(uint64_t dir, const char *name)
 enum fault_kind {
 	F_NONE, F_SHORT, F_HDR_LONG, F_LEN_SHORT, F_LEN_LONG, F_UNIQUE_STRAY,
 	F_UNIQUE_OTHER, F_ERROR, F_DIRENT_LONG, F_DIRENT_ZERO, F_MODE,
-	F_NODEID, F_MAJOR, F_MAX_WRITE, F_MAX_PAGES, F_STALL,
+	F_NODEID, F_MAJOR, F_MAX_WRITE, F_MAX_PAGES, F_STALL, F_LK_TYPE,
+	F_LK_START, F_LK_PID,
 };
 
 static const char *const fault_names[] = {
@@ -77,13 +78,15 @@ static const char *const fault_names[] = {
 	[F_DIRENT_ZERO] = "dirent-zero", [F_MODE] = "mode",
 	[F_NODEID] = "nodeid", [F_MAJOR] = "major",
 	[F_MAX_WRITE] = "max-write", [F_MAX_PAGES] = "max-pages",
-	[F_STALL] = "stall",
+	[F_STALL] = "stall", [F_LK_TYPE] = "lk-type",
+	[F_LK_START] = "lk-start", [F_LK_PID] = "lk-pid",
 };
 
 static bool valued(enum fault_kind k)
 {
 	return k == F_ERROR || k == F_MODE || k == F_NODEID || k == F_MAJOR ||
-	       k == F_MAX_WRITE || k == F_MAX_PAGES;
+	       k == F_MAX_WRITE || k == F_MAX_PAGES || k == F_LK_TYPE ||
+	       k == F_LK_START || k == F_LK_PID;
 }
 
 static const struct { const char *name; uint32_t op; } ops[] = {
@@ -95,7 +98,8 @@ static const struct { const char *name; uint32_t op; } ops[] = {
 	{ "readdir", FUSE_READDIR }, { "releasedir", FUSE_RELEASEDIR },
 	{ "destroy", FUSE_DESTROY }, { "readdirplus", FUSE_READDIRPLUS },
 	{ "getxattr", FUSE_GETXATTR }, { "listxattr", FUSE_LISTXATTR },
-	{ "batch_forget", FUSE_BATCH_FORGET },
+	{ "batch_forget", FUSE_BATCH_FORGET }, { "getlk", FUSE_GETLK },
+	{ "setlk", FUSE_SETLK }, { "setlkw", FUSE_SETLKW },
 };
 
 static const char *op_name(uint32_t op)
@@ -247,7 +251,8 @@ static size_t answer(const struct fuse_in_header *ih, const uint8_t *arg,
 		struct fuse_init_in in = { 0 };
 		struct fuse_init_out o = { 0 };
 		uint32_t ok = FUSE_ASYNC_READ | FUSE_ATOMIC_O_TRUNC | FUSE_BIG_WRITES |
-			      FUSE_PARALLEL_DIROPS | FUSE_MAX_PAGES | FUSE_DO_READDIRPLUS;
+			      FUSE_PARALLEL_DIROPS | FUSE_MAX_PAGES | FUSE_DO_READDIRPLUS |
+			      FUSE_POSIX_LOCKS;
 
 		memcpy(&in, arg, arglen < sizeof(in) ? arglen : sizeof(in));
 		o.major = fault_is(F_MAJOR) ? (uint32_t)cur->value : FUSE_KERNEL_VERSION;
@@ -357,6 +362,22 @@ static size_t answer(const struct fuse_in_header *ih, const uint8_t *arg,
 		memcpy(out, &s, sizeof(s));
 		return sizeof(s);
 	}
+	case FUSE_GETLK: {
+		/* Someone holds bytes 0-99 for writing (pid 0: not the guest's). */
+		struct fuse_lk_out l = { .lk = { .start = 0, .end = 99,
+						 .type = F_WRLCK } };
+
+		if (fault_is(F_LK_TYPE))
+			l.lk.type = (uint32_t)cur->value;
+		if (fault_is(F_LK_START))
+			l.lk.start = (uint64_t)cur->value;
+		if (fault_is(F_LK_PID))
+			l.lk.pid = (uint32_t)cur->value;
+		memcpy(out, &l, sizeof(l));
+		return sizeof(l);
+	}
+	case FUSE_SETLK:
+	case FUSE_SETLKW:
 	case FUSE_RELEASE:
 	case FUSE_RELEASEDIR:
 	case FUSE_FLUSH:
