@@ -180,33 +180,19 @@ struct vnet_hash_cfg {
 	u8 key[];
 } __packed;
 
-/*
- * Tells the device a new RSS configuration (or, with HASH_REPORT alone,
- * the hash one) and makes it the driver's on success. On failure the
- * device keeps the previous one (it applies a command whole or not at
- * all), and so does the driver. @table holds rss_table_len queue numbers
- * below @pairs; ignored without RSS.
- */
-int vnet_rss_set(struct vnet_info *vi, const u16 *table, const u8 *key,
-		 u32 types, unsigned int pairs)
+/* One RSS_CONFIG (with RSS) or HASH_CONFIG command; see vnet_rss_set(). */
+static int rss_send(struct vnet_info *vi, const u16 *table, const u8 *key,
+		    u32 types, unsigned int pairs)
 {
 	unsigned int i, n = vi->rss_table_len, klen = vi->rss_key_size;
 	struct scatterlist sg;
 	size_t size;
 	void *buf;
-	int err;
 
-	if (!vi->has_rss && !vi->has_hash)
-		return -EOPNOTSUPP;
-	if (types & ~vi->rss_hash_supported)
-		return -EINVAL;
 	if (vi->has_rss) {
 		struct vnet_rss_head *h;
 		struct vnet_rss_tail *t;
 
-		for (i = 0; i < n; i++)
-			if (table[i] >= pairs)
-				return -EINVAL;
 		size = struct_size(h, table, n) + sizeof(*t) + klen;
 		buf = kzalloc(size, GFP_KERNEL);
 		if (!buf)
@@ -234,14 +220,42 @@ int vnet_rss_set(struct vnet_info *vi, const u16 *table, const u8 *key,
 		memcpy(h->key, key, klen);
 	}
 	sg_init_one(&sg, buf, size);
-	err = ctrl_send(vi, VIRTIO_NET_CTRL_MQ,
-			vi->has_rss ? VIRTIO_NET_CTRL_MQ_RSS_CONFIG :
-				      VIRTIO_NET_CTRL_MQ_HASH_CONFIG,
-			NULL, 0, &sg, buf,
-			vi->has_rss ? "MQ_RSS_CONFIG" : "MQ_HASH_CONFIG");
+	return ctrl_send(vi, VIRTIO_NET_CTRL_MQ,
+			 vi->has_rss ? VIRTIO_NET_CTRL_MQ_RSS_CONFIG :
+				       VIRTIO_NET_CTRL_MQ_HASH_CONFIG,
+			 NULL, 0, &sg, buf,
+			 vi->has_rss ? "MQ_RSS_CONFIG" : "MQ_HASH_CONFIG");
+}
+
+/*
+ * Tells the device a new RSS configuration (or, with HASH_REPORT alone,
+ * the hash one) and makes it the driver's on success. @table holds
+ * rss_table_len queue numbers below @pairs; ignored without RSS. A device
+ * that refuses it may have dropped its old one too (QEMU turns RSS off):
+ * the driver's, still in vi, is sent again and stays.
+ */
+int vnet_rss_set(struct vnet_info *vi, const u16 *table, const u8 *key,
+		 u32 types, unsigned int pairs)
+{
+	unsigned int i, n = vi->rss_table_len, klen = vi->rss_key_size;
+	int err;
+
+	if (!vi->has_rss && !vi->has_hash)
+		return -EOPNOTSUPP;
+	/* virtio 1.2, 5.1.6.5.7.1: supported types, queues in use only. */
+	if (types & ~vi->rss_hash_supported)
+		return -EINVAL;
+	for (i = 0; vi->has_rss && i < n; i++)
+		if (table[i] >= pairs)
+			return -EINVAL;
+	err = rss_send(vi, table, key, types, pairs);
 	if (err) {
 		netdev_warn(vi->dev, "the device refused the %s configuration (hash types 0x%x): %d; keeping the previous one\n",
 			    vi->has_rss ? "RSS" : "hash", types, err);
+		if (err == -EIO &&
+		    rss_send(vi, vi->rss_table, vi->rss_key,
+			     vi->rss_hash_types, vi->curr_pairs))
+			netdev_warn(vi->dev, "the previous configuration failed too\n");
 		return err;
 	}
 	if (vi->has_rss && table != vi->rss_table)
