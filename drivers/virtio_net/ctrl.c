@@ -231,8 +231,9 @@ static int rss_send(struct vnet_info *vi, const u16 *table, const u8 *key,
  * Tells the device a new RSS configuration (or, with HASH_REPORT alone,
  * the hash one) and makes it the driver's on success. @table holds
  * rss_table_len queue numbers below @pairs; ignored without RSS. A device
- * that refuses it may have dropped its old one too (QEMU turns RSS off):
- * the driver's, still in vi, is sent again and stays.
+ * that refuses it may have dropped its old one too (QEMU turns RSS off),
+ * and one that answered late may have applied it: the driver's, still in
+ * vi, is sent again and stays.
  */
 int vnet_rss_set(struct vnet_info *vi, const u16 *table, const u8 *key,
 		 u32 types, unsigned int pairs)
@@ -252,9 +253,10 @@ int vnet_rss_set(struct vnet_info *vi, const u16 *table, const u8 *key,
 	if (err) {
 		netdev_warn(vi->dev, "the device refused the %s configuration (hash types 0x%x): %d; keeping the previous one\n",
 			    vi->has_rss ? "RSS" : "hash", types, err);
-		if (err == -EIO &&
+		/* Not after -EBUSY: the device holds an older command still. */
+		if ((err == -EIO || err == -ETIMEDOUT) &&
 		    rss_send(vi, vi->rss_table, vi->rss_key,
-			     vi->rss_hash_types, vi->curr_pairs))
+			     vi->rss_hash_types, vi->curr_pairs) == -EIO)
 			netdev_warn(vi->dev, "the previous configuration failed too\n");
 		return err;
 	}
