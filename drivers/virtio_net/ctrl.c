@@ -251,7 +251,7 @@ int vnet_rss_set(struct vnet_info *vi, const u16 *table, const u8 *key,
 			return -EINVAL;
 	err = rss_send(vi, table, key, types, pairs);
 	if (err) {
-		netdev_warn(vi->dev, "the device refused the %s configuration (hash types 0x%x): %d; keeping the previous one\n",
+		netdev_warn(vi->dev, "the %s configuration (hash types 0x%x) failed: %d; keeping the previous one\n",
 			    vi->has_rss ? "RSS" : "hash", types, err);
 		/* Not after -EBUSY: the device holds an older command still. */
 		if ((err == -EIO || err == -ETIMEDOUT) &&

@@ -873,9 +873,13 @@ static void rxq(const char *ifname, int nq, int dport, const char *hash)
 			last = now();
 		}
 	}
+	/*
+	 * The QM fanout picks member queue_mapping % NQ, and an skb's
+	 * queue_mapping is its receive queue + 1 (skb_record_rx_queue()).
+	 */
 	printf("rxq=");
 	for (i = 0; i < nq; i++)
-		printf("%s%ld", i ? "," : "", n[i]);
+		printf("%s%ld", i ? "," : "", n[(i + 1) % nq]);
 	printf(" hash=%ld\n", n[nq]);
 }
 
