@@ -725,10 +725,13 @@ static void set_netdev_features(struct vnet_info *vi)
 	if (vireo_has_feature(vd, VIRTIO_NET_F_CTRL_VLAN))
 		dev->features |= NETIF_F_HW_VLAN_CTAG_FILTER;
 
-	if (vi->has_hash) {
+	/*
+	 * ethtool -K rxhash: off at first, as with the in-tree driver. It
+	 * only says whether the device's hash goes on the skb; RSS steers
+	 * either way.
+	 */
+	if (vi->has_hash)
 		dev->hw_features |= NETIF_F_RXHASH;
-		dev->features |= NETIF_F_RXHASH;
-	}
 
 	if (vireo_has_feature(vd, VIRTIO_NET_F_CTRL_RX))
 		dev->priv_flags |= IFF_UNICAST_FLT;

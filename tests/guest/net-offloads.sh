@@ -155,7 +155,11 @@ nsx rv $ETHTOOL -X "$V" weight 0 1 && rss_expect weight-0-1 0,160,0,0
 nsx rv $ETHTOOL -X "$V" equal 4 hkey "$NET_RSS_KEY" || fail rss/hkey "ethtool -X equal 4 hkey"
 nsx rv $ETHTOOL -x "$V" | grep -qi "^$NET_RSS_KEY\$" && ok rss/hkey-shown || fail rss/hkey-shown "the key set is not what -x shows"
 rss_expect toeplitz-queues "$NET_RSS_EXPECT4"
-# The device's hash on the skb: flow 0's Toeplitz hash, on all 10 of its datagrams.
+# The device's hash on the skb: flow 0's Toeplitz hash, on all 10 of its
+# datagrams, once rxhash is on (off at first with both drivers).
+nsx rv $ETHTOOL -k "$V" | grep -q "^receive-hashing: off$" && ok rss/rxhash-default-off ||
+	fail rss/rxhash-default-off "$(nsx rv $ETHTOOL -k "$V" | grep receive-hashing)"
+nsx rv $ETHTOOL -K "$V" rxhash on
 h=$(rss_flows "$NET_RSS_H0")
 [ "${h#* }" = 10 ] && ok rss/skb-hash || fail rss/skb-hash "$h: want 10 packets with skb hash $NET_RSS_H0"
 nsx rv $ETHTOOL -K "$V" rxhash off
