@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * vireo_net control queue (virtio 1.2, 5.1.6.5): receive filtering, MAC
- * address, VLAN filter, queue pairs, guest offloads, announcements.
+ * address, VLAN filter, queue pairs, RSS and hash configuration, guest
+ * offloads, announcements.
  *
  * One command at a time (ctrl_lock). A command waits for the device's
  * answer by sleeping, woken by the queue's interrupt and looking again
@@ -143,12 +144,161 @@ void vnet_ctrl_done(struct vireo_vq *vq)
 	complete(&vi->ctrl_done);
 }
 
+/* The default indirection table: entry i to receive queue i % pairs. */
+void vnet_rss_spread(const struct vnet_info *vi, u16 *table,
+		     unsigned int pairs)
+{
+	unsigned int i;
+
+	for (i = 0; i < vi->rss_table_len; i++)
+		table[i] = i % pairs;
+}
+
+/*
+ * RSS_CONFIG (virtio 1.2, 5.1.6.5.7.1): hash types, the table's mask, the
+ * queue for what is not hashed, the table, then the transmit queues in
+ * use, the key's length and the key.
+ */
+struct vnet_rss_head {
+	__le32 hash_types;
+	__le16 table_mask;
+	__le16 unclassified;
+	__le16 table[];
+};
+
+struct vnet_rss_tail {
+	__le16 max_tx_vq;
+	u8 key_len;
+	u8 key[];
+} __packed;
+
+/* HASH_CONFIG (5.1.6.5.6.4): the same without the steering fields. */
+struct vnet_hash_cfg {
+	__le32 hash_types;
+	__le16 reserved[4];
+	u8 key_len;
+	u8 key[];
+} __packed;
+
+/* One RSS_CONFIG (with RSS) or HASH_CONFIG command; see vnet_rss_set(). */
+static int rss_send(struct vnet_info *vi, const u16 *table, const u8 *key,
+		    u32 types, unsigned int pairs)
+{
+	unsigned int i, n = vi->rss_table_len, klen = vi->rss_key_size;
+	struct scatterlist sg;
+	size_t size;
+	void *buf;
+
+	if (vi->has_rss) {
+		struct vnet_rss_head *h;
+		struct vnet_rss_tail *t;
+
+		size = struct_size(h, table, n) + sizeof(*t) + klen;
+		buf = kzalloc(size, GFP_KERNEL);
+		if (!buf)
+			return -ENOMEM;
+		h = buf;
+		h->hash_types = cpu_to_le32(types);
+		h->table_mask = cpu_to_le16(n - 1);
+		h->unclassified = cpu_to_le16(0);
+		for (i = 0; i < n; i++)
+			h->table[i] = cpu_to_le16(table[i]);
+		t = (void *)&h->table[n];
+		t->max_tx_vq = cpu_to_le16(pairs);
+		t->key_len = klen;
+		memcpy(t->key, key, klen);
+	} else {
+		struct vnet_hash_cfg *h;
+
+		size = struct_size(h, key, klen);
+		buf = kzalloc(size, GFP_KERNEL);
+		if (!buf)
+			return -ENOMEM;
+		h = buf;
+		h->hash_types = cpu_to_le32(types);
+		h->key_len = klen;
+		memcpy(h->key, key, klen);
+	}
+	sg_init_one(&sg, buf, size);
+	return ctrl_send(vi, VIRTIO_NET_CTRL_MQ,
+			 vi->has_rss ? VIRTIO_NET_CTRL_MQ_RSS_CONFIG :
+				       VIRTIO_NET_CTRL_MQ_HASH_CONFIG,
+			 NULL, 0, &sg, buf,
+			 vi->has_rss ? "MQ_RSS_CONFIG" : "MQ_HASH_CONFIG");
+}
+
+/*
+ * Tells the device a new RSS configuration (or, with HASH_REPORT alone,
+ * the hash one) and makes it the driver's on success. @table holds
+ * rss_table_len queue numbers below @pairs; ignored without RSS. A device
+ * that refuses it may have dropped its old one too (QEMU turns RSS off),
+ * and one that answered late may have applied it: the driver's, still in
+ * vi, is sent again and stays.
+ */
+int vnet_rss_set(struct vnet_info *vi, const u16 *table, const u8 *key,
+		 u32 types, unsigned int pairs)
+{
+	unsigned int i, n = vi->rss_table_len, klen = vi->rss_key_size;
+	int err;
+
+	if (!vi->has_rss && !vi->has_hash)
+		return -EOPNOTSUPP;
+	/* virtio 1.2, 5.1.6.5.7.1: supported types, queues in use only. */
+	if (types & ~vi->rss_hash_supported)
+		return -EINVAL;
+	for (i = 0; vi->has_rss && i < n; i++)
+		if (table[i] >= pairs)
+			return -EINVAL;
+	err = rss_send(vi, table, key, types, pairs);
+	if (err) {
+		netdev_warn(vi->dev, "the %s configuration (hash types 0x%x) failed: %d; keeping the previous one\n",
+			    vi->has_rss ? "RSS" : "hash", types, err);
+		/* Not after -EBUSY: the device holds an older command still. */
+		if ((err == -EIO || err == -ETIMEDOUT) &&
+		    rss_send(vi, vi->rss_table, vi->rss_key,
+			     vi->rss_hash_types, vi->curr_pairs) == -EIO)
+			netdev_warn(vi->dev, "the previous configuration failed too\n");
+		return err;
+	}
+	if (vi->has_rss && table != vi->rss_table)
+		memcpy(vi->rss_table, table, n * sizeof(*table));
+	if (key != vi->rss_key)
+		memcpy(vi->rss_key, key, klen);
+	vi->rss_hash_types = types;
+	return 0;
+}
+
+/*
+ * With RSS the queue pairs in use are set by RSS_CONFIG (its max_tx_vq
+ * and table) instead of VQ_PAIRS_SET. A table the user set stays (the
+ * ethtool core refuses fewer queues than it uses); the default one is
+ * spread over the new pairs.
+ */
+static int rss_set_pairs(struct vnet_info *vi, unsigned int pairs)
+{
+	u16 *table;
+	int err;
+
+	if (netif_is_rxfh_configured(vi->dev))
+		return vnet_rss_set(vi, vi->rss_table, vi->rss_key,
+				    vi->rss_hash_types, pairs);
+	table = kmalloc_array(vi->rss_table_len, sizeof(*table), GFP_KERNEL);
+	if (!table)
+		return -ENOMEM;
+	vnet_rss_spread(vi, table, pairs);
+	err = vnet_rss_set(vi, table, vi->rss_key, vi->rss_hash_types, pairs);
+	kfree(table);
+	return err;
+}
+
 int vnet_ctrl_set_pairs(struct vnet_info *vi, unsigned int pairs)
 {
 	struct virtio_net_ctrl_mq mq = {
 		.virtqueue_pairs = (__force __virtio16)cpu_to_le16(pairs),
 	};
 
+	if (vi->has_rss)
+		return rss_set_pairs(vi, pairs);
 	if (!vireo_has_feature(vi->vd, VIRTIO_NET_F_MQ))
 		return pairs == 1 ? 0 : -EOPNOTSUPP;
 	return vnet_ctrl_cmd(vi, VIRTIO_NET_CTRL_MQ,

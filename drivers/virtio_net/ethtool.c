@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * vireo_net ethtool: driver info, link, channels (-l/-L), rings (-g/-G,
- * through a queue reset), statistics with the in-tree virtio_net's names,
- * and on kernels that have them the netdev per-queue statistics.
+ * through a queue reset), RSS (-x/-X, -n/-N rx-flow-hash), statistics
+ * with the in-tree virtio_net's names, and on kernels that have them the
+ * netdev per-queue statistics.
  */
 #include <linux/ethtool.h>
 #include <linux/rtnetlink.h>
@@ -186,6 +187,217 @@ static int vnet_set_ringparam(struct net_device *dev,
 }
 
 /* ------------------------------------------------------------------ */
+/* RSS (virtio 1.2, 5.1.6.5.7): Toeplitz only                          */
+/* ------------------------------------------------------------------ */
+
+static u32 vnet_get_rxfh_key_size(struct net_device *dev)
+{
+	struct vnet_info *vi = netdev_priv(dev);
+
+	return vi->has_rss || vi->has_hash ? vi->rss_key_size : 0;
+}
+
+static u32 vnet_get_rxfh_indir_size(struct net_device *dev)
+{
+	struct vnet_info *vi = netdev_priv(dev);
+
+	return vi->has_rss ? vi->rss_table_len : 0;
+}
+
+static int vnet_rxfh_get(struct net_device *dev, u32 *indir, u8 *key,
+			 u8 *hfunc)
+{
+	struct vnet_info *vi = netdev_priv(dev);
+	unsigned int i;
+
+	if (!vi->has_rss && !vi->has_hash)
+		return -EOPNOTSUPP;
+	if (hfunc)
+		*hfunc = ETH_RSS_HASH_TOP;
+	if (indir && vi->has_rss)
+		for (i = 0; i < vi->rss_table_len; i++)
+			indir[i] = vi->rss_table[i];
+	if (key)
+		memcpy(key, vi->rss_key, vi->rss_key_size);
+	return 0;
+}
+
+/*
+ * The ethtool core checked the sizes and that every entry names a queue
+ * in use (ETHTOOL_GRXRINGS); NULL means "unchanged".
+ */
+static int vnet_rxfh_set(struct net_device *dev, const u32 *indir,
+			 const u8 *key, u8 hfunc)
+{
+	struct vnet_info *vi = netdev_priv(dev);
+	unsigned int i;
+	u16 *table;
+	int err;
+
+	if (!vi->has_rss && !vi->has_hash)
+		return -EOPNOTSUPP;
+	if (hfunc != ETH_RSS_HASH_NO_CHANGE && hfunc != ETH_RSS_HASH_TOP)
+		return -EOPNOTSUPP;
+	if (indir && !vi->has_rss)
+		return -EOPNOTSUPP;
+	if (!indir && !key)
+		return 0;
+	if (vi->dead || vi->failed || !vi->have_vqs)
+		return -EIO;
+	if (!vi->has_rss)
+		return vnet_rss_set(vi, NULL, key, vi->rss_hash_types, 1);
+	table = kmalloc_array(vi->rss_table_len, sizeof(*table), GFP_KERNEL);
+	if (!table)
+		return -ENOMEM;
+	for (i = 0; i < vi->rss_table_len; i++) {
+		if (indir && indir[i] >= vi->curr_pairs) {
+			kfree(table);
+			return -EINVAL;
+		}
+		table[i] = indir ? indir[i] : vi->rss_table[i];
+	}
+	err = vnet_rss_set(vi, table, key ?: vi->rss_key, vi->rss_hash_types,
+			   vi->curr_pairs);
+	kfree(table);
+	return err;
+}
+
+#if VIREO_NET_RXFH_PARAM
+static int vnet_get_rxfh(struct net_device *dev,
+			 struct ethtool_rxfh_param *p)
+{
+	return vnet_rxfh_get(dev, p->indir, p->key, &p->hfunc);
+}
+
+/* No RSS contexts, no input transforms. */
+static int vnet_set_rxfh(struct net_device *dev,
+			 struct ethtool_rxfh_param *p,
+			 struct netlink_ext_ack *extack)
+{
+	if (p->rss_context || p->rss_delete ||
+	    (p->input_xfrm && p->input_xfrm != RXH_XFRM_NO_CHANGE))
+		return -EOPNOTSUPP;
+	return vnet_rxfh_set(dev, p->indir, p->key, p->hfunc);
+}
+#else
+static int vnet_get_rxfh(struct net_device *dev, u32 *indir, u8 *key,
+			 u8 *hfunc)
+{
+	return vnet_rxfh_get(dev, indir, key, hfunc);
+}
+
+static int vnet_set_rxfh(struct net_device *dev, const u32 *indir,
+			 const u8 *key, const u8 hfunc)
+{
+	return vnet_rxfh_set(dev, indir, key, hfunc);
+}
+#endif
+
+/*
+ * rx-flow-hash: per flow type, the virtio hash type of its layer 4 ("sdfn":
+ * addresses and ports) and of its layer 3 ("sd": addresses only). A TCP or
+ * UDP flow without its layer 4 type is hashed by its IP one, which it
+ * shares with the other flows of that IP version.
+ */
+static bool flow_types(u32 flow, u32 *l4, u32 *l3)
+{
+	switch (flow) {
+	case TCP_V4_FLOW:
+		*l4 = VIRTIO_NET_RSS_HASH_TYPE_TCPv4;
+		*l3 = VIRTIO_NET_RSS_HASH_TYPE_IPv4;
+		return true;
+	case UDP_V4_FLOW:
+		*l4 = VIRTIO_NET_RSS_HASH_TYPE_UDPv4;
+		*l3 = VIRTIO_NET_RSS_HASH_TYPE_IPv4;
+		return true;
+	case TCP_V6_FLOW:
+		*l4 = VIRTIO_NET_RSS_HASH_TYPE_TCPv6;
+		*l3 = VIRTIO_NET_RSS_HASH_TYPE_IPv6;
+		return true;
+	case UDP_V6_FLOW:
+		*l4 = VIRTIO_NET_RSS_HASH_TYPE_UDPv6;
+		*l3 = VIRTIO_NET_RSS_HASH_TYPE_IPv6;
+		return true;
+	case IPV4_FLOW:
+		*l4 = 0;
+		*l3 = VIRTIO_NET_RSS_HASH_TYPE_IPv4;
+		return true;
+	case IPV6_FLOW:
+		*l4 = 0;
+		*l3 = VIRTIO_NET_RSS_HASH_TYPE_IPv6;
+		return true;
+	}
+	return false;
+}
+
+#define VNET_RXH_L3	(RXH_IP_SRC | RXH_IP_DST)
+#define VNET_RXH_L4	(VNET_RXH_L3 | RXH_L4_B_0_1 | RXH_L4_B_2_3)
+
+static int get_flow_hash(struct vnet_info *vi, struct ethtool_rxnfc *info)
+{
+	u32 l4, l3, t = vi->rss_hash_types;
+
+	if (!flow_types(info->flow_type, &l4, &l3))
+		return -EINVAL;
+	info->data = 0;
+	if (l4 && (t & l4))
+		info->data = VNET_RXH_L4;
+	else if (t & l3)
+		info->data = VNET_RXH_L3;
+	return 0;
+}
+
+/* "sdfn" and "sd" where the device can; nothing ("") for ip4 and ip6. */
+static int set_flow_hash(struct vnet_info *vi, struct ethtool_rxnfc *info)
+{
+	u32 l4, l3, t = vi->rss_hash_types;
+
+	if (!flow_types(info->flow_type, &l4, &l3))
+		return -EINVAL;
+	if (info->data == VNET_RXH_L4 && l4)
+		t |= l4;
+	else if (info->data == VNET_RXH_L3)
+		t = (t & ~l4) | l3;
+	else if (!info->data && !l4)
+		t &= ~l3;
+	else
+		return -EINVAL;
+	if (t & ~vi->rss_hash_supported)
+		return -EINVAL;
+	if (t == vi->rss_hash_types)
+		return 0;
+	if (vi->dead || vi->failed || !vi->have_vqs)
+		return -EIO;
+	return vnet_rss_set(vi, vi->rss_table, vi->rss_key, t, vi->curr_pairs);
+}
+
+static int vnet_get_rxnfc(struct net_device *dev, struct ethtool_rxnfc *info,
+			  u32 *rule_locs)
+{
+	struct vnet_info *vi = netdev_priv(dev);
+
+	switch (info->cmd) {
+	case ETHTOOL_GRXRINGS:
+		info->data = vi->curr_pairs;
+		return 0;
+	case ETHTOOL_GRXFH:
+		if (!vi->has_rss && !vi->has_hash)
+			return -EOPNOTSUPP;
+		return get_flow_hash(vi, info);
+	}
+	return -EOPNOTSUPP;
+}
+
+static int vnet_set_rxnfc(struct net_device *dev, struct ethtool_rxnfc *info)
+{
+	struct vnet_info *vi = netdev_priv(dev);
+
+	if (info->cmd != ETHTOOL_SRXFH || (!vi->has_rss && !vi->has_hash))
+		return -EOPNOTSUPP;
+	return set_flow_hash(vi, info);
+}
+
+/* ------------------------------------------------------------------ */
 /* Statistics                                                          */
 /* ------------------------------------------------------------------ */
 
@@ -337,6 +549,12 @@ const struct ethtool_ops vnet_ethtool_ops = {
 	.set_channels = vnet_set_channels,
 	.get_ringparam = vnet_get_ringparam,
 	.set_ringparam = vnet_set_ringparam,
+	.get_rxfh_key_size = vnet_get_rxfh_key_size,
+	.get_rxfh_indir_size = vnet_get_rxfh_indir_size,
+	.get_rxfh = vnet_get_rxfh,
+	.set_rxfh = vnet_set_rxfh,
+	.get_rxnfc = vnet_get_rxnfc,
+	.set_rxnfc = vnet_set_rxnfc,
 	.get_strings = vnet_get_strings,
 	.get_sset_count = vnet_get_sset_count,
 	.get_ethtool_stats = vnet_get_ethtool_stats,

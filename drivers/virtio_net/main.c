@@ -5,6 +5,7 @@
  */
 #include <linux/debugfs.h>
 #include <linux/ethtool.h>
+#include <linux/log2.h>
 #include <linux/module.h>
 #include <linux/rtnetlink.h>
 #include <linux/slab.h>
@@ -40,6 +41,8 @@ static const unsigned int vnet_features[] = {
 	VIRTIO_NET_F_MQ,
 	VIRTIO_NET_F_CTRL_MAC_ADDR,
 	VIRTIO_NET_F_SPEED_DUPLEX,
+	VIRTIO_NET_F_HASH_REPORT,
+	VIRTIO_NET_F_RSS,
 };
 
 /*
@@ -61,9 +64,58 @@ static const struct {
 	{ VIRTIO_NET_F_MQ, VIRTIO_NET_F_CTRL_VQ, VIRTIO_NET_F_CTRL_VQ },
 	{ VIRTIO_NET_F_CTRL_MAC_ADDR, VIRTIO_NET_F_CTRL_VQ, VIRTIO_NET_F_CTRL_VQ },
 	{ VIRTIO_NET_F_CTRL_GUEST_OFFLOADS, VIRTIO_NET_F_CTRL_VQ, VIRTIO_NET_F_CTRL_VQ },
+	{ VIRTIO_NET_F_RSS, VIRTIO_NET_F_CTRL_VQ, VIRTIO_NET_F_CTRL_VQ },
+	{ VIRTIO_NET_F_HASH_REPORT, VIRTIO_NET_F_CTRL_VQ, VIRTIO_NET_F_CTRL_VQ },
 };
 
 #define CFG(field)	offsetof(struct virtio_net_config, field)
+
+struct vnet_rss_caps {
+	u8 key_size;
+	u16 table_len;
+	u32 hash_types;
+};
+
+static int read_rss_caps(struct vireo_device *vd, struct vnet_rss_caps *c)
+{
+	int err;
+
+	err = vireo_cread8(vd, CFG(rss_max_key_size), &c->key_size);
+	if (!err)
+		err = vireo_cread16(vd, CFG(rss_max_indirection_table_length),
+				    &c->table_len);
+	if (!err)
+		err = vireo_cread32(vd, CFG(supported_hash_types),
+				    &c->hash_types);
+	c->hash_types &= VNET_HASH_TYPES_KNOWN;
+	return err;
+}
+
+/*
+ * virtio 1.2, 5.1.4: a key of at most 40 bytes (the most a Toeplitz hash
+ * of an IPv6 4-tuple reads), a table whose length is a power of two of at
+ * most 32768 entries (RSS only), and some hash type vireo_net knows. A
+ * device that says otherwise gets neither RSS nor hash report.
+ */
+static void validate_rss(struct vireo_device *vd)
+{
+	bool rss = vireo_has_feature(vd, VIRTIO_NET_F_RSS);
+	struct vnet_rss_caps c = {};
+	int err;
+
+	if (!rss && !vireo_has_feature(vd, VIRTIO_NET_F_HASH_REPORT))
+		return;
+	err = read_rss_caps(vd, &c);
+	if (!err && c.key_size && c.key_size <= VNET_RSS_KEY_MAX &&
+	    c.hash_types &&
+	    (!rss || (is_power_of_2(c.table_len) &&
+		      c.table_len <= VNET_RSS_TABLE_MAX)))
+		return;
+	dev_warn(&vd->dev, "device RSS config unusable (key size %u, table length %u, hash types 0x%x, %d): not using RSS or hash report\n",
+		 c.key_size, c.table_len, c.hash_types, err);
+	vireo_features_clear(&vd->features, VIRTIO_NET_F_RSS);
+	vireo_features_clear(&vd->features, VIRTIO_NET_F_HASH_REPORT);
+}
 
 static int vnet_validate(struct vireo_device *vd)
 {
@@ -88,6 +140,7 @@ static int vnet_validate(struct vireo_device *vd)
 			vireo_features_clear(&vd->features, VIRTIO_NET_F_MTU);
 		}
 	}
+	validate_rss(vd);
 	return 0;
 }
 
@@ -521,12 +574,20 @@ static void vnet_program_device(struct vnet_info *vi)
 {
 	int err;
 
+	/* With RSS this sends the whole RSS configuration. */
 	err = vnet_ctrl_set_pairs(vi, vi->curr_pairs);
 	if (err) {
 		netdev_warn(vi->dev, "cannot use %u queue pairs (%d): using 1\n",
 			    vi->curr_pairs, err);
 		vi->curr_pairs = 1;
+		if (vi->has_rss) {
+			vnet_rss_spread(vi, vi->rss_table, 1);
+			vnet_ctrl_set_pairs(vi, 1);
+		}
 	}
+	if (vi->has_hash && !vi->has_rss &&
+	    vnet_rss_set(vi, NULL, vi->rss_key, vi->rss_hash_types, 1))
+		netdev_warn(vi->dev, "no hash reports from the device\n");
 	if (vireo_has_feature(vi->vd, VIRTIO_NET_F_CTRL_GUEST_OFFLOADS) &&
 	    vi->guest_offloads != vi->guest_offloads_capable &&
 	    vnet_ctrl_set_offloads(vi, vi->guest_offloads))
@@ -664,6 +725,14 @@ static void set_netdev_features(struct vnet_info *vi)
 	if (vireo_has_feature(vd, VIRTIO_NET_F_CTRL_VLAN))
 		dev->features |= NETIF_F_HW_VLAN_CTAG_FILTER;
 
+	/*
+	 * ethtool -K rxhash: off at first, as with the in-tree driver. It
+	 * only says whether the device's hash goes on the skb; RSS steers
+	 * either way.
+	 */
+	if (vi->has_hash)
+		dev->hw_features |= NETIF_F_RXHASH;
+
 	if (vireo_has_feature(vd, VIRTIO_NET_F_CTRL_RX))
 		dev->priv_flags |= IFF_UNICAST_FLT;
 	if (vireo_has_feature(vd, VIRTIO_NET_F_CTRL_MAC_ADDR) ||
@@ -689,6 +758,39 @@ static int read_pairs(struct vireo_device *vd, unsigned int *pairs)
 		return 0;
 	}
 	*pairs = v;
+	return 0;
+}
+
+/*
+ * The device's RSS limits (validated already) and the driver's first
+ * configuration: a random key, the table spread over the pairs in use,
+ * every hash type the device and vireo_net know.
+ */
+static int setup_rss(struct vnet_info *vi)
+{
+	struct vireo_device *vd = vi->vd;
+	struct vnet_rss_caps c;
+	int err;
+
+	vi->has_rss = vireo_has_feature(vd, VIRTIO_NET_F_RSS);
+	vi->has_hash = vireo_has_feature(vd, VIRTIO_NET_F_HASH_REPORT);
+	if (!vi->has_rss && !vi->has_hash)
+		return 0;
+	err = read_rss_caps(vd, &c);
+	if (err)
+		return err;
+	vi->rss_key_size = c.key_size;
+	vi->rss_hash_supported = c.hash_types;
+	vi->rss_hash_types = c.hash_types;
+	netdev_rss_key_fill(vi->rss_key, vi->rss_key_size);
+	if (!vi->has_rss)
+		return 0;
+	vi->rss_table_len = c.table_len;
+	vi->rss_table = kcalloc(c.table_len, sizeof(*vi->rss_table),
+				GFP_KERNEL);
+	if (!vi->rss_table)
+		return -ENOMEM;
+	vnet_rss_spread(vi, vi->rss_table, vi->curr_pairs);
 	return 0;
 }
 
@@ -733,8 +835,14 @@ static int vnet_probe(struct vireo_device *vd)
 	vnet_set_stat_ops(dev);
 	dev->watchdog_timeo = 5 * HZ;
 
-	if (vireo_has_feature(vd, VIRTIO_NET_F_MRG_RXBUF) ||
-	    vireo_has_feature(vd, VIRTIO_F_VERSION_1))
+	err = setup_rss(vi);
+	if (err)
+		goto free;
+	/* virtio 1.2, 5.1.6: the header grows by the hash fields both ways. */
+	if (vi->has_hash)
+		vi->hdr_len = sizeof(struct virtio_net_hdr_v1_hash);
+	else if (vireo_has_feature(vd, VIRTIO_NET_F_MRG_RXBUF) ||
+		 vireo_has_feature(vd, VIRTIO_F_VERSION_1))
 		vi->hdr_len = sizeof(struct virtio_net_hdr_mrg_rxbuf);
 	else
 		vi->hdr_len = sizeof(struct virtio_net_hdr);
@@ -794,12 +902,14 @@ static int vnet_probe(struct vireo_device *vd)
 	update_status(vi);
 	vnet_set_affinity(vi);
 	vnet_ctrl_debugfs(vi);
-	netdev_info(dev, "vireo_net: MAC %pM, %u of %u queue pairs, %s buffers%s%s, mtu %u\n",
+	netdev_info(dev, "vireo_net: MAC %pM, %u of %u queue pairs, %s buffers%s%s%s%s, mtu %u\n",
 		    dev->dev_addr, vi->curr_pairs, vi->max_pairs,
 		    vi->rx_mode == VNET_RX_MERGEABLE ? "mergeable" :
 		    vi->rx_mode == VNET_RX_BIG ? "big" : "small",
 		    vi->ctrl ? ", control queue" : "",
-		    vi->napi_tx ? ", napi_tx" : "", dev->mtu);
+		    vi->napi_tx ? ", napi_tx" : "",
+		    vi->has_rss ? ", rss" : "",
+		    vi->has_hash ? ", hash report" : "", dev->mtu);
 	return 0;
 
 reset:
@@ -810,6 +920,7 @@ free:
 	kfree(vi->ctrl);
 	free_cpumask_var(vi->affinity);
 	bitmap_free(vi->vlans);
+	kfree(vi->rss_table);
 	vd->priv = NULL;
 	free_netdev(dev);
 	return err;
@@ -834,6 +945,7 @@ static void vnet_remove(struct vireo_device *vd)
 	kfree(vi->ctrl);
 	free_cpumask_var(vi->affinity);
 	bitmap_free(vi->vlans);
+	kfree(vi->rss_table);
 	vd->priv = NULL;
 	free_netdev(dev);
 }

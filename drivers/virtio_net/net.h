@@ -28,6 +28,11 @@
 #define VNET_TX_ROOM		(MAX_SKB_FRAGS + 2)
 /* A receive buffer's context: its truesize and the headroom before it. */
 #define VNET_CTX_SIZE_BITS	22
+/* RSS limits (virtio 1.2, 5.1.4): key bytes, indirection table entries. */
+#define VNET_RSS_KEY_MAX	40
+#define VNET_RSS_TABLE_MAX	32768
+/* The hash types vireo_net knows (VIRTIO_NET_RSS_HASH_TYPE_*). */
+#define VNET_HASH_TYPES_KNOWN	0x1ff
 
 /* How receive buffers are built (virtio 1.2, 5.1.6.3.1). */
 enum vnet_rx_mode {
@@ -37,6 +42,15 @@ enum vnet_rx_mode {
 };
 
 DECLARE_EWMA(pkt_len, 0, 64)
+
+/*
+ * The receive header as the device writes it: with HASH_REPORT the larger
+ * virtio_net_hdr_v1_hash (virtio 1.2, 5.1.6), else the mergeable one.
+ */
+union vnet_rx_hdr {
+	struct virtio_net_hdr_mrg_rxbuf mrg;
+	struct virtio_net_hdr_v1_hash hash;
+};
 
 struct vnet_rq_stats {
 	struct u64_stats_sync syncp;
@@ -126,6 +140,19 @@ struct vnet_info {
 	u8 duplex;
 	u16 status;			/* last VIRTIO_NET_S_* read */
 
+	/*
+	 * RSS and hash report (virtio 1.2, 5.1.6.5.7): what the device was
+	 * last told successfully (or, before the first command, will be).
+	 */
+	bool has_rss;			/* VIRTIO_NET_F_RSS */
+	bool has_hash;			/* VIRTIO_NET_F_HASH_REPORT */
+	u8 rss_key_size;		/* the device's rss_max_key_size */
+	u16 rss_table_len;		/* ... rss_max_indirection_table_length */
+	u32 rss_hash_supported;		/* ... supported_hash_types (known ones) */
+	u32 rss_hash_types;		/* hash types in force */
+	u8 rss_key[VNET_RSS_KEY_MAX];
+	u16 *rss_table;			/* rss_table_len receive queue numbers */
+
 	/* Control queue: one command at a time. */
 	struct mutex ctrl_lock;
 	struct vnet_ctrl *ctrl;
@@ -196,6 +223,10 @@ int vnet_ctrl_cmd(struct vnet_info *vi, u8 class, u8 cmd, const void *data,
 void vnet_ctrl_done(struct vireo_vq *vq);
 int vnet_ctrl_set_pairs(struct vnet_info *vi, unsigned int pairs);
 int vnet_ctrl_set_offloads(struct vnet_info *vi, u64 offloads);
+void vnet_rss_spread(const struct vnet_info *vi, u16 *table,
+		     unsigned int pairs);
+int vnet_rss_set(struct vnet_info *vi, const u16 *table, const u8 *key,
+		 u32 types, unsigned int pairs);
 int vnet_ctrl_set_mac(struct vnet_info *vi, const u8 *mac);
 int vnet_vlan_add(struct net_device *dev, __be16 proto, u16 vid);
 int vnet_vlan_kill(struct net_device *dev, __be16 proto, u16 vid);

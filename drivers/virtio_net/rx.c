@@ -317,7 +317,7 @@ static void drop_rest(struct vnet_rq *rq, unsigned int left)
 
 static struct sk_buff *receive_frag(struct vnet_rq *rq, void *buf,
 				    unsigned int len, void *ctx,
-				    struct virtio_net_hdr_mrg_rxbuf *hdr)
+				    union vnet_rx_hdr *hdr)
 {
 	struct vnet_info *vi = rq->vi;
 	unsigned int nbufs = 1, truesize = ctx_truesize(ctx);
@@ -325,7 +325,7 @@ static struct sk_buff *receive_frag(struct vnet_rq *rq, void *buf,
 
 	memcpy(hdr, buf, vi->hdr_len);
 	if (vi->rx_mode == VNET_RX_MERGEABLE) {
-		nbufs = le16_to_cpu((__force __le16)hdr->num_buffers);
+		nbufs = le16_to_cpu((__force __le16)hdr->mrg.num_buffers);
 		/* virtio 1.2, 5.1.6.4: at least one, and the ring holds them. */
 		if (!nbufs || nbufs > vireo_vq_size(rq->vq)) {
 			rx_length_error(rq, "bad num_buffers", nbufs,
@@ -357,7 +357,7 @@ static struct sk_buff *receive_frag(struct vnet_rq *rq, void *buf,
 
 static struct sk_buff *receive_big(struct vnet_rq *rq,
 				   struct vnet_big_buf *bb, unsigned int len,
-				   struct virtio_net_hdr_mrg_rxbuf *hdr)
+				   union vnet_rx_hdr *hdr)
 {
 	struct vnet_info *vi = rq->vi;
 	unsigned int data = len - vi->hdr_len, copy, off, n, i;
@@ -397,10 +397,10 @@ static struct sk_buff *receive_big(struct vnet_rq *rq,
  * negotiated and switched on, DATA_VALID as CHECKSUM_UNNECESSARY.
  */
 static bool apply_hdr(struct vnet_rq *rq, struct sk_buff *skb,
-		      struct virtio_net_hdr_mrg_rxbuf *hdr)
+		      union vnet_rx_hdr *hdr)
 {
 	struct vnet_info *vi = rq->vi;
-	struct virtio_net_hdr *h = &hdr->hdr;
+	struct virtio_net_hdr *h = &hdr->mrg.hdr;
 	u64 on = READ_ONCE(vi->guest_offloads);
 	bool gso_ok;
 
@@ -439,11 +439,47 @@ static bool apply_hdr(struct vnet_rq *rq, struct sk_buff *skb,
 	return true;
 }
 
+/*
+ * The device's hash of the frame (virtio 1.2, 5.1.6.4.3), with the layer
+ * it covers, as the skb's hash: RPS, RFS and fanout use it as is. A report
+ * type this driver does not know is not believed (one line, rate-limited).
+ */
+static void set_hash(struct vnet_rq *rq, struct sk_buff *skb,
+		     const struct virtio_net_hdr_v1_hash *h)
+{
+	u16 report = le16_to_cpu(h->hash_report);
+	enum pkt_hash_types type;
+
+	switch (report) {
+	case VIRTIO_NET_HASH_REPORT_NONE:
+		return;
+	case VIRTIO_NET_HASH_REPORT_IPv4:
+	case VIRTIO_NET_HASH_REPORT_IPv6:
+	case VIRTIO_NET_HASH_REPORT_IPv6_EX:
+		type = PKT_HASH_TYPE_L3;
+		break;
+	case VIRTIO_NET_HASH_REPORT_TCPv4:
+	case VIRTIO_NET_HASH_REPORT_UDPv4:
+	case VIRTIO_NET_HASH_REPORT_TCPv6:
+	case VIRTIO_NET_HASH_REPORT_UDPv6:
+	case VIRTIO_NET_HASH_REPORT_TCPv6_EX:
+	case VIRTIO_NET_HASH_REPORT_UDPv6_EX:
+		type = PKT_HASH_TYPE_L4;
+		break;
+	default:
+		if (net_ratelimit())
+			netdev_warn(rq->vi->dev, "%s: unknown hash report type %u: hash ignored\n",
+				    rq->name, report);
+		return;
+	}
+	skb_set_hash(skb, le32_to_cpu(h->hash_value), type);
+}
+
 static void receive_one(struct vnet_rq *rq, void *buf, unsigned int len,
 			void *ctx, u64 *bytes, u64 *packets)
 {
 	struct vnet_info *vi = rq->vi;
-	struct virtio_net_hdr_mrg_rxbuf hdr = {};
+	union vnet_rx_hdr hdr = {};
 	struct sk_buff *skb;
 
 	if (len < vi->hdr_len + ETH_HLEN) {
@@ -462,6 +498,8 @@ static void receive_one(struct vnet_rq *rq, void *buf, unsigned int len,
 		dev_kfree_skb(skb);
 		return;
 	}
+	if (vi->has_hash && (vi->dev->features & NETIF_F_RXHASH))
+		set_hash(rq, skb, &hdr.hash);
 	*bytes += skb->len;
 	(*packets)++;
 	skb_record_rx_queue(skb, rq - vi->rq);

@@ -292,6 +292,17 @@ static inline struct timespec64 vireo_inode_mtime(struct inode *inode)
  */
 #define VIREO_NET_RXCSUM_ALWAYS	VIREO_NET_QSTATS
 
+/*
+ * ethtool get_rxfh/set_rxfh: from 6.8 they take struct ethtool_rxfh_param
+ * (and set_rxfh an extack), before that the table, key and hash function
+ * one by one; vireo_net defines the shape VIREO_NET_RXFH_PARAM says.
+ */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 8, 0)
+#define VIREO_NET_RXFH_PARAM	1
+#else
+#define VIREO_NET_RXFH_PARAM	0
+#endif
+
 /* ---- end vireo_net ------------------------------------------------------ */
 
 /* ---- vireo_fs (splice) --------------------------------------------------- */

@@ -34,10 +34,23 @@
  *   netio raw-count IF SECS                count 0x88b5 frames (tagged or not) on IF
  *                                          until the end frame (+0.3 s) or SECS:
  *                                          prints "frames=N"
+ *   netio flows udp|tcp ADDR DPORT SPORT0 NFLOWS COUNT SECS
+ *                                          NFLOWS flows from source ports SPORT0..,
+ *                                          COUNT packets each: 64-byte datagrams, or
+ *                                          connection attempts (one SYN each, to a
+ *                                          port nobody listens on); prints "sent=N"
+ *   netio rxq IF NQ DPORT HASH SECS        the IPv4 TCP/UDP packets to DPORT that IF
+ *                                          received, per receive queue (an
+ *                                          AF_PACKET fanout group by queue of NQ
+ *                                          sockets), and how many carried skb hash
+ *                                          HASH (a filter reading SKF_AD_RXHASH),
+ *                                          until SECS or 0.5 s after the last:
+ *                                          prints "rxq=N0,N1,... hash=M"
  */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/filter.h>
 #include <linux/if_packet.h>
 #include <net/ethernet.h>
 #include <net/if.h>
@@ -731,6 +744,145 @@ static void raw_count(const char *ifname)
 	printf("frames=%ld%s\n", frames, stop ? "" : " (no end frame)");
 }
 
+/* ---- flows and receive queues for RSS ---- */
+
+static void flows(const char *proto, const char *addr, int dport, int sport0,
+		  int nflows, long count)
+{
+	struct sockaddr_in dst = { .sin_family = AF_INET, .sin_port = htons(dport) };
+	int tcp = !strcmp(proto, "tcp"), f, one = 1;
+	char buf[64] = "vireo rss flow";
+	long i, sent = 0;
+
+	if (inet_pton(AF_INET, addr, &dst.sin_addr) != 1)
+		die(addr);
+	for (i = 0; i < count; i++) {
+		for (f = 0; f < nflows; f++) {
+			struct sockaddr_in src = { .sin_family = AF_INET,
+						   .sin_port = htons(sport0 + f) };
+			int s = socket(AF_INET, tcp ? SOCK_STREAM : SOCK_DGRAM, 0);
+
+			check_time("flows");
+			if (s < 0)
+				die("socket");
+			setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+			if (bind(s, (struct sockaddr *)&src, sizeof(src)))
+				die("bind");
+			if (tcp) {
+				/* Refused (RST) at once; no retransmission. */
+				if (!connect(s, (struct sockaddr *)&dst, sizeof(dst)) ||
+				    errno != ECONNREFUSED)
+					die("connect: want ECONNREFUSED");
+			} else if (sendto(s, buf, sizeof(buf), 0, (struct sockaddr *)&dst,
+					  sizeof(dst)) != sizeof(buf)) {
+				die("sendto");
+			}
+			close(s);
+			sent++;
+		}
+		usleep(2000);
+	}
+	printf("sent=%ld\n", sent);
+}
+
+/* cBPF: IPv4 TCP or UDP to @dport (and, if @want_hash, carrying skb hash @hash). */
+static void attach_filter(int s, int dport, int want_hash, uint32_t hash)
+{
+	int d = want_hash ? 11 : 9;	/* the "drop" instruction */
+	struct sock_filter f[] = {
+		BPF_STMT(BPF_LD | BPF_H | BPF_ABS, 12),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, ETHERTYPE_IP, 0, d - 2),
+		BPF_STMT(BPF_LD | BPF_B | BPF_ABS, 23),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, IPPROTO_UDP, 1, 0),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, IPPROTO_TCP, 0, d - 5),
+		BPF_STMT(BPF_LDX | BPF_B | BPF_MSH, 14),
+		BPF_STMT(BPF_LD | BPF_H | BPF_IND, 16),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, dport, 0, d - 8),
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, SKF_AD_OFF + SKF_AD_RXHASH),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, hash, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, 0xffff),
+		BPF_STMT(BPF_RET | BPF_K, 0),
+	};
+	struct sock_fprog prog = { .len = d + 1, .filter = f };
+
+	if (!want_hash) {
+		f[8] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, 0xffff);
+		f[9] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, 0);
+	}
+	if (setsockopt(s, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog)))
+		die("SO_ATTACH_FILTER");
+}
+
+static int rx_socket(const char *ifname, int dport, int want_hash, uint32_t hash)
+{
+	struct sockaddr_ll ll = { .sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_ALL) };
+	int s = socket(AF_PACKET, SOCK_RAW, htons(ETH_P_ALL));
+
+	if (s < 0)
+		die("packet socket");
+	attach_filter(s, dport, want_hash, hash);
+	ll.sll_ifindex = if_nametoindex(ifname);
+	if (!ll.sll_ifindex || bind(s, (struct sockaddr *)&ll, sizeof(ll)))
+		die(ifname);
+	return s;
+}
+
+#define RXQ_MAX 16
+
+static void rxq(const char *ifname, int nq, int dport, const char *hash)
+{
+	struct pollfd p[RXQ_MAX + 1];
+	long n[RXQ_MAX + 1] = { 0 };
+	int fanout = (getpid() & 0xffff) | (PACKET_FANOUT_QM << 16), i;
+	double last = 0;
+	char f[2048];
+
+	if (nq < 1 || nq > RXQ_MAX) {
+		fprintf(stderr, "netio: rxq: 1 to %d queues\n", RXQ_MAX);
+		exit(2);
+	}
+	for (i = 0; i < nq; i++) {
+		p[i].fd = rx_socket(ifname, dport, 0, 0);
+		if (setsockopt(p[i].fd, SOL_PACKET, PACKET_FANOUT, &fanout, sizeof(fanout)))
+			die("PACKET_FANOUT");
+		p[i].events = POLLIN;
+	}
+	p[nq].fd = rx_socket(ifname, dport, 1, strtoul(hash, NULL, 0));
+	p[nq].events = POLLIN;
+	printf("listening\n");
+	for (;;) {
+		double limit = last ? last + 0.5 : deadline;
+		int ms = (int)((limit - now()) * 1000);
+
+		if (ms <= 0 || poll(p, nq + 1, ms) <= 0)
+			break;
+		for (i = 0; i <= nq; i++) {
+			if (!(p[i].revents & POLLIN))
+				continue;
+			for (;;) {
+				struct sockaddr_ll from;
+				socklen_t fl = sizeof(from);
+
+				if (recvfrom(p[i].fd, f, sizeof(f), MSG_DONTWAIT,
+					     (struct sockaddr *)&from, &fl) <= 0)
+					break;
+				/* Only what the interface received. */
+				if (from.sll_pkttype != PACKET_OUTGOING)
+					n[i]++;
+			}
+			last = now();
+		}
+	}
+	/*
+	 * The QM fanout picks member queue_mapping % NQ, and an skb's
+	 * queue_mapping is its receive queue + 1 (skb_record_rx_queue()).
+	 */
+	printf("rxq=");
+	for (i = 0; i < nq; i++)
+		printf("%s%ld", i ? "," : "", n[(i + 1) % nq]);
+	printf(" hash=%ld\n", n[nq]);
+}
+
 int main(int argc, char **argv)
 {
 	const char *m = argc > 1 ? argv[1] : "";
@@ -784,6 +936,15 @@ int main(int argc, char **argv)
 		NEED(6);
 		deadline = now() + 60;
 		raw_send(argv[2], argv[3], atol(argv[4]), atoi(argv[5]));
+	} else if (!strcmp(m, "flows")) {
+		NEED(9);
+		SECS(8);
+		flows(argv[2], argv[3], atoi(argv[4]), atoi(argv[5]), atoi(argv[6]),
+		      atol(argv[7]));
+	} else if (!strcmp(m, "rxq")) {
+		NEED(7);
+		SECS(6);
+		rxq(argv[2], atoi(argv[3]), atoi(argv[4]), argv[5]);
 	} else if (!strcmp(m, "raw-count")) {
 		NEED(4);
 		SECS(3);

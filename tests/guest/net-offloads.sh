@@ -6,7 +6,8 @@
 # of the two is the same, line for line (what each negotiated and offers);
 # the expected values of the feature the configuration switched off; and
 # NET_BYTES of pseudo-random data both ways at once between them (sha256).
-# With NET_DRIVER=intree both twins stay on the in-tree driver.
+# With NET_DRIVER=intree both twins stay on the in-tree driver. Then RSS
+# and hash report on one more pair (NET_RSS_*: see the end).
 # shellcheck shell=sh disable=SC2154 # NET_* come from the host
 . /tests/net-lib.sh
 
@@ -109,4 +110,73 @@ for c in $NET_CONFIGS; do
 	$IP netns del "i$i"
 	$IP netns del "v$i"
 done
+
+# RSS and hash report (tests/host/net-offloads.sh): rsv (mq, rss, hash;
+# 4 pairs) under test, fed by the in-tree rsi. The flows go from rsi to rsv
+# (UDP ports 40000.., TCP 41000.., to port 7000); netio rxq counts, in rsv's
+# namespace, what each receive queue got and how many carried skb hash H.
+[ -n "$NET_RSS_KEY" ] || exit 0
+# rss_flows [H]: 8 UDP and 8 TCP flows of 10 packets; prints "N0,N1,N2,N3 M".
+rss_flows() {
+	rm -f /tmp/rxq.out
+	nsx rv netio rxq "$V" 4 7000 "${1:-0}" 30 >/tmp/rxq.out 2>&1 &
+	_p=$!
+	wait_for 10 grep -q listening /tmp/rxq.out
+	nsx ri netio flows udp 198.18.60.2 7000 40000 8 10 30 >/dev/null
+	nsx ri netio flows tcp 198.18.60.2 7000 41000 8 10 30 >/dev/null
+	wait $_p
+	sed -n 's/^rxq=\([0-9,]*\) hash=\([0-9]*\)$/\1 \2/p' /tmp/rxq.out
+}
+# rss_expect NAME WANT: rss_flows' queue counts must be WANT.
+rss_expect() {
+	_got=$(rss_flows)
+	echo "net: rss: $1: per queue ${_got% *} (want $2)"
+	[ "${_got% *}" = "$2" ] && ok "rss/$1" || fail "rss/$1" "per receive queue: '${_got% *}', want $2 ($(nsx rv $ETHTOOL -x "$V" | head -3 | tr '\n' ' '))"
+}
+I=$(net_if 52:54:00:60:00:01) && V=$(net_if 52:54:00:60:00:02) || { fail rss/nics "no interface for the RSS pair"; exit 0; }
+if [ "$NET_DRIVER" = vireo ]; then
+	vireo-bind "$(basename "$(readlink -f "/sys/class/net/$V/device/..")")" >/dev/null || fail rss/bind "vireo-bind failed"
+	V=$(net_if 52:54:00:60:00:02) || { fail rss/nics "RSS NIC gone after vireo-bind"; exit 0; }
+fi
+net_ns ri "$I" 198.18.60.1 && net_ns rv "$V" 198.18.60.2 && net_carrier ri "$I" 1 20 && net_carrier rv "$V" 1 20 ||
+	{ fail rss/netns "setup failed"; exit 0; }
+nsx rv $ETHTOOL -L "$V" combined 4 || fail rss/channels "ethtool -L $V combined 4"
+x=$(nsx rv $ETHTOOL -x "$V" 2>&1)
+echo "$x" | sed 's/^/net: rss: -x: /'
+entries=$(echo "$x" | awk '/^ *[0-9]+:/ { n += NF - 1 } END { print n + 0 }')
+keylen=$(echo "$x" | awk '/^RSS hash key:/ { getline; print split($0, a, ":") }')
+spread=$(echo "$x" | awk '/^ *[0-9]+:/ { for (i = 2; i <= NF; i++) s[$i] = 1 } END { for (q in s) n++; print n + 0 }')
+[ "$entries" = 128 ] && [ "$keylen" = 40 ] && [ "$spread" = 4 ] &&
+	echo "$x" | grep -q "with 4 RX ring" && echo "$x" | grep -q "toeplitz: on" && ok rss/ethtool-x ||
+	fail rss/ethtool-x "want 128 entries over 4 queues and a 40-byte Toeplitz key (QEMU 7.2): $entries entries over $spread, key $keylen"
+nsx rv $ETHTOOL -X "$V" hfunc xor 2>/dev/null && fail rss/hfunc-refused "ethtool -X hfunc xor was taken" || ok rss/hfunc-refused
+nsx rv $ETHTOOL -X "$V" equal 1 && rss_expect equal-1 160,0,0,0
+nsx rv $ETHTOOL -X "$V" weight 0 1 && rss_expect weight-0-1 0,160,0,0
+nsx rv $ETHTOOL -X "$V" equal 4 hkey "$NET_RSS_KEY" || fail rss/hkey "ethtool -X equal 4 hkey"
+nsx rv $ETHTOOL -x "$V" | grep -qi "^$NET_RSS_KEY\$" && ok rss/hkey-shown || fail rss/hkey-shown "the key set is not what -x shows"
+rss_expect toeplitz-queues "$NET_RSS_EXPECT4"
+# The device's hash on the skb: flow 0's Toeplitz hash, on all 10 of its
+# datagrams, once rxhash is on (off at first with both drivers).
+nsx rv $ETHTOOL -k "$V" | grep -q "^receive-hashing: off$" && ok rss/rxhash-default-off ||
+	fail rss/rxhash-default-off "$(nsx rv $ETHTOOL -k "$V" | grep receive-hashing)"
+nsx rv $ETHTOOL -K "$V" rxhash on
+h=$(rss_flows "$NET_RSS_H0")
+[ "${h#* }" = 10 ] && ok rss/skb-hash || fail rss/skb-hash "$h: want 10 packets with skb hash $NET_RSS_H0"
+nsx rv $ETHTOOL -K "$V" rxhash off
+h=$(rss_flows "$NET_RSS_H0")
+[ "${h#* }" = 0 ] && ok rss/rxhash-off || fail rss/rxhash-off "$h: want no packet with skb hash $NET_RSS_H0"
+nsx rv $ETHTOOL -K "$V" rxhash on
+n=$(nsx rv $ETHTOOL -n "$V" rx-flow-hash udp4 2>&1)
+echo "$n" | grep -q "L4 bytes 2 & 3" && ok rss/flow-hash-udp4 || fail rss/flow-hash-udp4 "$n"
+nsx rv $ETHTOOL -N "$V" rx-flow-hash udp4 sd && rss_expect udp4-sd "$NET_RSS_EXPECT_SD"
+nsx rv $ETHTOOL -n "$V" rx-flow-hash udp4 | grep -q "L4 bytes" && fail rss/flow-hash-sd "udp4 still hashes ports" || ok rss/flow-hash-sd
+nsx rv $ETHTOOL -N "$V" rx-flow-hash udp4 sdfn
+if [ "$NET_DRIVER" = vireo ]; then
+	# A command the device does not answer (debugfs ctrl_drop): ethtool
+	# fails, the previous table stays, on the device as well.
+	knob=/sys/kernel/debug/vireo/$(basename "$(nsx rv readlink -f "/sys/class/net/$V/device")")/ctrl_drop
+	echo 1 >"$knob"
+	nsx rv $ETHTOOL -X "$V" equal 1 2>/dev/null && fail rss/failed-cmd "ethtool -X succeeded without an answer" || ok rss/failed-cmd
+	rss_expect failed-cmd-kept "$NET_RSS_EXPECT4"
+fi
 exit 0
