@@ -269,54 +269,122 @@ static int vf_read_folio(struct file *file, struct folio *folio)
 	return 0;
 }
 
+/* One asynchronous readahead READ: its folios, locked until it ends. */
+struct vf_ra {
+	unsigned int nr;
+	struct folio *folios[];
+};
+
 /*
- * Readahead: consecutive folios go out as one READ of up to max_pages
- * pages, straight into the page cache. (Folios are single pages: large
- * folios are not enabled on the mapping.) A folio left unread stays
- * !uptodate and read_folio fetches it on demand.
+ * Ends the folios of @nr pages: with @got >= 0 bytes read they are filled
+ * (the rest of a short read zeroed: past the host's EOF) and uptodate;
+ * on an error they stay !uptodate, and read_folio, which the page cache
+ * calls for a folio it finds so, asks again and returns the error to
+ * read(2). Either way they are unlocked.
+ */
+static void ra_end_folios(struct folio **folios, unsigned int nr, ssize_t got)
+{
+	unsigned int i;
+
+	for (i = 0; i < nr; i++) {
+		ssize_t at = (ssize_t)i * PAGE_SIZE;
+
+		if (got >= 0) {
+			if (got < at + (ssize_t)PAGE_SIZE)
+				folio_zero_segment(folios[i],
+						   max_t(ssize_t, got - at, 0),
+						   PAGE_SIZE);
+			folio_mark_uptodate(folios[i]);
+		}
+		folio_unlock(folios[i]);
+	}
+}
+
+/* The reply path (or a reset's reclaim): the READ of a readahead is back. */
+static void ra_read_end(struct vf_req *req, ssize_t result)
+{
+	struct vf_ra *ra = req->priv;
+
+	ra_end_folios(ra->folios, ra->nr, result);
+	kfree(ra);
+}
+
+/* Sends the READ of @ra's folios (@pages) at @pos. */
+static int ra_send(struct inode *inode, u64 fh, loff_t pos,
+		   struct page **pages, struct vf_ra *ra)
+{
+	struct fuse_read_in in = {
+		.fh = fh,
+		.offset = pos,
+		.size = ra->nr * PAGE_SIZE,
+	};
+	struct vf_args a = {
+		.opcode = FUSE_READ,
+		.nodeid = VF_I(inode)->nodeid,
+		.nr_in = 1,
+		.in = { &in },
+		.in_size = { sizeof(in) },
+		.pages = pages,
+		.nr_pages = ra->nr,
+		.data_len = ra->nr * PAGE_SIZE,
+		.pagecache = true,
+	};
+
+	return vf_send_async(VF_DEV(inode), &a, ra_read_end, ra);
+}
+
+/*
+ * Readahead: the window goes out as READs of up to max_pages consecutive
+ * pages each, straight into the page cache folios, all at once and spread
+ * over the request queues; nobody waits for them. Each READ's folios are
+ * filled, marked uptodate and unlocked where its reply comes in
+ * (ra_read_end), so the daemon reads the next READs while the reader
+ * copies what came. (Folios are single pages: large folios are not enabled
+ * on the mapping.) A READ that cannot be sent leaves its folios and the
+ * rest of the window !uptodate: read_folio fetches them on demand.
  */
 static void vf_readahead(struct readahead_control *rac)
 {
 	struct inode *inode = rac->mapping->host;
 	struct vf_dev *dev = VF_DEV(inode);
-	struct folio *folios[VF_MAX_PAGES];
 	struct page *pages[VF_MAX_PAGES];
-	unsigned int max = dev->conn.max_pages, nr, i;
+	unsigned int max = dev->conn.max_pages, nr;
 	struct folio *folio;
-	ssize_t got;
+	struct vf_ra *ra;
 	loff_t pos;
+	int err;
 	u64 fh;
 
 	if (!file_fh(rac->file, inode, false, &fh))
 		return;
 	for (;;) {
-		nr = 0;
+		nr = min_t(unsigned int, max, readahead_count(rac));
+		if (!nr)
+			return;
+		ra = kmalloc(struct_size(ra, folios, nr), GFP_NOFS | __GFP_NOWARN);
+		if (!ra)
+			return;
+		ra->nr = 0;
 		pos = readahead_pos(rac);
-		while (nr < max && (folio = readahead_folio(rac))) {
+		while (ra->nr < nr && (folio = readahead_folio(rac))) {
 			if (folio_nr_pages(folio) != 1) {
 				folio_unlock(folio);
 				break;
 			}
-			folios[nr] = folio;
-			pages[nr++] = folio_page(folio, 0);
+			ra->folios[ra->nr] = folio;
+			pages[ra->nr++] = folio_page(folio, 0);
 		}
-		if (!nr)
+		if (!ra->nr) {
+			kfree(ra);
 			return;
-		got = send_read(inode, fh, pos, pages, nr, 0, nr * PAGE_SIZE, 0);
-		for (i = 0; i < nr; i++) {
-			ssize_t at = (ssize_t)i * PAGE_SIZE;
-
-			if (got >= 0) {
-				if (got < at + (ssize_t)PAGE_SIZE)
-					folio_zero_segment(folios[i],
-							   max_t(ssize_t, got - at, 0),
-							   PAGE_SIZE);
-				folio_mark_uptodate(folios[i]);
-			}
-			folio_unlock(folios[i]);
 		}
-		if (got < (ssize_t)(nr * PAGE_SIZE))
+		err = ra_send(inode, fh, pos, pages, ra);
+		if (err) {
+			/* Not sent: unlocked !uptodate, for read_folio. */
+			ra_end_folios(ra->folios, ra->nr, err);
+			kfree(ra);
 			return;
+		}
 	}
 }
 

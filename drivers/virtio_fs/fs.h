@@ -32,6 +32,12 @@
  */
 #define VF_MAX_PAGES		32
 
+/*
+ * The readahead window asked for at INIT: four READs of VF_MAX_PAGES in
+ * flight at once (readahead is asynchronous, file.c).
+ */
+#define VF_RA_PAGES		(4 * VF_MAX_PAGES)
+
 struct vf_dev;
 
 /* One request queue (or the hiprio queue) of the device. */
@@ -78,6 +84,15 @@ struct vf_req {
 	bool data_out;			/* device-readable (WRITE) */
 
 	struct scatterlist *sg;		/* built at submit */
+
+	/*
+	 * Asynchronous requests (readahead): nobody waits; @end runs where
+	 * the device gave the request back (the reply path, or a reclaim
+	 * after a reset) with the checked result: the data bytes, or an error.
+	 */
+	void (*end)(struct vf_req *req, ssize_t result);
+	void *priv;
+	unsigned long submitted;	/* jiffies, for the abort watch */
 };
 
 /*
@@ -126,6 +141,10 @@ struct vf_dev {
 	struct delayed_work forget_work;
 	struct list_head orphans;	/* vf_req.node */
 	struct work_struct orphan_work;
+
+	/* Asynchronous requests in flight; the watch bounds their wait. */
+	atomic_t async;
+	struct delayed_work async_watch;
 
 	bool mounted;
 	struct vf_conn conn;
@@ -217,6 +236,9 @@ struct vf_args {
 };
 
 int vf_send(struct vf_dev *dev, struct vf_args *args);
+int vf_send_async(struct vf_dev *dev, struct vf_args *args,
+		  void (*end)(struct vf_req *req, ssize_t result), void *priv);
+void vf_async_watch(struct work_struct *work);
 void vf_queue_done(struct vireo_vq *vq);
 void vf_abort_all(struct vf_dev *dev, int err);
 

@@ -27,7 +27,7 @@ static int vf_init_session(struct vf_dev *dev, struct super_block *sb)
 	struct fuse_init_in in = {
 		.major = FUSE_KERNEL_VERSION,
 		.minor = FUSE_KERNEL_MINOR_VERSION,
-		.max_readahead = VF_MAX_PAGES * PAGE_SIZE,
+		.max_readahead = VF_RA_PAGES * PAGE_SIZE,
 	};
 	struct fuse_init_out out = { 0 };
 	struct vf_args a = {
