@@ -24,6 +24,7 @@ struct vf_file *vf_file_alloc(struct vf_dev *dev)
 	if (ff) {
 		ff->dev = dev;
 		INIT_LIST_HEAD(&ff->node);
+		mutex_init(&ff->dir_lock);
 	}
 	return ff;
 }
@@ -121,6 +122,7 @@ void vf_release_common(struct inode *inode, struct file *file, bool dir)
 		filemap_fdatawait(inode->i_mapping);
 	}
 	vf_send(ff->dev, &a);
+	kfree(ff->dir_buf);
 	kfree(ff);
 }
 
@@ -365,7 +367,6 @@ static void vf_readahead(struct readahead_control *rac)
 		if (!ra)
 			return;
 		ra->nr = 0;
-		pos = readahead_pos(rac);
 		while (ra->nr < nr && (folio = readahead_folio(rac))) {
 			if (folio_nr_pages(folio) != 1) {
 				folio_unlock(folio);
@@ -378,6 +379,11 @@ static void vf_readahead(struct readahead_control *rac)
 			kfree(ra);
 			return;
 		}
+		/*
+		 * Not readahead_pos(): until the next readahead_folio() it
+		 * still points at the last folio handed out.
+		 */
+		pos = folio_pos(ra->folios[0]);
 		err = ra_send(inode, fh, pos, pages, ra);
 		if (err) {
 			/* Not sent: unlocked !uptodate, for read_folio. */
