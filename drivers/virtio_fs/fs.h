@@ -166,6 +166,12 @@ struct vf_inode {
 
 /* A LOOKUP in this directory since its last READDIRPLUS (READDIRPLUS_AUTO). */
 #define VF_I_ADVISE_RDPLUS	0
+/*
+ * The inode's attributes came with a READDIRPLUS entry and nobody stat'ed
+ * it since: a stat of it advises READDIRPLUS for its directory (the caller
+ * uses what a listing brings, as ls -l does).
+ */
+#define VF_I_FROM_RDPLUS	1
 
 static inline struct vf_inode *VF_I(struct inode *inode)
 {
@@ -188,7 +194,17 @@ struct vf_file {
 	u32 open_flags;			/* FOPEN_* */
 	struct list_head node;		/* vf_inode.open_files */
 	bool writable;
-	/* READDIR continuation */
+	/*
+	 * Directories: the last READDIR(PLUS) reply (checked, its lookups
+	 * taken), of which the records from @dir_next on were not given to
+	 * the reader yet: the next getdents at @dir_pos starts with them.
+	 */
+	struct mutex dir_lock;
+	void *dir_buf;
+	unsigned int dir_size;		/* allocated */
+	unsigned int dir_len;		/* bytes of records */
+	unsigned int dir_next;
+	bool dir_plus;			/* fuse_direntplus records */
 	u64 dir_pos;
 };
 
