@@ -244,6 +244,58 @@ static ssize_t send_write(struct inode *inode, u64 fh, loff_t pos,
 	return out.size;
 }
 
+/* One asynchronous readahead READ: its folios, locked until it ends. */
+struct vf_ra {
+	struct inode *inode;		/* held by the locked folios */
+	unsigned int nr;
+	struct folio *folios[];
+};
+
+/*
+ * The outcome of a readahead READ of @nr pages from @index: a failure is
+ * noted for read_folio, a success of that range forgets an older failure.
+ */
+static void ra_note(struct inode *inode, pgoff_t index, unsigned int nr,
+		    int err)
+{
+	struct vf_inode *vi = VF_I(inode);
+	unsigned long flags;
+
+	spin_lock_irqsave(&vi->ra_lock, flags);
+	if (err) {
+		vi->ra_err = err;
+		vi->ra_index = index;
+		vi->ra_nr = nr;
+	} else if (vi->ra_err && vi->ra_index >= index &&
+		   vi->ra_index < index + nr) {
+		vi->ra_err = 0;
+	}
+	spin_unlock_irqrestore(&vi->ra_lock, flags);
+}
+
+/*
+ * read_folio of a folio a failed readahead READ left !uptodate: that
+ * READ's error (once for its range), so that what the daemon or a bad
+ * reply said reaches read(2) instead of being asked again.
+ */
+static int ra_take_error(struct inode *inode, pgoff_t index)
+{
+	struct vf_inode *vi = VF_I(inode);
+	unsigned long flags;
+	int err = 0;
+
+	if (!READ_ONCE(vi->ra_err))
+		return 0;
+	spin_lock_irqsave(&vi->ra_lock, flags);
+	if (vi->ra_err && index >= vi->ra_index &&
+	    index < vi->ra_index + vi->ra_nr) {
+		err = vi->ra_err;
+		vi->ra_err = 0;
+	}
+	spin_unlock_irqrestore(&vi->ra_lock, flags);
+	return err;
+}
+
 static int vf_read_folio(struct file *file, struct folio *folio)
 {
 	struct inode *inode = folio->mapping->host;
@@ -256,6 +308,11 @@ static int vf_read_folio(struct file *file, struct folio *folio)
 	if (nr > ARRAY_SIZE(pages) || !file_fh(file, inode, false, &fh)) {
 		folio_unlock(folio);
 		return -EIO;
+	}
+	got = ra_take_error(inode, folio->index);
+	if (got) {
+		folio_unlock(folio);
+		return got;
 	}
 	for (i = 0; i < nr; i++)
 		pages[i] = folio_page(folio, i);
@@ -270,12 +327,6 @@ static int vf_read_folio(struct file *file, struct folio *folio)
 	folio_unlock(folio);
 	return 0;
 }
-
-/* One asynchronous readahead READ: its folios, locked until it ends. */
-struct vf_ra {
-	unsigned int nr;
-	struct folio *folios[];
-};
 
 /*
  * Ends the folios of @nr pages: with @got >= 0 bytes read they are filled
@@ -307,6 +358,8 @@ static void ra_read_end(struct vf_req *req, ssize_t result)
 {
 	struct vf_ra *ra = req->priv;
 
+	ra_note(ra->inode, ra->folios[0]->index, ra->nr,
+		result < 0 ? (int)result : 0);
 	ra_end_folios(ra->folios, ra->nr, result);
 	kfree(ra);
 }
@@ -366,6 +419,7 @@ static void vf_readahead(struct readahead_control *rac)
 		ra = kmalloc(struct_size(ra, folios, nr), GFP_NOFS | __GFP_NOWARN);
 		if (!ra)
 			return;
+		ra->inode = inode;
 		ra->nr = 0;
 		while (ra->nr < nr && (folio = readahead_folio(rac))) {
 			if (folio_nr_pages(folio) != 1) {

@@ -162,6 +162,14 @@ struct vf_inode {
 	spinlock_t lock;		/* open_files */
 	struct list_head open_files;	/* writable vf_file.node */
 	unsigned long state;		/* VF_I_* bits */
+	/*
+	 * The last readahead READ that failed: its error goes to the reader
+	 * of its pages (read_folio), once, instead of a second READ.
+	 */
+	spinlock_t ra_lock;		/* IRQ-safe: set from the reply path */
+	int ra_err;
+	pgoff_t ra_index;
+	unsigned int ra_nr;
 };
 
 /* A LOOKUP in this directory since its last READDIRPLUS (READDIRPLUS_AUTO). */

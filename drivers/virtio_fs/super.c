@@ -138,6 +138,8 @@ static struct inode *vf_alloc_inode(struct super_block *sb)
 	vi->state = 0;
 	mutex_init(&vi->io_lock);
 	spin_lock_init(&vi->lock);
+	spin_lock_init(&vi->ra_lock);
+	vi->ra_err = 0;
 	INIT_LIST_HEAD(&vi->open_files);
 	return &vi->inode;
 }
