@@ -64,13 +64,14 @@ bench_pair() {
 	done
 }
 
-for w in ${BENCH_WORKLOADS:-seqwrite seqread randread files readdir}; do
+for w in ${BENCH_WORKLOADS:-seqwrite seqread randread files readdir lsl}; do
 	case $w in
 	seqwrite) cmd="fs-bench seqwrite @ $BENCH_MIB" ;;
 	seqread) cmd="fs-bench seqread @" ;;
 	randread) cmd="fs-bench randread @ $BENCH_RANDREADS" ;;
 	files) cmd="fs-bench files @ $BENCH_FILES" ;;
 	readdir) cmd="fs-bench readdir @ 3" ;;
+	lsl) cmd="fs-bench lsl @ 3" ;;
 	esac
 	# shellcheck disable=SC2086 # the command's words
 	bench_pair "$w" intree $cmd >/dev/null # warm-up: TCG translates the paths
