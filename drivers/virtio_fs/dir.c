@@ -647,14 +647,14 @@ static bool dirplus_link(struct dentry *parent, const struct fuse_direntplus *dp
 }
 
 /*
- * READDIRPLUS_AUTO: READDIRPLUS for the first batch of a listing, and for
- * a whole getdents after a LOOKUP in the directory or a stat of an entry a
- * READDIRPLUS brought (someone stats what is listed, as ls -l does: then
- * the entries' attributes come in the listing instead of one LOOKUP each);
- * plain READDIR otherwise. Without AUTO, always READDIRPLUS.
+ * READDIRPLUS_AUTO: READDIRPLUS for the first getdents of a listing, and
+ * for a whole getdents after a LOOKUP in the directory or a stat of an
+ * entry a READDIRPLUS brought (someone stats what is listed, as ls -l does
+ * between its getdents: then the entries' attributes come in the listing
+ * instead of one LOOKUP each); plain READDIR otherwise. Without AUTO,
+ * always READDIRPLUS. @advised: decided at the start of the getdents.
  */
-static bool use_readdirplus(struct inode *dir, struct dir_context *ctx,
-			    bool advised)
+static bool use_readdirplus(struct inode *dir, bool advised)
 {
 	struct vf_dev *dev = VF_DEV(dir);
 
@@ -663,7 +663,7 @@ static bool use_readdirplus(struct inode *dir, struct dir_context *ctx,
 		return false;
 	if (!(dev->conn.flags & FUSE_READDIRPLUS_AUTO))
 		return true;
-	return advised || ctx->pos == 0;
+	return advised;
 }
 
 /*
@@ -753,9 +753,10 @@ static int vf_readdir(struct file *file, struct dir_context *ctx)
 	a.out = buf;
 	a.out_size = ff->dir_size;
 	in.size = ff->dir_size;
-	advised = test_and_clear_bit(VF_I_ADVISE_RDPLUS, &VF_I(inode)->state);
+	advised = test_and_clear_bit(VF_I_ADVISE_RDPLUS, &VF_I(inode)->state) ||
+		  ctx->pos == 0;
 	for (;;) {
-		plus = use_readdirplus(inode, ctx, advised);
+		plus = use_readdirplus(inode, advised);
 		a.opcode = plus ? FUSE_READDIRPLUS : FUSE_READDIR;
 		in.offset = ctx->pos;
 		a.out_got = 0;
