@@ -332,8 +332,8 @@ static int vf_read_folio(struct file *file, struct folio *folio)
  * Ends the folios of @nr pages: with @got >= 0 bytes read they are filled
  * (the rest of a short read zeroed: past the host's EOF) and uptodate;
  * on an error they stay !uptodate, and read_folio, which the page cache
- * calls for a folio it finds so, asks again and returns the error to
- * read(2). Either way they are unlocked.
+ * calls for a folio it finds so, returns the error to read(2) (noted by
+ * ra_note; a read after that asks again). Either way they are unlocked.
  */
 static void ra_end_folios(struct folio **folios, unsigned int nr, ssize_t got)
 {
