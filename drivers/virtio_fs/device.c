@@ -150,6 +150,7 @@ static int vf_probe(struct vireo_device *vd)
 	INIT_DELAYED_WORK(&dev->forget_work, vf_forget_work);
 	INIT_LIST_HEAD(&dev->orphans);
 	INIT_WORK(&dev->orphan_work, vf_orphan_work);
+	INIT_DELAYED_WORK(&dev->async_watch, vf_async_watch);
 	INIT_LIST_HEAD(&dev->list);
 	dev->vd = vd;
 
@@ -236,6 +237,8 @@ static void vf_remove(struct vireo_device *vd)
 	vf_teardown_vqs(dev, -EIO);
 	mutex_unlock(&dev->dev_lock);
 	wake_up_all(&dev->state_wq);
+	/* Dead: the watch does not come again, nor schedule an abort. */
+	cancel_delayed_work_sync(&dev->async_watch);
 	cancel_work_sync(&dev->abort_work);
 
 	mutex_lock(&dev->dev_lock);

@@ -609,6 +609,7 @@ static bool dirplus_link(struct dentry *parent, const struct fuse_direntplus *dp
 			spin_unlock(&inode->i_lock);
 			vf_change_attributes(inode, &attr, o->attr_valid,
 					     o->attr_valid_nsec, version);
+			set_bit(VF_I_FROM_RDPLUS, &VF_I(inode)->state);
 			dentry_set_expire(dentry, o->entry_valid,
 					  o->entry_valid_nsec);
 			dput(dentry);
@@ -630,6 +631,7 @@ static bool dirplus_link(struct dentry *parent, const struct fuse_direntplus *dp
 		/* vf_iget counted the lookup unless it found no memory. */
 		return PTR_ERR(inode) != -ENOMEM;
 	}
+	set_bit(VF_I_FROM_RDPLUS, &VF_I(inode)->state);
 	alias = d_splice_alias(inode, dentry);
 	d_lookup_done(dentry);
 	if (alias) {
@@ -645,11 +647,14 @@ static bool dirplus_link(struct dentry *parent, const struct fuse_direntplus *dp
 }
 
 /*
- * READDIRPLUS_AUTO: READDIRPLUS for the first batch of a listing and
- * after a LOOKUP in the directory (someone stats what is listed, as ls -l
- * does); plain READDIR otherwise. Without AUTO, always READDIRPLUS.
+ * READDIRPLUS_AUTO: READDIRPLUS for the first getdents of a listing, and
+ * for a whole getdents after a LOOKUP in the directory or a stat of an
+ * entry a READDIRPLUS brought (someone stats what is listed, as ls -l does
+ * between its getdents: then the entries' attributes come in the listing
+ * instead of one LOOKUP each); plain READDIR otherwise. Without AUTO,
+ * always READDIRPLUS. @advised: decided at the start of the getdents.
  */
-static bool use_readdirplus(struct inode *dir, struct dir_context *ctx)
+static bool use_readdirplus(struct inode *dir, bool advised)
 {
 	struct vf_dev *dev = VF_DEV(dir);
 
@@ -658,9 +663,37 @@ static bool use_readdirplus(struct inode *dir, struct dir_context *ctx)
 		return false;
 	if (!(dev->conn.flags & FUSE_READDIRPLUS_AUTO))
 		return true;
-	if (test_and_clear_bit(VF_I_ADVISE_RDPLUS, &VF_I(dir)->state))
-		return true;
-	return ctx->pos == 0;
+	return advised;
+}
+
+/*
+ * Gives the reader the records of @ff's buffer from dir_next on; returns
+ * false when its buffer filled (the rest stays for the next getdents).
+ */
+static bool dir_emit_rest(struct vf_file *ff, struct dir_context *ctx)
+{
+	const struct fuse_direntplus *dp;
+	const struct fuse_dirent *d;
+	unsigned int reclen;
+
+	while (ff->dir_next < ff->dir_len) {
+		dp = ff->dir_buf + ff->dir_next;
+		d = ff->dir_plus ? &dp->dirent : (const void *)dp;
+		/* Checked when the reply came: cannot fail here. */
+		reclen = dirent_check(dp, ff->dir_len - ff->dir_next,
+				      ff->dir_plus);
+		if (WARN_ON_ONCE(!reclen))
+			break;
+		if (!dir_emit(ctx, d->name, d->namelen, d->ino, d->type)) {
+			ff->dir_pos = ctx->pos;
+			return false;
+		}
+		ctx->pos = d->off;
+		ff->dir_next += reclen;
+	}
+	ff->dir_len = 0;
+	ff->dir_next = 0;
+	return true;
 }
 
 /*
@@ -668,7 +701,9 @@ static bool use_readdirplus(struct inode *dir, struct dir_context *ctx)
  * a malformed reply fails with EIO (the lookups of its good records given
  * back). READDIRPLUS entries are instantiated even after the caller's
  * buffer is full, so that every lookup the daemon counted is held by an
- * inode.
+ * inode. The records the caller's buffer had no room for are kept with the
+ * open directory and given by the next getdents that continues there (a
+ * seek elsewhere drops them), so no reply is asked for twice.
  */
 static int vf_readdir(struct file *file, struct dir_context *ctx)
 {
@@ -684,28 +719,44 @@ static int vf_readdir(struct file *file, struct dir_context *ctx)
 	};
 	unsigned int size = min_t(unsigned int, VF_READDIR_BUF,
 				  dev->conn.max_pages * PAGE_SIZE);
-	unsigned int pos, reclen;
 	const struct fuse_direntplus *dp;
-	const struct fuse_dirent *d;
-	bool plus, full = false;
+	unsigned int pos, reclen;
+	bool plus, advised;
 	u64 version;
 	char *buf;
 	int err = 0;
 
-	/* The reply and its header fit in one allocation of @size (req.c). */
-	size -= sizeof(struct fuse_out_header);
-	buf = kmalloc(size, GFP_KERNEL | __GFP_NOWARN);
-	if (!buf) {
-		size = PAGE_SIZE - sizeof(struct fuse_out_header);
-		buf = kmalloc(size, GFP_KERNEL);
-		if (!buf)
-			return -ENOMEM;
+	if (mutex_lock_killable(&ff->dir_lock))
+		return -EINTR;
+	if (ff->dir_len && ff->dir_pos == ctx->pos) {
+		if (!dir_emit_rest(ff, ctx))
+			goto out;
 	}
+	ff->dir_len = 0;
+	ff->dir_next = 0;
+	if (!ff->dir_buf) {
+		/* The reply and its header fit in one allocation of @size (req.c). */
+		size -= sizeof(struct fuse_out_header);
+		buf = kmalloc(size, GFP_KERNEL | __GFP_NOWARN);
+		if (!buf) {
+			size = PAGE_SIZE - sizeof(struct fuse_out_header);
+			buf = kmalloc(size, GFP_KERNEL);
+			if (!buf) {
+				err = -ENOMEM;
+				goto out;
+			}
+		}
+		ff->dir_buf = buf;
+		ff->dir_size = size;
+	}
+	buf = ff->dir_buf;
 	a.out = buf;
-	a.out_size = size;
-	in.size = size;
-	while (!full) {
-		plus = use_readdirplus(inode, ctx);
+	a.out_size = ff->dir_size;
+	in.size = ff->dir_size;
+	advised = test_and_clear_bit(VF_I_ADVISE_RDPLUS, &VF_I(inode)->state) ||
+		  ctx->pos == 0;
+	for (;;) {
+		plus = use_readdirplus(inode, advised);
 		a.opcode = plus ? FUSE_READDIRPLUS : FUSE_READDIR;
 		in.offset = ctx->pos;
 		a.out_got = 0;
@@ -720,29 +771,30 @@ static int vf_readdir(struct file *file, struct dir_context *ctx)
 			if (!reclen)
 				goto bad;
 		}
-		for (pos = 0; pos < a.out_got; pos += reclen) {
-			dp = (const void *)(buf + pos);
-			d = plus ? &dp->dirent : (const void *)(buf + pos);
-			reclen = dirent_check(buf + pos, a.out_got - pos, plus);
-			if (!full) {
-				full = !dir_emit(ctx, d->name, d->namelen, d->ino,
-						 d->type);
-				if (!full)
-					ctx->pos = d->off;
+		if (plus) {
+			for (pos = 0; pos < a.out_got; pos += reclen) {
+				dp = (const void *)(buf + pos);
+				reclen = dirent_check(dp, a.out_got - pos, true);
+				if (dirplus_counted(dp) &&
+				    !dirplus_link(file->f_path.dentry, dp, version))
+					vf_forget(dev, dp->entry_out.nodeid, 1);
 			}
-			if (plus && dirplus_counted(dp) &&
-			    !dirplus_link(file->f_path.dentry, dp, version))
-				vf_forget(dev, dp->entry_out.nodeid, 1);
 		}
+		ff->dir_plus = plus;
+		ff->dir_len = a.out_got;
+		ff->dir_next = 0;
+		if (!dir_emit_rest(ff, ctx))
+			break;
 	}
-	kfree(buf);
+out:
+	mutex_unlock(&ff->dir_lock);
 	return err;
 bad:
 	pr_err_ratelimited("vireo_fs %s: malformed %s reply at byte %u: EIO\n",
 			   dev->tag, plus ? "READDIRPLUS" : "READDIR", pos);
 	if (plus)
 		dirplus_forget_all(dev, buf, pos);
-	kfree(buf);
+	mutex_unlock(&ff->dir_lock);
 	return -EIO;
 }
 

@@ -24,6 +24,7 @@ struct vf_file *vf_file_alloc(struct vf_dev *dev)
 	if (ff) {
 		ff->dev = dev;
 		INIT_LIST_HEAD(&ff->node);
+		mutex_init(&ff->dir_lock);
 	}
 	return ff;
 }
@@ -126,6 +127,7 @@ void vf_release_common(struct inode *inode, struct file *file, bool dir)
 		filemap_fdatawait(inode->i_mapping);
 	}
 	vf_send(ff->dev, &a);
+	kfree(ff->dir_buf);
 	kfree(ff);
 }
 
@@ -247,6 +249,58 @@ static ssize_t send_write(struct inode *inode, u64 fh, loff_t pos,
 	return out.size;
 }
 
+/* One asynchronous readahead READ: its folios, locked until it ends. */
+struct vf_ra {
+	struct inode *inode;		/* held by the locked folios */
+	unsigned int nr;
+	struct folio *folios[];
+};
+
+/*
+ * The outcome of a readahead READ of @nr pages from @index: a failure is
+ * noted for read_folio, a success of that range forgets an older failure.
+ */
+static void ra_note(struct inode *inode, pgoff_t index, unsigned int nr,
+		    int err)
+{
+	struct vf_inode *vi = VF_I(inode);
+	unsigned long flags;
+
+	spin_lock_irqsave(&vi->ra_lock, flags);
+	if (err) {
+		vi->ra_err = err;
+		vi->ra_index = index;
+		vi->ra_nr = nr;
+	} else if (vi->ra_err && vi->ra_index >= index &&
+		   vi->ra_index < index + nr) {
+		vi->ra_err = 0;
+	}
+	spin_unlock_irqrestore(&vi->ra_lock, flags);
+}
+
+/*
+ * read_folio of a folio a failed readahead READ left !uptodate: that
+ * READ's error (once for its range), so that what the daemon or a bad
+ * reply said reaches read(2) instead of being asked again.
+ */
+static int ra_take_error(struct inode *inode, pgoff_t index)
+{
+	struct vf_inode *vi = VF_I(inode);
+	unsigned long flags;
+	int err = 0;
+
+	if (!READ_ONCE(vi->ra_err))
+		return 0;
+	spin_lock_irqsave(&vi->ra_lock, flags);
+	if (vi->ra_err && index >= vi->ra_index &&
+	    index < vi->ra_index + vi->ra_nr) {
+		err = vi->ra_err;
+		vi->ra_err = 0;
+	}
+	spin_unlock_irqrestore(&vi->ra_lock, flags);
+	return err;
+}
+
 static int vf_read_folio(struct file *file, struct folio *folio)
 {
 	struct inode *inode = folio->mapping->host;
@@ -259,6 +313,11 @@ static int vf_read_folio(struct file *file, struct folio *folio)
 	if (nr > ARRAY_SIZE(pages) || !file_fh(file, inode, false, &fh)) {
 		folio_unlock(folio);
 		return -EIO;
+	}
+	got = ra_take_error(inode, folio->index);
+	if (got) {
+		folio_unlock(folio);
+		return got;
 	}
 	for (i = 0; i < nr; i++)
 		pages[i] = folio_page(folio, i);
@@ -275,53 +334,122 @@ static int vf_read_folio(struct file *file, struct folio *folio)
 }
 
 /*
- * Readahead: consecutive folios go out as one READ of up to max_pages
- * pages, straight into the page cache. (Folios are single pages: large
- * folios are not enabled on the mapping.) A folio left unread stays
- * !uptodate and read_folio fetches it on demand.
+ * Ends the folios of @nr pages: with @got >= 0 bytes read they are filled
+ * (the rest of a short read zeroed: past the host's EOF) and uptodate;
+ * on an error they stay !uptodate, and read_folio, which the page cache
+ * calls for a folio it finds so, returns the error to read(2) (noted by
+ * ra_note; a read after that asks again). Either way they are unlocked.
+ */
+static void ra_end_folios(struct folio **folios, unsigned int nr, ssize_t got)
+{
+	unsigned int i;
+
+	for (i = 0; i < nr; i++) {
+		ssize_t at = (ssize_t)i * PAGE_SIZE;
+
+		if (got >= 0) {
+			if (got < at + (ssize_t)PAGE_SIZE)
+				folio_zero_segment(folios[i],
+						   max_t(ssize_t, got - at, 0),
+						   PAGE_SIZE);
+			folio_mark_uptodate(folios[i]);
+		}
+		folio_unlock(folios[i]);
+	}
+}
+
+/* The reply path (or a reset's reclaim): the READ of a readahead is back. */
+static void ra_read_end(struct vf_req *req, ssize_t result)
+{
+	struct vf_ra *ra = req->priv;
+
+	ra_note(ra->inode, ra->folios[0]->index, ra->nr,
+		result < 0 ? (int)result : 0);
+	ra_end_folios(ra->folios, ra->nr, result);
+	kfree(ra);
+}
+
+/* Sends the READ of @ra's folios (@pages) at @pos. */
+static int ra_send(struct inode *inode, u64 fh, loff_t pos,
+		   struct page **pages, struct vf_ra *ra)
+{
+	struct fuse_read_in in = {
+		.fh = fh,
+		.offset = pos,
+		.size = ra->nr * PAGE_SIZE,
+	};
+	struct vf_args a = {
+		.opcode = FUSE_READ,
+		.nodeid = VF_I(inode)->nodeid,
+		.nr_in = 1,
+		.in = { &in },
+		.in_size = { sizeof(in) },
+		.pages = pages,
+		.nr_pages = ra->nr,
+		.data_len = ra->nr * PAGE_SIZE,
+		.pagecache = true,
+	};
+
+	return vf_send_async(VF_DEV(inode), &a, ra_read_end, ra);
+}
+
+/*
+ * Readahead: the window goes out as READs of up to max_pages consecutive
+ * pages each, straight into the page cache folios, all at once and spread
+ * over the request queues; nobody waits for them. Each READ's folios are
+ * filled, marked uptodate and unlocked where its reply comes in
+ * (ra_read_end), so the daemon reads the next READs while the reader
+ * copies what came. (Folios are single pages: large folios are not enabled
+ * on the mapping.) A READ that cannot be sent leaves its folios and the
+ * rest of the window !uptodate: read_folio fetches them on demand.
  */
 static void vf_readahead(struct readahead_control *rac)
 {
 	struct inode *inode = rac->mapping->host;
 	struct vf_dev *dev = VF_DEV(inode);
-	struct folio *folios[VF_MAX_PAGES];
 	struct page *pages[VF_MAX_PAGES];
-	unsigned int max = dev->conn.max_pages, nr, i;
+	unsigned int max = dev->conn.max_pages, nr;
 	struct folio *folio;
-	ssize_t got;
+	struct vf_ra *ra;
 	loff_t pos;
+	int err;
 	u64 fh;
 
 	if (!file_fh(rac->file, inode, false, &fh))
 		return;
 	for (;;) {
-		nr = 0;
-		pos = readahead_pos(rac);
-		while (nr < max && (folio = readahead_folio(rac))) {
+		nr = min_t(unsigned int, max, readahead_count(rac));
+		if (!nr)
+			return;
+		ra = kmalloc(struct_size(ra, folios, nr), GFP_NOFS | __GFP_NOWARN);
+		if (!ra)
+			return;
+		ra->inode = inode;
+		ra->nr = 0;
+		while (ra->nr < nr && (folio = readahead_folio(rac))) {
 			if (folio_nr_pages(folio) != 1) {
 				folio_unlock(folio);
 				break;
 			}
-			folios[nr] = folio;
-			pages[nr++] = folio_page(folio, 0);
+			ra->folios[ra->nr] = folio;
+			pages[ra->nr++] = folio_page(folio, 0);
 		}
-		if (!nr)
+		if (!ra->nr) {
+			kfree(ra);
 			return;
-		got = send_read(inode, fh, pos, pages, nr, 0, nr * PAGE_SIZE, 0);
-		for (i = 0; i < nr; i++) {
-			ssize_t at = (ssize_t)i * PAGE_SIZE;
-
-			if (got >= 0) {
-				if (got < at + (ssize_t)PAGE_SIZE)
-					folio_zero_segment(folios[i],
-							   max_t(ssize_t, got - at, 0),
-							   PAGE_SIZE);
-				folio_mark_uptodate(folios[i]);
-			}
-			folio_unlock(folios[i]);
 		}
-		if (got < (ssize_t)(nr * PAGE_SIZE))
+		/*
+		 * Not readahead_pos(): until the next readahead_folio() it
+		 * still points at the last folio handed out.
+		 */
+		pos = folio_pos(ra->folios[0]);
+		err = ra_send(inode, fh, pos, pages, ra);
+		if (err) {
+			/* Not sent: unlocked !uptodate, for read_folio. */
+			ra_end_folios(ra->folios, ra->nr, err);
+			kfree(ra);
 			return;
+		}
 	}
 }
 

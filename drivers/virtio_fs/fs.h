@@ -33,6 +33,12 @@
  */
 #define VF_MAX_PAGES		32
 
+/*
+ * The readahead window asked for at INIT: four READs of VF_MAX_PAGES in
+ * flight at once (readahead is asynchronous, file.c).
+ */
+#define VF_RA_PAGES		(4 * VF_MAX_PAGES)
+
 struct vf_dev;
 
 /* One request queue (or the hiprio queue) of the device. */
@@ -79,6 +85,15 @@ struct vf_req {
 	bool data_out;			/* device-readable (WRITE) */
 
 	struct scatterlist *sg;		/* built at submit */
+
+	/*
+	 * Asynchronous requests (readahead): nobody waits; @end runs where
+	 * the device gave the request back (the reply path, or a reclaim
+	 * after a reset) with the checked result: the data bytes, or an error.
+	 */
+	void (*end)(struct vf_req *req, ssize_t result);
+	void *priv;
+	unsigned long submitted;	/* jiffies, for the abort watch */
 };
 
 /*
@@ -131,6 +146,10 @@ struct vf_dev {
 	struct list_head orphans;	/* vf_req.node */
 	struct work_struct orphan_work;
 
+	/* Asynchronous requests in flight; the watch bounds their wait. */
+	atomic_t async;
+	struct delayed_work async_watch;
+
 	bool mounted;
 	struct vf_conn conn;
 	struct super_block *sb;
@@ -147,10 +166,24 @@ struct vf_inode {
 	spinlock_t lock;		/* open_files */
 	struct list_head open_files;	/* writable vf_file.node */
 	unsigned long state;		/* VF_I_* bits */
+	/*
+	 * The last readahead READ that failed: its error goes to the reader
+	 * of its pages (read_folio), once, instead of a second READ.
+	 */
+	spinlock_t ra_lock;		/* IRQ-safe: set from the reply path */
+	int ra_err;
+	pgoff_t ra_index;
+	unsigned int ra_nr;
 };
 
 /* A LOOKUP in this directory since its last READDIRPLUS (READDIRPLUS_AUTO). */
 #define VF_I_ADVISE_RDPLUS	0
+/*
+ * The inode's attributes came with a READDIRPLUS entry and nobody stat'ed
+ * it since: a stat of it advises READDIRPLUS for its directory (the caller
+ * uses what a listing brings, as ls -l does).
+ */
+#define VF_I_FROM_RDPLUS	1
 
 static inline struct vf_inode *VF_I(struct inode *inode)
 {
@@ -174,7 +207,17 @@ struct vf_file {
 	struct list_head node;		/* vf_inode.open_files */
 	bool writable;
 	bool flock;			/* a remote flock was taken on it */
-	/* READDIR continuation */
+	/*
+	 * Directories: the last READDIR(PLUS) reply (checked, its lookups
+	 * taken), of which the records from @dir_next on were not given to
+	 * the reader yet: the next getdents at @dir_pos starts with them.
+	 */
+	struct mutex dir_lock;
+	void *dir_buf;
+	unsigned int dir_size;		/* allocated */
+	unsigned int dir_len;		/* bytes of records */
+	unsigned int dir_next;
+	bool dir_plus;			/* fuse_direntplus records */
 	u64 dir_pos;
 };
 
@@ -223,6 +266,9 @@ struct vf_args {
 };
 
 int vf_send(struct vf_dev *dev, struct vf_args *args);
+int vf_send_async(struct vf_dev *dev, struct vf_args *args,
+		  void (*end)(struct vf_req *req, ssize_t result), void *priv);
+void vf_async_watch(struct work_struct *work);
 void vf_queue_done(struct vireo_vq *vq);
 void vf_abort_all(struct vf_dev *dev, int err);
 

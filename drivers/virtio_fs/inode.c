@@ -277,6 +277,14 @@ static int vf_getattr(vireo_idmap_t *idmap, const struct path *path,
 		err = refresh_if_stale(inode);
 	if (err)
 		return err;
+	if (test_bit(VF_I_FROM_RDPLUS, &VF_I(inode)->state) &&
+	    test_and_clear_bit(VF_I_FROM_RDPLUS, &VF_I(inode)->state)) {
+		struct dentry *parent = dget_parent(path->dentry);
+
+		if (d_inode(parent) != inode)
+			set_bit(VF_I_ADVISE_RDPLUS, &VF_I(d_inode(parent))->state);
+		dput(parent);
+	}
 	vireo_generic_fillattr(idmap, request_mask, inode, stat);
 	stat->blksize = 1 << inode->i_blkbits;
 	return 0;

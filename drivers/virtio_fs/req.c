@@ -38,6 +38,27 @@ int vf_dead_error(struct vf_dev *dev)
 	return READ_ONCE(dev->dead_err) ?: -ENOTCONN;
 }
 
+static int req_result(struct vf_dev *dev, struct vf_req *req,
+		      struct vf_args *a);
+
+/*
+ * An asynchronous request is back: its reply is checked as vf_send checks
+ * one (a READ: no reply structure, at most data_len bytes of data) and its
+ * owner told. Under the queue's lock, maybe in IRQ context.
+ */
+static void req_end_async(struct vf_dev *dev, struct vf_req *req)
+{
+	struct vf_args a = {
+		.data_len = req->data_len,
+		.data_out = req->data_out,
+	};
+	int err;
+
+	err = req_result(dev, req, &a);
+	req->end(req, err ? err : (ssize_t)a.data_len);
+	atomic_dec(&dev->async);
+}
+
 /* The device is done with @req (used, or taken back after a reset). */
 static void req_finish(struct vf_dev *dev, struct vf_req *req,
 		       unsigned int len, int err)
@@ -48,6 +69,8 @@ static void req_finish(struct vf_dev *dev, struct vf_req *req,
 	req->posted = false;
 	req->out_len = len;
 	req->error = err;
+	if (req->end)
+		req_end_async(dev, req);
 	complete(&req->done);
 	if (atomic_dec_and_test(&dev->in_flight))
 		wake_up_all(&dev->state_wq);
@@ -471,6 +494,91 @@ out:
 	return err;
 }
 
+/*
+ * Sends one request without waiting for it (readahead): @end(req, result)
+ * runs when the device gives it back, from the reply path or the reclaim
+ * after a reset (device death, the abort, unplug, suspend), exactly once
+ * if this returns 0; @priv is req->priv then. On an error @end is not
+ * called. Only for requests whose reply is file data (no reply structure).
+ * The wait is bounded as vf_send's: the watch resets the device when one
+ * of them is outstanding for abort_timeout.
+ */
+int vf_send_async(struct vf_dev *dev, struct vf_args *a,
+		  void (*end)(struct vf_req *req, ssize_t result), void *priv)
+{
+	unsigned int limit = vireo_abort_timeout();
+	struct vf_req *req;
+	int err;
+
+	if (WARN_ON_ONCE(a->noreply || a->out_size || a->data_out))
+		return -EINVAL;
+	if (a->opcode < 64 && test_bit(a->opcode, dev->conn.enosys))
+		return -ENOSYS;
+	if (READ_ONCE(dev->dead))
+		return vf_dead_error(dev);
+	req = req_build(dev, a);
+	if (!req)
+		return -ENOMEM;
+	req->end = end;
+	req->priv = priv;
+	req->submitted = jiffies;
+	atomic_inc(&dev->async);
+	/* Waits for a resume, as vf_send does for page cache I/O. */
+	err = req_submit(dev, pick_queue(dev, false), req);
+	if (err) {
+		req->end = NULL;
+		atomic_dec(&dev->async);
+	} else if (limit) {
+		/* Pending already: it comes at the oldest one's deadline. */
+		schedule_delayed_work(&dev->async_watch, limit * HZ);
+	}
+	req_put(req);
+	return err;
+}
+
+/*
+ * Nobody waits for an asynchronous request, so this bounds it: one that
+ * was outstanding for abort_timeout gives the device up, as a waiter of
+ * vf_send would.
+ */
+void vf_async_watch(struct work_struct *work)
+{
+	struct vf_dev *dev = container_of(to_delayed_work(work), struct vf_dev,
+					  async_watch);
+	unsigned int limit = vireo_abort_timeout(), i;
+	unsigned long oldest = jiffies, timeout;
+	struct vf_req *req;
+	bool found = false;
+
+	if (!limit || READ_ONCE(dev->dead) || !atomic_read(&dev->async))
+		return;
+	timeout = (unsigned long)limit * HZ;
+	for (i = 0; i < dev->nr_queues; i++) {
+		struct vf_queue *q = &dev->queues[i];
+
+		spin_lock_irq(&q->lock);
+		list_for_each_entry(req, &q->in_flight, node) {
+			if (req->end && (!found ||
+					 time_before(req->submitted, oldest))) {
+				oldest = req->submitted;
+				found = true;
+			}
+		}
+		spin_unlock_irq(&q->lock);
+	}
+	if (!found)
+		return;
+	if (time_after_eq(jiffies, oldest + timeout)) {
+		/* The abort ends every request, these too. */
+		if (!READ_ONCE(dev->frozen))
+			schedule_abort(dev, limit);
+		else
+			schedule_delayed_work(&dev->async_watch, HZ);
+		return;
+	}
+	schedule_delayed_work(&dev->async_watch, oldest + timeout - jiffies);
+}
+
 /* One FORGET on the hiprio queue: no reply (virtio 1.2, 5.11.6.2.2). */
 static void send_forget(struct vf_dev *dev, u64 nodeid, u64 nlookup)
 {
@@ -664,6 +772,7 @@ void vf_dev_works_stop(struct vf_dev *dev)
 	LIST_HEAD(list);
 
 	vf_forget_drop(dev);
+	cancel_delayed_work_sync(&dev->async_watch);
 	cancel_work_sync(&dev->orphan_work);
 	spin_lock_irq(&dev->forget_lock);
 	list_splice_init(&dev->orphans, &list);

@@ -28,7 +28,7 @@ static int vf_init_session(struct vf_dev *dev, struct super_block *sb)
 	struct fuse_init_in in = {
 		.major = FUSE_KERNEL_VERSION,
 		.minor = FUSE_KERNEL_MINOR_VERSION,
-		.max_readahead = VF_MAX_PAGES * PAGE_SIZE,
+		.max_readahead = VF_RA_PAGES * PAGE_SIZE,
 	};
 	struct fuse_init_out out = { 0 };
 	struct vf_args a = {
@@ -142,6 +142,8 @@ static struct inode *vf_alloc_inode(struct super_block *sb)
 	vi->state = 0;
 	mutex_init(&vi->io_lock);
 	spin_lock_init(&vi->lock);
+	spin_lock_init(&vi->ra_lock);
+	vi->ra_err = 0;
 	INIT_LIST_HEAD(&vi->open_files);
 	return &vi->inode;
 }

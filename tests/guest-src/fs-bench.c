@@ -17,6 +17,8 @@
  *                                  (not timed)
  *   fs-bench readdir DIR R         list DIR/big completely R times, with a
  *                                  cache drop before each: entries/s
+ *   fs-bench lsl DIR R             the same, with an lstat of each entry as
+ *                                  it is read (as ls -l does): entries/s
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -179,11 +181,12 @@ static int mkbig(const char *dir, long n)
 	return 0;
 }
 
-static int readdir_big(const char *dir, long rounds)
+static int readdir_big(const char *dir, long rounds, int lstat_each)
 {
 	double t, spent = 0;
 	long r, entries = 0;
 	struct dirent *de;
+	struct stat st;
 	DIR *d;
 
 	snprintf(path, sizeof(path), "%s/big", dir);
@@ -194,8 +197,12 @@ static int readdir_big(const char *dir, long rounds)
 		if (!d)
 			return die("opendir");
 		errno = 0;
-		while ((de = readdir(d)))
+		while ((de = readdir(d))) {
+			if (lstat_each &&
+			    fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW))
+				return die("lstat");
 			entries++;
+		}
 		if (errno)
 			return die("readdir");
 		closedir(d);
@@ -222,7 +229,9 @@ int main(int argc, char **argv)
 	if (!strcmp(argv[1], "mkdir") && n > 0)
 		return mkbig(argv[2], n);
 	if (!strcmp(argv[1], "readdir") && n > 0)
-		return readdir_big(argv[2], n);
+		return readdir_big(argv[2], n, 0);
+	if (!strcmp(argv[1], "lsl") && n > 0)
+		return readdir_big(argv[2], n, 1);
 usage:
 	fprintf(stderr, "usage: see the head of tests/guest-src/fs-bench.c\n");
 	return 2;

@@ -39,6 +39,9 @@
  *   fs-ops readdir DIR                       the names, one a line; a
  *                                            readdir(3) error is an error
  *                                            (busybox ls exits 0 on one)
+ *   fs-ops getdents DIR BYTES                the names, one a line, read
+ *                                            with getdents64(2) into a
+ *                                            buffer of BYTES
  *   fs-ops read FILE                         prints the first 4 KiB
  *   fs-ops setacl FILE access|default ACL    setxattr(system.posix_acl_*)
  *                                            in the POSIX ACL xattr format;
@@ -81,6 +84,7 @@
 #include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/xattr.h>
 #include <time.h>
 #include <unistd.h>
@@ -494,6 +498,36 @@ static int do_readdir(char **a)
 	return 0;
 }
 
+static int do_getdents(char **a)
+{
+	static char dbuf[65536];
+	size_t size = strtoul(a[1], NULL, 0);
+	int fd = open(a[0], O_RDONLY | O_DIRECTORY);
+	long n, pos;
+
+	if (fd < 0)
+		return die("open");
+	if (!size || size > sizeof(dbuf)) {
+		errno = EINVAL;
+		return die("size");
+	}
+	for (;;) {
+		n = syscall(SYS_getdents64, fd, dbuf, size);
+		if (n < 0)
+			return die("getdents64");
+		if (!n)
+			break;
+		for (pos = 0; pos < n;) {
+			struct dirent64 *de = (void *)(dbuf + pos);
+
+			printf("%s\n", de->d_name);
+			pos += de->d_reclen;
+		}
+	}
+	close(fd);
+	return 0;
+}
+
 static int do_read(char **a)
 {
 	char buf[4096];
@@ -664,7 +698,7 @@ int main(int argc, char **argv)
 		{ "sigopen", 1 }, { "usertrunc", 3 }, { "userwrite", 3 },
 		{ "usertruncopen", 2 }, { "readdir", 1 }, { "read", 1 },
 		{ "setacl", 3 }, { "getacl", 2 }, { "create", 3 },
-		{ "mkdir", 3 }, { "lockop", 2 },
+		{ "mkdir", 3 }, { "lockop", 2 }, { "getdents", 2 },
 	};
 	char **a = argv + 2;
 	unsigned int i;
@@ -712,6 +746,7 @@ int main(int argc, char **argv)
 	case 25: return do_getacl(a);
 	case 26: return do_create(a, 0);
 	case 27: return do_create(a, 1);
-	default: return do_lockop(a);
+	case 28: return do_lockop(a);
+	default: return do_getdents(a);
 	}
 }

@@ -4,7 +4,9 @@
 # over with vireo-bind) the other. Each workload runs once unmeasured on both,
 # then in BENCH_PAIRS pairs whose order alternates (in-tree first, then
 # vireo first, ...). BENCH_MIB (sequential file size), BENCH_RANDREADS,
-# BENCH_FILES, BENCH_DIRENTS come from the host. One line per run:
+# BENCH_FILES, BENCH_DIRENTS, BENCH_WORKLOADS (a subset, in this order) and
+# BENCH_COUNT (mark each run in the daemons' debug logs) come from the
+# host. One line per run:
 #   BENCH <workload> <intree|vireo> <value> <unit>
 # shellcheck shell=sh disable=SC2154 # BENCH_* come from the host
 . /tests/fs-lib.sh
@@ -54,18 +56,22 @@ bench_pair() {
 	shift 2
 	if [ "$_first" = intree ]; then _order="intree vireo"; else _order="vireo intree"; fi
 	for _who in $_order; do
+		# Counting (BENCH_COUNT): a LOOKUP of this name marks the start
+		# of the run in its daemon's debug log.
+		[ -n "${BENCH_COUNT:-}" ] && stat "/mnt/$_who/.bench-mark-$_w" >/dev/null 2>&1
 		# shellcheck disable=SC2046 # the command's words
 		bench_run "$_w" "$_who" $(echo "$@" | sed "s|@|/mnt/$_who|g")
 	done
 }
 
-for w in seqwrite seqread randread files readdir; do
+for w in ${BENCH_WORKLOADS:-seqwrite seqread randread files readdir lsl}; do
 	case $w in
 	seqwrite) cmd="fs-bench seqwrite @ $BENCH_MIB" ;;
 	seqread) cmd="fs-bench seqread @" ;;
 	randread) cmd="fs-bench randread @ $BENCH_RANDREADS" ;;
 	files) cmd="fs-bench files @ $BENCH_FILES" ;;
 	readdir) cmd="fs-bench readdir @ 3" ;;
+	lsl) cmd="fs-bench lsl @ 3" ;;
 	esac
 	# shellcheck disable=SC2086 # the command's words
 	bench_pair "$w" intree $cmd >/dev/null # warm-up: TCG translates the paths

@@ -23,6 +23,10 @@ check_eq host-file-mode-owner "640 1234 5678" stat -c '%a %u %g' $M/hostmode
 check_eq host-symlink hostfile readlink $M/hostlink
 check_eq host-dir-1000-entries 1000 sh -c "ls $M/hostbig | wc -l"
 check_eq host-dir-names "f1 f1000 f500" sh -c "ls $M/hostbig | grep -x -e f1 -e f500 -e f1000 | sort | tr '\n' ' ' | sed 's/ \$//'"
+# A getdents buffer of 64 bytes (two entries) over replies of hundreds: the
+# rest of each reply is given by the next calls, every entry exactly once.
+echo 3 >/proc/sys/vm/drop_caches
+check_eq getdents-tiny-buffer "1002 1002" sh -c "fs-ops getdents $M/hostbig 64 >/tmp/gd && echo \$(wc -l </tmp/gd) \$(sort -u /tmp/gd | wc -l)"
 
 # Files the guest makes; the host checks them after the guest exits.
 mkdir $M/g

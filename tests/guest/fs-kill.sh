@@ -7,7 +7,8 @@
 M=/mnt/fs
 fs_ring_check
 fs_mount myfs $M || exit 1
-dd if=/dev/urandom of=$M/readme bs=64k count=16 2>/dev/null
+# 4 MiB: each cat is several readahead windows, READs in flight at the kill.
+dd if=/dev/urandom of=$M/readme bs=64k count=64 2>/dev/null
 fs-ops writeloop $M/w 600 >/tmp/w.out 2>&1 &
 writer=$!
 (i=0; while [ $i -lt 100000 ] && cat $M/readme >/dev/null 2>/tmp/r.err; do

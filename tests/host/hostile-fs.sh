@@ -32,6 +32,10 @@ known=${VIREO_HOSTILE_KNOWN_BAD-}
 hostile_build || { tap_fail build "tests/hostile does not build"; exit 0; }
 
 # name slot tag -- rule; the guest call follows in calls. "file" is node 2.
+# The ra- cases spoil the READ of a buffered read(2), which the page cache
+# sends as readahead: its error must reach that read(2) (fs-ops read: one
+# read(2); busybox cat tries sendfile first and then read(2), which asks
+# the daemon again and gets the good reply).
 hostile_fs clean 0x08 hf-clean
 hostile_fs short-getattr 0x09 hf-short-ga -- "short op=getattr node=2"
 hostile_fs short-lookup 0x0a hf-short-lk -- "short op=lookup"
@@ -55,6 +59,8 @@ hostile_fs max-pages-0 0x1b hf-max-pages -- "max-pages=0 op=init"
 hostile_fs stall 0x1c hf-stall -- "stall op=read"
 hostile_fs lk-type 0x1d hf-lk-type -- "lk-type=7 op=getlk"
 hostile_fs lk-range 0x1e hf-lk-range -- "lk-start=200 op=getlk"
+hostile_fs ra-hdr-long 0x1d.1 hf-ra-hdr -- "hdr-long op=read"
+hostile_fs ra-error 0x1e.1 hf-ra-err -- "error=-5 op=read"
 
 eio='Input/output error'
 calls="
@@ -81,6 +87,8 @@ hf_init max-pages-0 hf-max-pages 'max_pages 1,' 'ignoring max_pages 0'
 hf_err stall hf-stall 'Transport endpoint is not connected' 'a request went unanswered for [0-9]+ s' cat F
 hf_err lk-type hf-lk-type 'getlk=EIO' 'GETLK reply with lock type 7: EIO' fs-ops lockop F getlk
 hf_err lk-range hf-lk-range 'getlk=EIO' 'GETLK reply with range 200-99: EIO' fs-ops lockop F getlk
+hf_eio ra-hdr-long hf-ra-hdr 'bad reply to opcode 15: header length is not what was written' fs-ops read F
+hf_err ra-error hf-ra-err 'Input/output error' none fs-ops read F
 check unload rmmod vireo_fs
 "
 mapfile -t qargs < <(hostile_args)

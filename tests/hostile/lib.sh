@@ -84,8 +84,12 @@ hostile_fs() {
 	HOSTILE_PIDS+=($!)
 	HOSTILE_NAMES+=("$name")
 	for i in $(seq 50); do [ -S "$sock" ] && break; sleep 0.1; done
+	# SLOT or SLOT.FUNCTION (pcie.0 has slots up to 0x1e for us): function
+	# 0 of a slot is multifunction, so that more devices fit.
+	local mf=
+	[[ $slot = *.* ]] || mf=,multifunction=on
 	HOSTILE_QEMU+=(--qemu -chardev --qemu "socket,id=hc$slot,path=$sock"
-		--qemu -device --qemu "vhost-user-fs-pci,chardev=hc$slot,tag=$tag,bus=pcie.0,addr=$slot")
+		--qemu -device --qemu "vhost-user-fs-pci,chardev=hc$slot,tag=$tag,bus=pcie.0,addr=$slot$mf")
 }
 
 hostile_net() {
