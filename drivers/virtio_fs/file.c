@@ -291,7 +291,6 @@ static void vf_readahead(struct readahead_control *rac)
 		return;
 	for (;;) {
 		nr = 0;
-		pos = readahead_pos(rac);
 		while (nr < max && (folio = readahead_folio(rac))) {
 			if (folio_nr_pages(folio) != 1) {
 				folio_unlock(folio);
@@ -302,6 +301,12 @@ static void vf_readahead(struct readahead_control *rac)
 		}
 		if (!nr)
 			return;
+		/*
+		 * The first folio's position: readahead_pos() here would be
+		 * the last folio of the previous batch (readahead_folio()
+		 * moves past a folio only on the next call), one page early.
+		 */
+		pos = folio_pos(folios[0]);
 		got = send_read(inode, fh, pos, pages, nr, 0, nr * PAGE_SIZE, 0);
 		for (i = 0; i < nr; i++) {
 			ssize_t at = (ssize_t)i * PAGE_SIZE;
