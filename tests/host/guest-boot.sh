@@ -132,7 +132,7 @@ else
 fi
 balloon=$(guest_ssh "$GUEST_BALLOON_DRIVER" </dev/null)
 if [ "$GUEST_VIREO" != 1 ]; then
-	for t in vda-on-vireo_blk hwrng-vireo_rng ssh-over-vireo_net balloon-vireo_balloon dkms-kernel-upgrade initramfs-hook autoload by-path hotplug-vireo_blk fs-mount-virtiofs fs-build fs-build-same-as-tmpfs fs-host-bytes fs-git; do
+	for t in vda-on-vireo_blk hwrng-vireo_rng ssh-over-vireo_net balloon-vireo_balloon dkms-kernel-upgrade initramfs-hook autoload by-path hotplug-vireo_blk fs-mount-virtiofs fs-build fs-build-same-as-tmpfs fs-host-bytes fs-git virtiofsd-exit fs-host-no-stray; do
 		tap_skip "$t" "vireo not installed in the image (GUEST_WITH_VIREO=0 or no make install in this tree); vda is on $blk, hwrng $rng, NIC $nic, balloon $balloon"
 	done
 	guest_shutdown_checked
