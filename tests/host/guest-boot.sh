@@ -23,6 +23,22 @@
 # (The transport and ring of the cell do not apply: the guest has QEMU's
 # default devices.) GUEST_WITH_VIREO=0 boots the image without vireo and
 # skips the vireo checks.
+#
+# The same boot has the users' virtio-fs line (issue 12): a vhost-user-fs-pci
+# device (tag myfs) on a /usr/lib/qemu/virtiofsd the test starts on a host
+# directory, the guest's memory a shared memfd with -numa. In the guest
+# `mount -t virtiofs myfs /mnt` (util-linux, through vireo's
+# /sbin/mount.virtiofs) gives a vireofs mount (/proc/mounts) of a device
+# vireo_fs drives; a real build runs on it: `make -j2` of a source tree the
+# host copied into the directory (vireo's userspace ring tests and ring
+# sources, one object per file with dependency files, an archive by ar, a
+# link to a temporary name then mv), bind-mounted at /srv/vireo; the same
+# build in a tmpfs bind-mounted at the same path gives the same bytes
+# (sha256 of every output), and so does the host directory afterwards. Git
+# on the mount when the image has git (it has not: skipped). After the
+# poweroff virtiofsd has exited with status 0 and the host directory holds
+# the sources and the build's outputs and nothing else (no leftover
+# temporary or .fuse_hidden names).
 # shellcheck source=tests/lib.sh
 . "$(dirname "$0")/../lib.sh"
 # shellcheck source=scripts/guest-lib.sh
@@ -32,6 +48,41 @@
 
 guest_image || exit 0
 qmp_sock=$GUEST_WORK/qmp
+
+# The users' shared directory (their /var/lib/fs/vm001) with a source tree
+# in it, and its daemon.
+fsdir=$GUEST_WORK/vm001
+mkdir -p "$fsdir/src"
+(cd "$VIREO_ROOT" && tar -cf - tests/ring/Makefile tests/ring/*.[ch] tests/ring/shim \
+	drivers/virtio_ring include) | tar -C "$fsdir/src" -xf -
+cat >"$fsdir/src/GNUmakefile" <<'EOF'
+# The ring test program of tests/ring, built one object per file (the
+# guest-boot test's source build on a virtio-fs mount).
+R := drivers/virtio_ring
+T := tests/ring
+RING := $(addprefix $(R)/,api.c map.c indirect.c alloc.c reset.c dma.c split.c packed.c debugfs.c)
+PROG := $(addprefix $(T)/,main.c shim/shim.c sim.c harness.c test_basic.c test_notify.c \
+	test_hostile.c test_concurrent.c test_reset.c test_notify_data.c fuzz.c)
+CPPFLAGS := -D_GNU_SOURCE -include $(T)/shim/kshim.h -I$(T)/shim -Iinclude
+CFLAGS := -std=gnu11 -O1 -g -fno-omit-frame-pointer -Wall -Wextra -Wno-unused-parameter \
+	-Wno-sign-compare -Wno-missing-field-initializers -Werror
+obj = $(patsubst %.c,out/%.o,$(1))
+out/ring-test: $(call obj,$(PROG)) out/libring.a
+	$(CC) -o $@.tmp $^ -pthread
+	mv $@.tmp $@
+out/libring.a: $(call obj,$(RING))
+	rm -f $@
+	ar rcs $@ $^
+out/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c $< -o $@
+-include $(shell find out -name '*.d' 2>/dev/null)
+EOF
+(cd "$fsdir" && find . | LC_ALL=C sort) >"$GUEST_WORK/fs-before.list"
+guest_fs_start "$fsdir" myfs "$VIREO_LOGDIR/$TEST-virtiofsd.log" || {
+	tap_fail virtiofsd-start "no socket from virtiofsd (log: $VIREO_LOGDIR/$TEST-virtiofsd.log)"
+	exit 0
+}
 guest_boot_checked boot virtio "$qmp_sock" 1 || exit 0
 
 # shellcheck disable=SC2016 # guest-side expansions
@@ -81,10 +132,11 @@ else
 fi
 balloon=$(guest_ssh "$GUEST_BALLOON_DRIVER" </dev/null)
 if [ "$GUEST_VIREO" != 1 ]; then
-	for t in vda-on-vireo_blk hwrng-vireo_rng ssh-over-vireo_net balloon-vireo_balloon dkms-kernel-upgrade initramfs-hook autoload by-path hotplug-vireo_blk; do
+	for t in vda-on-vireo_blk hwrng-vireo_rng ssh-over-vireo_net balloon-vireo_balloon dkms-kernel-upgrade initramfs-hook autoload by-path hotplug-vireo_blk fs-mount-virtiofs fs-build fs-build-same-as-tmpfs fs-host-bytes fs-git virtiofsd-exit fs-host-no-stray; do
 		tap_skip "$t" "vireo not installed in the image (GUEST_WITH_VIREO=0 or no make install in this tree); vda is on $blk, hwrng $rng, NIC $nic, balloon $balloon"
 	done
 	guest_shutdown_checked
+	guest_fs_wait_exit >/dev/null
 	exit 0
 fi
 if [ "$blk" = vireo_blk ]; then tap_ok vda-on-vireo_blk; else tap_fail vda-on-vireo_blk "vda's driver is '$blk'"; fi
@@ -182,5 +234,107 @@ else
 	fi
 fi
 
+# The users' mount, and a build on it. (The guest side prints "mount
+# SOURCE TYPE", "dev PCI-DRIVER VIRTIO-DRIVER TAG", "status NAME RC",
+# "time NAME SECONDS", "sum NAME SHA256 PATH" lines.)
+s=$SECONDS
+# shellcheck disable=SC2016 # guest-side expansions
+guest_ssh 'sh -s' >"$GUEST_WORK/fs.out" 2>"$GUEST_WORK/fs.err" <<'EOF' || true
+mount -t virtiofs myfs /mnt || exit 1
+echo "mount $(awk '$2 == "/mnt" { print $1, $3 }' /proc/mounts)"
+for d in /sys/bus/pci/devices/*; do
+	[ "$(cat $d/device)" = 0x105a ] || continue
+	p=none v=none t=none
+	[ -e $d/driver ] && p=$(basename "$(readlink $d/driver)")
+	for c in $d/*/driver; do [ -e "$c" ] && v=$(basename "$(readlink $c)") && t=$(cat ${c%/driver}/tag 2>/dev/null); done
+	echo "dev $p $v $t"
+done
+mkdir -p /srv/vireo /run/fsbuild-tmpfs
+mount -t tmpfs tmpfs /run/fsbuild-tmpfs
+cp -a /mnt/src/. /run/fsbuild-tmpfs/
+# build NAME DIR: make -j2 in DIR bind-mounted at /srv/vireo.
+build() {
+	mount --bind "$2" /srv/vireo
+	t0=$(date +%s.%N)
+	make -C /srv/vireo -j2 >/run/fsbuild-$1.log 2>&1
+	echo "status $1 $?"
+	echo "time $1 $(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')"
+	(cd /srv/vireo && find out -type f | LC_ALL=C sort | xargs -r sha256sum) | sed "s/^/sum $1 /"
+	tail -n 3 /run/fsbuild-$1.log | sed "s/^/log $1 /"
+	umount /srv/vireo
+}
+build virtiofs /mnt/src
+build tmpfs /run/fsbuild-tmpfs
+umount /run/fsbuild-tmpfs
+if command -v git >/dev/null; then
+	(cd /mnt/src && git init -q && git add -A && git -c user.name=vireo -c user.email=vireo@localhost \
+		commit -q -m build && git fsck --strict) >/run/fsbuild-git.log 2>&1
+	echo "status git $?"
+else
+	echo "status git none"
+fi
+sync -f /mnt
+umount /mnt
+echo "umount $?"
+dmesg | grep -E 'vireo_fs|virtiofs' | tail -n 5 | sed 's/^/dmesg /'
+EOF
+tap_diag "fs: the mount, two builds and the checks took $((SECONDS - s)) s"
+grep -E '^(mount|dev|status|time|umount|log|dmesg) ' "$GUEST_WORK/fs.out" | sed 's/^/# /'
+[ ! -s "$GUEST_WORK/fs.err" ] || sed 's/^/# stderr: /' "$GUEST_WORK/fs.err"
+fsl() { sed -n "s/^$1 //p" "$GUEST_WORK/fs.out"; }
+mnt=$(fsl mount) dev=$(fsl dev)
+if [ "$mnt" = "myfs vireofs" ] && [ "$dev" = "vireo_transport vireo_fs myfs" ]; then
+	tap_ok fs-mount-virtiofs
+else
+	tap_fail fs-mount-virtiofs "/proc/mounts for /mnt: '$mnt' (want 'myfs vireofs'); the device's PCI driver, virtio driver, tag: '$dev' (want 'vireo_transport vireo_fs myfs')"
+fi
+sums_v=$(fsl 'sum virtiofs') sums_t=$(fsl 'sum tmpfs')
+nout=$(echo "$sums_v" | grep -c ' out/' || true)
+if [ "$(fsl 'status virtiofs')" = 0 ] && [ "$(fsl 'status tmpfs')" = 0 ] && [ "$nout" -ge 40 ]; then
+	tap_ok fs-build
+	tap_diag "make -j2 of $nout outputs: $(fsl 'time virtiofs') s on virtiofs, $(fsl 'time tmpfs') s on tmpfs"
+else
+	tap_fail fs-build "make's status on virtiofs '$(fsl 'status virtiofs')', on tmpfs '$(fsl 'status tmpfs')'; $nout outputs" "$(fsl log)"
+fi
+if [ -n "$sums_v" ] && [ "$sums_v" = "$sums_t" ]; then
+	tap_ok fs-build-same-as-tmpfs
+else
+	tap_fail fs-build-same-as-tmpfs "sha256 of the outputs differ (virtiofs vs tmpfs)" \
+		"$(diff <(echo "$sums_v") <(echo "$sums_t") | head -n 10)"
+fi
+# The host directory: the same bytes.
+sums_h=$(cd "$fsdir/src" && find out -type f 2>/dev/null | LC_ALL=C sort | xargs -r sha256sum)
+if [ -n "$sums_v" ] && [ "$sums_h" = "$sums_v" ]; then
+	tap_ok fs-host-bytes
+else
+	tap_fail fs-host-bytes "sha256 of the outputs in the host directory differ from the guest's" \
+		"$(diff <(echo "$sums_v") <(echo "$sums_h") | head -n 10)"
+fi
+case $(fsl 'status git') in
+0) tap_ok fs-git ;;
+none) tap_skip fs-git "no git in the image (scripts/mkguest does not install it)" ;;
+*) tap_fail fs-git "git init/add/commit/fsck --strict on the mount: status $(fsl 'status git')" ;;
+esac
+
 guest_shutdown_checked
+
+# After the poweroff: virtiofsd exited by itself, status 0; the host
+# directory holds the sources, the outputs and nothing else.
+rc=$(guest_fs_wait_exit 10)
+if [ "$rc" = 0 ]; then
+	tap_ok virtiofsd-exit
+else
+	tap_fail virtiofsd-exit "virtiofsd's exit status 10 s after the poweroff: $rc" \
+		"$(tail -n 5 "$VIREO_LOGDIR/$TEST-virtiofsd.log")"
+	guest_fs_stop
+fi
+extra=$( (cd "$fsdir" && find . | LC_ALL=C sort) | comm -13 "$GUEST_WORK/fs-before.list" - |
+	grep -vxE '\./src/out(/.*)?' || true)
+extra+=$(echo "$sums_h" | cut -d' ' -f3- | grep -vxE 'out/.*\.(o|d|a)|out/ring-test' || true)
+extra+=$(find "$fsdir" -name '.fuse_hidden*' -o -name '*.tmp' | head -n 10)
+if [ -z "$extra" ] && [ -d "$fsdir/src/out" ]; then
+	tap_ok fs-host-no-stray
+else
+	tap_fail fs-host-no-stray "names in the host directory that are neither sources nor outputs:" "$extra"
+fi
 exit 0
