@@ -177,30 +177,41 @@ static bool file_fh(struct file *file, struct inode *inode, bool write,
  * READ of @len bytes at @pos into @pages (from @off in the first); returns
  * the bytes read or an error.
  */
-static ssize_t send_read(struct inode *inode, u64 fh, loff_t pos,
-			 struct page **pages, unsigned int nr,
-			 unsigned int off, unsigned int len, u32 flags)
+/* A READ of @len bytes at @pos into @pages (from @off in the first). */
+static void read_args(struct vf_args *a, struct fuse_read_in *in,
+		      struct inode *inode, u64 fh, loff_t pos,
+		      struct page **pages, unsigned int nr, unsigned int off,
+		      unsigned int len, u32 flags)
 {
-	struct fuse_read_in in = {
+	*in = (struct fuse_read_in) {
 		.fh = fh,
 		.offset = pos,
 		.size = len,
 		.flags = flags,
 	};
-	struct vf_args a = {
+	*a = (struct vf_args) {
 		.opcode = FUSE_READ,
 		.nodeid = VF_I(inode)->nodeid,
 		.nr_in = 1,
-		.in = { &in },
-		.in_size = { sizeof(in) },
+		.in = { in },
+		.in_size = { sizeof(*in) },
 		.pages = pages,
 		.nr_pages = nr,
 		.page_off = off,
 		.data_len = len,
 		.pagecache = true,
 	};
+}
+
+static ssize_t send_read(struct inode *inode, u64 fh, loff_t pos,
+			 struct page **pages, unsigned int nr,
+			 unsigned int off, unsigned int len, u32 flags)
+{
+	struct fuse_read_in in;
+	struct vf_args a;
 	int err;
 
+	read_args(&a, &in, inode, fh, pos, pages, nr, off, len, flags);
 	err = vf_send(VF_DEV(inode), &a);
 	if (err)
 		return err;
@@ -373,23 +384,11 @@ static void ra_read_end(struct vf_req *req, ssize_t result)
 static int ra_send(struct inode *inode, u64 fh, loff_t pos,
 		   struct page **pages, struct vf_ra *ra)
 {
-	struct fuse_read_in in = {
-		.fh = fh,
-		.offset = pos,
-		.size = ra->nr * PAGE_SIZE,
-	};
-	struct vf_args a = {
-		.opcode = FUSE_READ,
-		.nodeid = VF_I(inode)->nodeid,
-		.nr_in = 1,
-		.in = { &in },
-		.in_size = { sizeof(in) },
-		.pages = pages,
-		.nr_pages = ra->nr,
-		.data_len = ra->nr * PAGE_SIZE,
-		.pagecache = true,
-	};
+	struct fuse_read_in in;
+	struct vf_args a;
 
+	read_args(&a, &in, inode, fh, pos, pages, ra->nr, 0,
+		  ra->nr * PAGE_SIZE, 0);
 	return vf_send_async(VF_DEV(inode), &a, ra_read_end, ra);
 }
 

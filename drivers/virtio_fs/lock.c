@@ -128,6 +128,23 @@ static int remote_setlk(struct file *file, struct file_lock *fl, bool flock,
 }
 
 /*
+ * A lock the daemon granted could not be recorded locally (@err): give it
+ * back to the daemon, so that the host does not hold it for nobody.
+ */
+static void remote_undo(struct file *file, struct file_lock *fl, bool flock,
+			int err)
+{
+	struct vf_file *ff = file->private_data;
+	u8 type = VIREO_FLC(fl, type);
+
+	pr_warn_ratelimited("vireo_fs %s: a %s the daemon granted failed locally (%d): unlocking it\n",
+			    ff->dev->tag, flock ? "flock" : "lock", err);
+	VIREO_FLC(fl, type) = F_UNLCK;
+	send_lk(file, fl, FUSE_SETLK, flock, NULL);
+	VIREO_FLC(fl, type) = type;
+}
+
+/*
  * F_GETLK: a conflicting lock of the guest's own processes first (its pid
  * is a guest pid), then the daemon's answer, checked: a type of the three,
  * start <= end within the offsets a lock can have, a pid the kernel could
@@ -219,15 +236,8 @@ int vf_lock(struct file *file, int cmd, struct file_lock *fl)
 	/* The daemon granted it: no local conflict can be left to wait on. */
 	VIREO_FLC(fl, flags) &= ~FL_SLEEP;
 	err = posix_lock_file(file, fl, NULL);
-	if (err) {
-		u8 type = VIREO_FLC(fl, type);
-
-		pr_warn_ratelimited("vireo_fs %s: a lock the daemon granted failed locally (%d): unlocking it\n",
-				    dev->tag, err);
-		VIREO_FLC(fl, type) = F_UNLCK;
-		send_lk(file, fl, FUSE_SETLK, false, NULL);
-		VIREO_FLC(fl, type) = type;
-	}
+	if (err)
+		remote_undo(file, fl, false, err);
 	return err;
 }
 
@@ -256,14 +266,7 @@ int vf_flock(struct file *file, int cmd, struct file_lock *fl)
 	ff->flock = true;
 	VIREO_FLC(fl, flags) &= ~FL_SLEEP;
 	err = locks_lock_file_wait(file, fl);
-	if (err) {
-		u8 type = VIREO_FLC(fl, type);
-
-		pr_warn_ratelimited("vireo_fs %s: a flock the daemon granted failed locally (%d): unlocking it\n",
-				    dev->tag, err);
-		VIREO_FLC(fl, type) = F_UNLCK;
-		send_lk(file, fl, FUSE_SETLK, true, NULL);
-		VIREO_FLC(fl, type) = type;
-	}
+	if (err)
+		remote_undo(file, fl, true, err);
 	return err;
 }

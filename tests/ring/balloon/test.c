@@ -512,6 +512,23 @@ static void t_must_tell_host(const void *arg)
 	bdev_free();
 }
 
+/*
+ * After a target above memory: two lines (the target, "cannot inflate"),
+ * then target 0 gives every page back and remove leaves none behind.
+ */
+static void short_of_memory_then_back(void)
+{
+	CHECK_EQ(shim_log_count, 2);
+	CHECK(strstr(shim_log_last, "cannot inflate to") != NULL);
+	bshim_alloc_budget = UINT_MAX;
+	target(0);
+	settle(100);
+	CHECK_EQ(B->held, 0);
+	bshim_driver->remove(&B->vd);
+	CHECK_EQ(bshim_free_pages(), BSHIM_NR_PAGES);
+	bdev_free();
+}
+
 /* A target above the guest's memory: as far as memory allows, two lines. */
 static void t_short_of_memory(const void *arg)
 {
@@ -526,15 +543,7 @@ static void t_short_of_memory(const void *arg)
 	n = settle(40);
 	CHECK_EQ(n, 40);
 	CHECK_EQ(B->held, 700);
-	CHECK_EQ(shim_log_count, 2);
-	CHECK(strstr(shim_log_last, "cannot inflate to") != NULL);
-	bshim_alloc_budget = UINT_MAX;
-	target(0);
-	settle(100);
-	CHECK_EQ(B->held, 0);
-	bshim_driver->remove(&B->vd);
-	CHECK_EQ(bshim_free_pages(), BSHIM_NR_PAGES);
-	bdev_free();
+	short_of_memory_then_back();
 }
 
 /*
@@ -552,14 +561,7 @@ static void t_floor(const void *arg)
 	CHECK(bshim_free_pages() >= BSHIM_NR_PAGES / 64);
 	CHECK(bshim_free_pages() <= BSHIM_NR_PAGES / 64 + 1);
 	CHECK_EQ(B->held, BSHIM_NR_PAGES - bshim_free_pages());
-	CHECK_EQ(shim_log_count, 2);
-	CHECK(strstr(shim_log_last, "cannot inflate to") != NULL);
-	target(0);
-	settle(100);
-	CHECK_EQ(B->held, 0);
-	bshim_driver->remove(&B->vd);
-	CHECK_EQ(bshim_free_pages(), BSHIM_NR_PAGES);
-	bdev_free();
+	short_of_memory_then_back();
 }
 
 /* Remove and freeze with the balloon inflated: every page back. */
