@@ -61,6 +61,16 @@ net_ns() {
 		$IP -n "$1" link set "$2" up
 }
 
+# net_listening NS PORT SECS: wait until a TCP socket in NS listens on PORT
+# (a peer that connects through QEMU's hostfwd must not come first: slirp
+# takes the host's connection at once and resets it when the guest does).
+net_listening() {
+	wait_for "$3" net_is_listening "$1" "$(printf '%04X' "$2")"
+}
+net_is_listening() {
+	nsx "$1" cat /proc/net/tcp | awk -v p=":$2" '$2 ~ p "$" && $4 == "0A" { f = 1 } END { exit !f }'
+}
+
 # net_carrier NS IF WANT SECS: wait until IF's carrier reads WANT (0/1).
 net_carrier() {
 	_t=$(($4 * 5))

@@ -58,6 +58,8 @@ if has user && [ -n "${NET_MAC_U:-}" ]; then
 	_p1=$!
 	nsx u netio tcp-serve-send 5021 "$NET_USER_BYTES" 12 200 >/tmp/user.s 2>&1 &
 	_p2=$!
+	net_listening u 5020 20 && net_listening u 5021 20 ||
+		fail user-listening "netio is not listening on 5020 and 5021 after 20 s"
 	echo "NET-USER-READY"
 	wait $_p1 && wait $_p2 || fail user-guest-side "receiver '$(cat /tmp/user.r)' sender '$(cat /tmp/user.s)'"
 	echo "net: user-recv: $(cat /tmp/user.r)"
