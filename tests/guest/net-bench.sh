@@ -93,14 +93,24 @@ insn_run() {
 	esac
 }
 
-# counters_snap NS IF: "name value" lines: the interface's packet and byte
-# counts and every Tcp/TcpExt counter of the namespace.
+# counters_snap NS IF: "name value" lines: the interface's packet, byte and
+# drop counts, every Tcp/TcpExt/Udp counter of the namespace, the queues'
+# ethtool -S counters summed by name (es.tx_kicks = every tx_queue_N_kicks)
+# and the interrupts of the NIC's PCI function (irq.all).
 counters_snap() {
-	for _c in tx_packets tx_bytes rx_packets rx_bytes; do
+	for _c in tx_packets tx_bytes rx_packets rx_bytes rx_dropped tx_dropped; do
 		echo "link.$_c $(net_stat "$1" "$2" $_c)"
 	done
+	nsx "$1" $ETHTOOL -S "$2" 2>/dev/null | awk '
+		{ k = $1; sub(/:$/, "", k) }
+		$2 !~ /^[0-9]+$/ { next }
+		k ~ /_queue_[0-9]+_packets$/ { s["es." k] += $2 }
+		{ sub(/_queue_[0-9]+_/, "_", k); s["es." k] += $2 } END { for (k in s) print k, s[k] }'
+	_irqs=$(nsx "$1" ls "/sys/class/net/$2/device/../msi_irqs" 2>/dev/null | tr '\n' ' ')
+	awk -v l=" $_irqs" '{ i = $1; sub(/:$/, "", i) } index(l, " " i " ") {
+		for (c = 2; c <= NF && $c ~ /^[0-9]+$/; c++) n += $c } END { print "irq.all", n + 0 }' /proc/interrupts
 	nsx "$1" cat /proc/net/snmp /proc/net/netstat | awk '
-		$1 !~ /^Tcp/ { next }
+		$1 !~ /^(Tcp|Udp):/ && $1 !~ /^TcpExt/ { next }
 		!($1 in h) { h[$1] = $0; next }
 		{ n = split(h[$1], k); p = substr($1, 1, length($1) - 1)
 		  for (i = 2; i <= n; i++) print p "." k[i], $i; delete h[$1] }'
@@ -142,6 +152,16 @@ if [ "${BENCH_MODE:-rate}" = counters ]; then
 		counters_begin "$who"
 		mib=$(insn_run "$who" tcp-a-to-b "$u") || { echo "counters: $who failed"; exit 1; }
 		counters_end "$who" "$mib"
+	done
+	# The 64-byte UDP flood of the rates (SECS), per 1000 datagrams that
+	# arrived: where the others went (sender, ring, device, receiver) and
+	# what each took in kicks and interrupts.
+	for who in intree vireo; do
+		run "$who" udp64 >/dev/null
+		counters_begin "$who"
+		r=$(run "$who" udp64)
+		echo "UDP-RATE $who $r"
+		counters_end "$who" "$((r * S / 1000))" | sed 's/^COUNT/UCOUNT/'
 	done
 	exit 0
 fi
