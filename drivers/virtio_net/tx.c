@@ -2,9 +2,10 @@
 /*
  * vireo_net transmit path (virtio 1.2, 5.1.6.2): the header goes in the
  * skb's headroom as its own descriptor, the skb's data and fragments after
- * it. Completions are reaped by a TX NAPI context (napi_tx=1, the default)
- * or, without it, by the next transmit on the queue, with an interrupt
- * asked for only once the queue had to stop.
+ * it. Completions are reaped by each transmit and by a TX NAPI context
+ * (napi_tx=1, the default) whose interrupt is off during a batch and asked
+ * for, delayed, at its end; without NAPI, by the next transmit on the
+ * queue, with an interrupt asked for only once the queue had to stop.
  *
  * Byte queue limits (BQL) with TX NAPI only. Stop and wake cannot lose a
  * wakeup: the queue is stopped with the tx
@@ -154,7 +155,22 @@ netdev_tx_t vnet_start_xmit(struct sk_buff *skb, struct net_device *dev)
 	bool kick;
 	int err;
 
-	free_old_xmit(sq, txq, 0);
+	/*
+	 * With TX NAPI the queue's interrupt stays off while the stack hands
+	 * over a batch: what the device sent is reaped here. At the batch's
+	 * end (the last packet of a run, or one the stack sends alone) the
+	 * interrupt is asked for once most of what is in flight is sent; if
+	 * more came back meanwhile, reap again. A stop in the middle of a
+	 * batch (ring full) asks for it in check_stop; BQL stops a queue only
+	 * at a batch's end. So a queue with packets in flight always has an
+	 * interrupt coming.
+	 */
+	do {
+		if (vi->napi_tx)
+			vireo_vq_disable_cb(sq->vq);
+		free_old_xmit(sq, txq, 0);
+	} while (vi->napi_tx && !more &&
+		 unlikely(!vireo_vq_enable_cb_delayed(sq->vq)));
 	err = xmit_skb(sq, skb);
 	if (err) {
 		/* A disabled queue: the ring said so; give up on the device. */
