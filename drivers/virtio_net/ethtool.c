@@ -121,7 +121,7 @@ static int resize_rq(struct vnet_info *vi, struct vnet_rq *rq,
 /*
  * The stack must not transmit on the queue while it is reset: it is
  * stopped under the tx lock (so no transmit is running), and nothing
- * wakes it (sq->paused) until the new ring is up.
+ * wakes or reaps it (sq->paused) until the new ring is up.
  */
 static int resize_sq(struct vnet_info *vi, struct vnet_sq *sq,
 		     unsigned int num)
@@ -141,9 +141,12 @@ static int resize_sq(struct vnet_info *vi, struct vnet_sq *sq,
 		vireo_vq_disable_cb(sq->vq);
 	if (vi->napi_on && vi->napi_tx)
 		napi_enable(&sq->napi);
+	/* Under the lock: the RX poll reaps this ring only while it is not paused. */
+	__netif_tx_lock_bh(txq);
 	WRITE_ONCE(sq->paused, false);
 	if (!vireo_vq_is_broken(sq->vq))
 		netif_tx_wake_queue(txq);
+	__netif_tx_unlock_bh(txq);
 	return err;
 }
 

@@ -214,6 +214,7 @@ void vnet_rx_release_frag(struct vnet_rq *rq);
 netdev_tx_t vnet_start_xmit(struct sk_buff *skb, struct net_device *dev);
 int vnet_tx_poll(struct napi_struct *napi, int budget);
 void vnet_tx_done(struct vireo_vq *vq);
+void vnet_tx_clean(struct vnet_sq *sq, int budget);
 void vnet_tx_timeout(struct net_device *dev, unsigned int txqueue);
 void vnet_tx_recycle(struct vireo_vq *vq, void *buf, void *ctx);
 

@@ -526,6 +526,7 @@ int vnet_rx_poll(struct napi_struct *napi, int budget)
 	void *buf, *ctx;
 	int done = 0;
 
+	vnet_tx_clean(&rq->vi->sq[rq - rq->vi->rq], budget);
 	while (done < budget &&
 	       (buf = vireo_vq_get_buf_ctx(rq->vq, &len, &ctx))) {
 		receive_one(rq, buf, len, ctx, &bytes, &packets);
@@ -534,7 +535,12 @@ int vnet_rx_poll(struct napi_struct *napi, int budget)
 	/* A disabled queue: the ring said so; give up on the device. */
 	if (unlikely(done < budget && vireo_vq_is_broken(rq->vq)))
 		vnet_give_up(rq->vi, NULL);
-	if (vireo_vq_num_free(rq->vq) > vireo_vq_size(rq->vq) / 2 &&
+	/*
+	 * Refill once half a poll's worth is free: waiting for half the ring
+	 * let a loaded guest's ring run dry while the device had frames.
+	 */
+	if (vireo_vq_num_free(rq->vq) >
+		    min_t(unsigned int, budget, vireo_vq_size(rq->vq)) / 2 &&
 	    vnet_rx_fill(rq, GFP_ATOMIC) == -ENOMEM &&
 	    vireo_vq_num_free(rq->vq) == vireo_vq_size(rq->vq))
 		rx_kick_refill(rq);

@@ -84,6 +84,30 @@ int vnet_tx_poll(struct napi_struct *napi, int budget)
 	return 0;
 }
 
+/*
+ * From the pair's RX poll, with TX NAPI: TCP's ACKs come in there, and
+ * reaping the packets they acknowledge at once lets the socket send more
+ * without waiting for the TX interrupt (delayed while packets are in
+ * flight). Skipped when the queue's lock is taken (whoever holds it reaps)
+ * or the ring is being reset.
+ */
+void vnet_tx_clean(struct vnet_sq *sq, int budget)
+{
+	struct netdev_queue *txq = netdev_get_tx_queue(sq->vi->dev,
+						       sq_index(sq));
+
+	if (!sq->vi->napi_tx || !__netif_tx_trylock(txq))
+		return;
+	if (!READ_ONCE(sq->paused)) {
+		do {
+			vireo_vq_disable_cb(sq->vq);
+			free_old_xmit(sq, txq, budget);
+		} while (unlikely(!vireo_vq_enable_cb_delayed(sq->vq)));
+		sq_wake(sq, txq);
+	}
+	__netif_tx_unlock(txq);
+}
+
 void vnet_tx_done(struct vireo_vq *vq)
 {
 	struct vnet_info *vi = vq->vdev->priv;

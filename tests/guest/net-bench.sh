@@ -60,7 +60,7 @@ run() { # WHO WORKLOAD: prints the value
 	udp64)
 		nsx "${1}b" netio udp-recv 6002 $((S + 60)) >/tmp/udp.out &
 		_sp=$!
-		sleep 0.3
+		net_listening "${1}b" 6002 20 udp
 		nsx "${1}a" netio udp-flood "$_p.2" 6002 64 "$S" >/dev/null
 		wait $_sp
 		# Datagrams per second that arrived.

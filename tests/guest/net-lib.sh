@@ -64,11 +64,13 @@ net_ns() {
 # net_listening NS PORT SECS: wait until a TCP socket in NS listens on PORT
 # (a peer that connects through QEMU's hostfwd must not come first: slirp
 # takes the host's connection at once and resets it when the guest does).
+# net_listening NS PORT SECS udp: the same for a UDP socket bound to PORT.
 net_listening() {
-	wait_for "$3" net_is_listening "$1" "$(printf '%04X' "$2")"
+	wait_for "$3" net_is_listening "$1" "$(printf '%04X' "$2")" "${4:-tcp}"
 }
 net_is_listening() {
-	nsx "$1" cat /proc/net/tcp | awk -v p=":$2" '$2 ~ p "$" && $4 == "0A" { f = 1 } END { exit !f }'
+	nsx "$1" cat "/proc/net/$3" |
+		awk -v p=":$2" -v t="$3" '$2 ~ p "$" && (t == "udp" || $4 == "0A") { f = 1 } END { exit !f }'
 }
 
 # net_carrier NS IF WANT SECS: wait until IF's carrier reads WANT (0/1).
@@ -122,7 +124,9 @@ net_udp() {
 	_n=$(echo "$1" | tr / _)
 	nsx "$3" netio udp-recv "$5" 60 >"/tmp/$_n.r" 2>&1 &
 	_rp=$!
-	sleep 0.3
+	# The receiver's socket first, or the first datagram meets a closed
+	# port and the sender gets ECONNREFUSED (seen on the debug kernel).
+	net_listening "$3" "$5" 20 udp
 	nsx "$2" netio udp-send "$4" "$5" "$6" "$7" 60 >"/tmp/$_n.s" 2>&1
 	_src=$?
 	wait $_rp
