@@ -74,8 +74,10 @@
  *                                            O_CREAT unless HOW says),
  *                                            N writes of SIZE x CHAR from
  *                                            OFF on; HOW a comma list of
- *                                            wronly, append, sleep (2 s
- *                                            before fstat), trunc:SIZE
+ *                                            wronly, append, hold:PATH
+ *                                            (after the writes, until PATH
+ *                                            exists, 300 s at most), sleep
+ *                                            (2 s before fstat), trunc:SIZE
  *                                            (ftruncate), fsync,
  *                                            wait:PATH (before close, 300 s
  *                                            at most), or none; prints
@@ -683,6 +685,7 @@ static int do_wbwrite(char **a)
 	const char *w, *t;
 	struct stat st;
 	char *buf;
+	char path[256];
 
 	if (strstr(how, "wronly"))
 		flags = O_WRONLY | O_CREAT;
@@ -700,6 +703,12 @@ static int do_wbwrite(char **a)
 	for (i = 0; i < n; i++)
 		if (write(fd, buf, size) != size)
 			return die("write");
+	w = strstr(how, "hold:");
+	if (w) {
+		snprintf(path, sizeof(path), "%.*s", (int)strcspn(w + 5, ","), w + 5);
+		for (i = 0; i < 3000 && access(path, F_OK); i++)
+			usleep(100000);
+	}
 	t = strstr(how, "trunc:");
 	if (t && ftruncate(fd, atoll(t + 6)))
 		return die("ftruncate");
@@ -719,8 +728,6 @@ static int do_wbwrite(char **a)
 	fflush(stdout);
 	w = strstr(how, "wait:");
 	if (w) {
-		char path[256];
-
 		snprintf(path, sizeof(path), "%.*s", (int)strcspn(w + 5, ","), w + 5);
 		for (i = 0; i < 3000 && access(path, F_OK); i++)
 			usleep(100000);
