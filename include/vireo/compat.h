@@ -308,16 +308,19 @@ vireo_write_begin_folio(struct address_space *mapping, pgoff_t index)
 }
 #endif
 
-/* generic_perform_write() moves ki_pos itself since 6.5. */
+/*
+ * generic_perform_write() moves ki_pos itself since 6.5, and in the 6.1
+ * stable releases that took that change (Debian's 6.1.0-57 has it); before,
+ * the caller does. Which one is seen at run time: the position moved or not.
+ */
 static inline ssize_t vireo_perform_write(struct kiocb *iocb,
 					  struct iov_iter *from)
 {
+	loff_t pos = iocb->ki_pos;
 	ssize_t ret = generic_perform_write(iocb, from);
 
-#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 5, 0)
-	if (ret > 0)
+	if (ret > 0 && iocb->ki_pos == pos)
 		iocb->ki_pos += ret;
-#endif
 	return ret;
 }
 
