@@ -248,27 +248,28 @@ static ssize_t send_read(struct inode *inode, u64 fh, loff_t pos,
 	return a.data_len;
 }
 
-static ssize_t send_write(struct inode *inode, u64 fh, loff_t pos,
-			  struct page **pages, unsigned int nr,
-			  unsigned int off, unsigned int len, u32 write_flags,
-			  u32 flags)
+/* A WRITE of @len bytes at @pos from @pages (from @off in the first). */
+static void write_args(struct vf_args *a, struct fuse_write_in *in,
+		       struct inode *inode, u64 fh, loff_t pos,
+		       struct page **pages, unsigned int nr, unsigned int off,
+		       unsigned int len, u32 write_flags, u32 flags,
+		       struct fuse_write_out *out)
 {
-	struct fuse_write_in in = {
+	*in = (struct fuse_write_in) {
 		.fh = fh,
 		.offset = pos,
 		.size = len,
 		.write_flags = write_flags,
 		.flags = flags,
 	};
-	struct fuse_write_out out;
-	struct vf_args a = {
+	*a = (struct vf_args) {
 		.opcode = FUSE_WRITE,
 		.nodeid = VF_I(inode)->nodeid,
 		.nr_in = 1,
-		.in = { &in },
-		.in_size = { sizeof(in) },
-		.out = &out,
-		.out_size = sizeof(out),
+		.in = { in },
+		.in_size = { sizeof(*in) },
+		.out = out,
+		.out_size = sizeof(*out),
 		.out_exact = true,
 		.pages = pages,
 		.nr_pages = nr,
@@ -277,8 +278,20 @@ static ssize_t send_write(struct inode *inode, u64 fh, loff_t pos,
 		.data_out = true,
 		.pagecache = true,
 	};
+}
+
+static ssize_t send_write(struct inode *inode, u64 fh, loff_t pos,
+			  struct page **pages, unsigned int nr,
+			  unsigned int off, unsigned int len, u32 write_flags,
+			  u32 flags)
+{
+	struct fuse_write_out out;
+	struct fuse_write_in in;
+	struct vf_args a;
 	int err;
 
+	write_args(&a, &in, inode, fh, pos, pages, nr, off, len, write_flags,
+		   flags, &out);
 	err = vf_send(VF_DEV(inode), &a);
 	if (err)
 		return err;
@@ -524,12 +537,57 @@ struct vf_wb_run {
 	struct page *pages[VF_MAX_PAGES];
 };
 
-/* The WRITE of @run's pages (below EOF); their writeback ends. */
+/* An asynchronous WRITE of a run: its pages stay under writeback until it ends. */
+struct vf_wb_write {
+	struct inode *inode;		/* held by the pages under writeback */
+	unsigned int nr, len;
+	struct fuse_write_out out;
+	struct page *pages[];
+};
+
+/* A run's WRITE ended with @err: the writeback of its @nr pages too. */
+static void run_done(struct inode *inode, struct page **pages,
+		     unsigned int nr, int err)
+{
+	unsigned int i;
+
+	if (err)
+		mapping_set_error(inode->i_mapping, err);
+	for (i = 0; i < nr; i++)
+		folio_end_writeback(page_folio(pages[i]));
+}
+
+/* The reply path (or a reset's reclaim): a run's WRITE is back. */
+static void run_write_end(struct vf_req *req, ssize_t result)
+{
+	struct vf_wb_write *w = req->priv;
+	int err = result < 0 ? result : 0;
+
+	if (!err && w->out.size > w->len) {
+		pr_err_ratelimited("vireo_fs %s: WRITE of %u bytes reports %u written: EIO\n",
+				   VF_DEV(w->inode)->tag, w->len, w->out.size);
+		err = -EIO;
+	} else if (!err && w->out.size < w->len) {
+		err = -EIO;
+	}
+	run_done(w->inode, w->pages, w->nr, err);
+	kfree(w);
+}
+
+/*
+ * The WRITE of @run's pages (below EOF), sent asynchronously: the daemon
+ * gets the next runs while it writes this one; fsync, close and release
+ * wait for the pages' writeback. Synchronously if there is no memory for
+ * that.
+ */
 static void run_send(struct vf_wb_run *run)
 {
 	struct inode *inode = run->inode;
 	loff_t pos, size = i_size_read(inode);
-	unsigned int i, len, nr;
+	unsigned int len, nr;
+	struct fuse_write_in in;
+	struct vf_wb_write *w;
+	struct vf_args a;
 	ssize_t done;
 	int err = 0;
 	u64 fh;
@@ -537,27 +595,39 @@ static void run_send(struct vf_wb_run *run)
 	if (!run->nr)
 		return;
 	pos = page_offset(run->pages[0]);
-	if (pos < size) {
-		len = min_t(loff_t, (loff_t)run->nr * PAGE_SIZE, size - pos);
-		nr = DIV_ROUND_UP(len, PAGE_SIZE);
-		/* After the folios went under writeback: release waits for it. */
-		if (!vf_pick_fh(inode, true, &fh)) {
-			pr_err_ratelimited("vireo_fs %s: no writable handle for dirty pages of node %llu: dropped\n",
-					   VF_DEV(inode)->tag, VF_I(inode)->nodeid);
-			err = -EIO;
-		} else {
-			done = send_write(inode, fh, pos, run->pages, nr, 0, len,
-					  FUSE_WRITE_CACHE, 0);
-			if (done < 0)
-				err = done;
-			else if (done != len)
-				err = -EIO;
-		}
+	if (pos >= size)
+		goto out;
+	len = min_t(loff_t, (loff_t)run->nr * PAGE_SIZE, size - pos);
+	nr = DIV_ROUND_UP(len, PAGE_SIZE);
+	/* After the folios went under writeback: release waits for it. */
+	if (!vf_pick_fh(inode, true, &fh)) {
+		pr_err_ratelimited("vireo_fs %s: no writable handle for dirty pages of node %llu: dropped\n",
+				   VF_DEV(inode)->tag, VF_I(inode)->nodeid);
+		err = -EIO;
+		goto out;
 	}
-	if (err)
-		mapping_set_error(inode->i_mapping, err);
-	for (i = 0; i < run->nr; i++)
-		folio_end_writeback(page_folio(run->pages[i]));
+	w = kmalloc(struct_size(w, pages, run->nr), GFP_NOFS | __GFP_NOWARN);
+	if (w) {
+		w->inode = inode;
+		w->nr = run->nr;
+		w->len = len;
+		memcpy(w->pages, run->pages, run->nr * sizeof(*run->pages));
+		write_args(&a, &in, inode, fh, pos, w->pages, nr, 0, len,
+			   FUSE_WRITE_CACHE, 0, &w->out);
+		if (!vf_send_async(VF_DEV(inode), &a, run_write_end, w)) {
+			run->nr = 0;
+			return;
+		}
+		kfree(w);
+	}
+	done = send_write(inode, fh, pos, run->pages, nr, 0, len,
+			  FUSE_WRITE_CACHE, 0);
+	if (done < 0)
+		err = done;
+	else if (done != len)
+		err = -EIO;
+out:
+	run_done(inode, run->pages, run->nr, err);
 	run->nr = 0;
 }
 

@@ -90,9 +90,12 @@ struct vf_req {
 	 * Asynchronous requests (readahead): nobody waits; @end runs where
 	 * the device gave the request back (the reply path, or a reclaim
 	 * after a reset) with the checked result: the data bytes, or an error.
+	 * A fixed-size reply structure (WRITE's) is copied to @async_out.
 	 */
 	void (*end)(struct vf_req *req, ssize_t result);
 	void *priv;
+	void *async_out;
+	unsigned int async_out_size;
 	unsigned long submitted;	/* jiffies, for the abort watch */
 };
 

@@ -496,6 +496,8 @@ int vf_write_inode(struct inode *inode, struct writeback_control *wbc)
 
 	if (!vf_wb_cache(inode) || is_bad_inode(inode))
 		return 0;
+	/* After the WRITEs in flight, which move the host's mtime. */
+	filemap_fdatawait(inode->i_mapping);
 	ts_to_fuse(vireo_inode_mtime(inode), &in.mtime, &in.mtimensec);
 	if (dev->conn.minor >= 23) {
 		in.valid |= FATTR_CTIME;
