@@ -368,7 +368,7 @@ static int vf_atomic_open(struct inode *dir, struct dentry *dentry,
 {
 	struct vf_dev *dev = VF_DEV(dir);
 	struct fuse_create_in in = {
-		.flags = flags & ~O_NOCTTY,
+		.flags = vf_open_flags(dev, flags & ~O_NOCTTY),
 		.mode = create_mode(dir, mode),
 		.umask = current_umask(),
 	};

@@ -47,6 +47,21 @@ void vf_file_install(struct inode *inode, struct file *file,
 	}
 }
 
+/*
+ * The flags of an OPEN or CREATE of a regular file. With a writeback cache
+ * the page cache reads what a partial write of a page does not cover, by
+ * the writer's own handle: O_WRONLY opens as O_RDWR. And the guest puts an
+ * append at its own size, which the host's may be behind: no O_APPEND.
+ */
+u32 vf_open_flags(struct vf_dev *dev, u32 flags)
+{
+	if (!(dev->conn.flags & FUSE_WRITEBACK_CACHE))
+		return flags;
+	if ((flags & O_ACCMODE) == O_WRONLY)
+		flags = (flags & ~O_ACCMODE) | O_RDWR;
+	return flags & ~O_APPEND;
+}
+
 int vf_open_common(struct inode *inode, struct file *file, bool dir)
 {
 	struct vf_dev *dev = VF_DEV(inode);
@@ -74,6 +89,17 @@ int vf_open_common(struct inode *inode, struct file *file, bool dir)
 	}
 	if (!(dev->conn.flags & FUSE_ATOMIC_O_TRUNC))
 		in.flags &= ~O_TRUNC;
+	if (!dir)
+		in.flags = vf_open_flags(dev, in.flags);
+	/*
+	 * Dirty pages of the file go out before the daemon truncates it: a
+	 * WRITE after the truncation would bring the old bytes back.
+	 */
+	if (!dir && (in.flags & O_TRUNC) && vf_wb_cache(inode)) {
+		err = filemap_write_and_wait(inode->i_mapping);
+		if (err)
+			return err;
+	}
 	ff = vf_file_alloc(dev);
 	if (!ff)
 		return -ENOMEM;
@@ -86,8 +112,12 @@ int vf_open_common(struct inode *inode, struct file *file, bool dir)
 	ff->open_flags = out.open_flags;
 	ff->nodeid = VF_I(inode)->nodeid;
 	vf_file_install(inode, file, ff);
-	if (!dir && !(ff->open_flags & FOPEN_KEEP_CACHE))
+	if (!dir && !(ff->open_flags & FOPEN_KEEP_CACHE)) {
+		/* Dirty pages of the guest's own go out first, in batches. */
+		if (vf_wb_cache(inode))
+			filemap_write_and_wait(inode->i_mapping);
 		invalidate_inode_pages2(inode->i_mapping);
+	}
 	if (!dir && (file->f_flags & O_TRUNC) &&
 	    (dev->conn.flags & FUSE_ATOMIC_O_TRUNC))
 		vf_invalidate_attr(inode);
@@ -143,7 +173,7 @@ static int vf_file_release(struct inode *inode, struct file *file)
 }
 
 /* A handle for I/O without a file (writeback, read_folio from a fault). */
-static bool pick_fh(struct inode *inode, bool write, u64 *fh)
+bool vf_pick_fh(struct inode *inode, bool write, u64 *fh)
 {
 	struct vf_inode *vi = VF_I(inode);
 	struct vf_file *ff;
@@ -170,7 +200,7 @@ static bool file_fh(struct file *file, struct inode *inode, bool write,
 		*fh = ff->fh;
 		return true;
 	}
-	return pick_fh(inode, write, fh);
+	return vf_pick_fh(inode, write, fh);
 }
 
 /*
@@ -218,27 +248,28 @@ static ssize_t send_read(struct inode *inode, u64 fh, loff_t pos,
 	return a.data_len;
 }
 
-static ssize_t send_write(struct inode *inode, u64 fh, loff_t pos,
-			  struct page **pages, unsigned int nr,
-			  unsigned int off, unsigned int len, u32 write_flags,
-			  u32 flags)
+/* A WRITE of @len bytes at @pos from @pages (from @off in the first). */
+static void write_args(struct vf_args *a, struct fuse_write_in *in,
+		       struct inode *inode, u64 fh, loff_t pos,
+		       struct page **pages, unsigned int nr, unsigned int off,
+		       unsigned int len, u32 write_flags, u32 flags,
+		       struct fuse_write_out *out)
 {
-	struct fuse_write_in in = {
+	*in = (struct fuse_write_in) {
 		.fh = fh,
 		.offset = pos,
 		.size = len,
 		.write_flags = write_flags,
 		.flags = flags,
 	};
-	struct fuse_write_out out;
-	struct vf_args a = {
+	*a = (struct vf_args) {
 		.opcode = FUSE_WRITE,
 		.nodeid = VF_I(inode)->nodeid,
 		.nr_in = 1,
-		.in = { &in },
-		.in_size = { sizeof(in) },
-		.out = &out,
-		.out_size = sizeof(out),
+		.in = { in },
+		.in_size = { sizeof(*in) },
+		.out = out,
+		.out_size = sizeof(*out),
 		.out_exact = true,
 		.pages = pages,
 		.nr_pages = nr,
@@ -247,8 +278,20 @@ static ssize_t send_write(struct inode *inode, u64 fh, loff_t pos,
 		.data_out = true,
 		.pagecache = true,
 	};
+}
+
+static ssize_t send_write(struct inode *inode, u64 fh, loff_t pos,
+			  struct page **pages, unsigned int nr,
+			  unsigned int off, unsigned int len, u32 write_flags,
+			  u32 flags)
+{
+	struct fuse_write_out out;
+	struct fuse_write_in in;
+	struct vf_args a;
 	int err;
 
+	write_args(&a, &in, inode, fh, pos, pages, nr, off, len, write_flags,
+		   flags, &out);
 	err = vf_send(VF_DEV(inode), &a);
 	if (err)
 		return err;
@@ -312,7 +355,8 @@ static int ra_take_error(struct inode *inode, pgoff_t index)
 	return err;
 }
 
-static int vf_read_folio(struct file *file, struct folio *folio)
+/* Reads a locked folio from the daemon; it stays locked. */
+static int fill_folio(struct file *file, struct folio *folio)
 {
 	struct inode *inode = folio->mapping->host;
 	unsigned int i, nr = folio_nr_pages(folio);
@@ -321,27 +365,28 @@ static int vf_read_folio(struct file *file, struct folio *folio)
 	ssize_t got;
 	u64 fh;
 
-	if (nr > ARRAY_SIZE(pages) || !file_fh(file, inode, false, &fh)) {
-		folio_unlock(folio);
+	if (nr > ARRAY_SIZE(pages) || !file_fh(file, inode, false, &fh))
 		return -EIO;
-	}
 	got = ra_take_error(inode, folio->index);
-	if (got) {
-		folio_unlock(folio);
+	if (got)
 		return got;
-	}
 	for (i = 0; i < nr; i++)
 		pages[i] = folio_page(folio, i);
 	got = send_read(inode, fh, folio_pos(folio), pages, nr, 0, size, 0);
-	if (got < 0) {
-		folio_unlock(folio);
+	if (got < 0)
 		return got;
-	}
 	if (got < size)
 		folio_zero_segment(folio, got, size);
 	folio_mark_uptodate(folio);
-	folio_unlock(folio);
 	return 0;
+}
+
+static int vf_read_folio(struct file *file, struct folio *folio)
+{
+	int err = fill_folio(file, folio);
+
+	folio_unlock(folio);
+	return err;
 }
 
 /*
@@ -467,7 +512,7 @@ static int write_folio(struct inode *inode, struct folio *folio)
 	len = min_t(loff_t, folio_size(folio), size - pos);
 	if (nr > ARRAY_SIZE(pages))
 		return -EIO;
-	if (!pick_fh(inode, true, &fh)) {
+	if (!vf_pick_fh(inode, true, &fh)) {
 		pr_err_ratelimited("vireo_fs %s: no writable handle for dirty pages of node %llu: dropped\n",
 				   VF_DEV(inode)->tag, VF_I(inode)->nodeid);
 		return -EIO;
@@ -480,26 +525,208 @@ static int write_folio(struct inode *inode, struct folio *folio)
 	return done == len ? 0 : -EIO;
 }
 
+/*
+ * writepages: a run of consecutive dirty folios under writeback (single
+ * pages, as the mapping has no large folios), sent as one WRITE of up to
+ * max_write bytes once the run ends.
+ */
+struct vf_wb_run {
+	struct inode *inode;
+	unsigned int nr, max;
+	pgoff_t next;			/* index the run goes on with */
+	struct page *pages[VF_MAX_PAGES];
+};
+
+/* An asynchronous WRITE of a run: its pages stay under writeback until it ends. */
+struct vf_wb_write {
+	struct inode *inode;		/* held by the pages under writeback */
+	unsigned int nr, len;
+	struct fuse_write_out out;
+	struct page *pages[];
+};
+
+/* A run's WRITE ended with @err: the writeback of its @nr pages too. */
+static void run_done(struct inode *inode, struct page **pages,
+		     unsigned int nr, int err)
+{
+	unsigned int i;
+
+	if (err)
+		mapping_set_error(inode->i_mapping, err);
+	for (i = 0; i < nr; i++)
+		folio_end_writeback(page_folio(pages[i]));
+}
+
+/* The reply path (or a reset's reclaim): a run's WRITE is back. */
+static void run_write_end(struct vf_req *req, ssize_t result)
+{
+	struct vf_wb_write *w = req->priv;
+	int err = result < 0 ? result : 0;
+
+	if (!err && w->out.size > w->len) {
+		pr_err_ratelimited("vireo_fs %s: WRITE of %u bytes reports %u written: EIO\n",
+				   VF_DEV(w->inode)->tag, w->len, w->out.size);
+		err = -EIO;
+	} else if (!err && w->out.size < w->len) {
+		err = -EIO;
+	}
+	run_done(w->inode, w->pages, w->nr, err);
+	kfree(w);
+}
+
+/*
+ * The WRITE of @run's pages (below EOF), sent asynchronously: the daemon
+ * gets the next runs while it writes this one; fsync, close and release
+ * wait for the pages' writeback. Synchronously if there is no memory for
+ * that.
+ */
+static void run_send(struct vf_wb_run *run)
+{
+	struct inode *inode = run->inode;
+	loff_t pos, size = i_size_read(inode);
+	unsigned int len, nr;
+	struct fuse_write_in in;
+	struct vf_wb_write *w;
+	struct vf_args a;
+	ssize_t done;
+	int err = 0;
+	u64 fh;
+
+	if (!run->nr)
+		return;
+	pos = page_offset(run->pages[0]);
+	if (pos >= size)
+		goto out;
+	len = min_t(loff_t, (loff_t)run->nr * PAGE_SIZE, size - pos);
+	nr = DIV_ROUND_UP(len, PAGE_SIZE);
+	/* After the folios went under writeback: release waits for it. */
+	if (!vf_pick_fh(inode, true, &fh)) {
+		pr_err_ratelimited("vireo_fs %s: no writable handle for dirty pages of node %llu: dropped\n",
+				   VF_DEV(inode)->tag, VF_I(inode)->nodeid);
+		err = -EIO;
+		goto out;
+	}
+	w = kmalloc(struct_size(w, pages, run->nr), GFP_NOFS | __GFP_NOWARN);
+	if (w) {
+		w->inode = inode;
+		w->nr = run->nr;
+		w->len = len;
+		memcpy(w->pages, run->pages, run->nr * sizeof(*run->pages));
+		write_args(&a, &in, inode, fh, pos, w->pages, nr, 0, len,
+			   FUSE_WRITE_CACHE, 0, &w->out);
+		if (!vf_send_async(VF_DEV(inode), &a, run_write_end, w)) {
+			run->nr = 0;
+			return;
+		}
+		kfree(w);
+	}
+	done = send_write(inode, fh, pos, run->pages, nr, 0, len,
+			  FUSE_WRITE_CACHE, 0);
+	if (done < 0)
+		err = done;
+	else if (done != len)
+		err = -EIO;
+out:
+	run_done(inode, run->pages, run->nr, err);
+	run->nr = 0;
+}
+
 static int vf_writepage_cb(VIREO_WRITEPAGE_ARG, struct writeback_control *wbc,
 			   void *data)
 {
 	struct folio *folio = VIREO_WRITEPAGE_FOLIO;
-	struct address_space *mapping = data;
+	struct vf_wb_run *run = data;
 	int err;
 
+	if (run->nr && (run->nr == run->max || folio->index != run->next ||
+			folio_nr_pages(folio) != 1))
+		run_send(run);
 	folio_start_writeback(folio);
 	folio_unlock(folio);
-	err = write_folio(mapping->host, folio);
-	if (err)
-		mapping_set_error(mapping, err);
-	folio_end_writeback(folio);
+	if (folio_nr_pages(folio) != 1) {
+		err = write_folio(run->inode, folio);
+		if (err)
+			mapping_set_error(folio->mapping, err);
+		folio_end_writeback(folio);
+		return 0;
+	}
+	run->pages[run->nr++] = folio_page(folio, 0);
+	run->next = folio->index + 1;
 	return 0;
 }
 
 static int vf_writepages(struct address_space *mapping,
 			 struct writeback_control *wbc)
 {
-	return write_cache_pages(mapping, wbc, vf_writepage_cb, mapping);
+	struct vf_wb_run run = {
+		.inode = mapping->host,
+		.max = clamp_t(u32, VF_DEV(mapping->host)->conn.max_write >> PAGE_SHIFT,
+			       1, VF_MAX_PAGES),
+	};
+	int err;
+
+	err = write_cache_pages(mapping, wbc, vf_writepage_cb, &run);
+	run_send(&run);
+	return err;
+}
+
+/*
+ * Writeback cache: a buffered write into the page cache. A page the write
+ * covers only in part is read first unless it is uptodate or lies wholly
+ * past EOF (then its other bytes are zeros).
+ */
+static int vf_write_begin(struct file *file, struct address_space *mapping,
+			  loff_t pos, unsigned int len, VIREO_WB_PAGE **pagep,
+			  void **fsdata)
+{
+	unsigned int off = offset_in_page(pos);
+	struct folio *folio;
+	int err;
+
+	folio = vireo_write_begin_folio(mapping, pos >> PAGE_SHIFT);
+	if (!folio)
+		return -ENOMEM;
+	if (folio_test_uptodate(folio) || len >= folio_size(folio))
+		goto out;
+	if (folio_pos(folio) >= i_size_read(mapping->host)) {
+		folio_zero_segments(folio, 0, off, off + len, folio_size(folio));
+		goto out;
+	}
+	err = fill_folio(file, folio);
+	if (err) {
+		folio_unlock(folio);
+		folio_put(folio);
+		return err;
+	}
+out:
+	*pagep = vireo_wb_page(folio);
+	return 0;
+}
+
+static int vf_write_end(struct file *file, struct address_space *mapping,
+			loff_t pos, unsigned int len, unsigned int copied,
+			VIREO_WB_PAGE *page, void *fsdata)
+{
+	struct folio *folio = vireo_wb_folio(page);
+
+	/*
+	 * A folio that was not read (the write was to cover it) and got only
+	 * part of the bytes: nothing taken, generic_perform_write retries
+	 * after faulting the user's buffer in.
+	 */
+	if (!folio_test_uptodate(folio)) {
+		if (copied < len)
+			copied = 0;
+		else
+			folio_mark_uptodate(folio);
+	}
+	if (copied) {
+		vf_size_grown(mapping->host, pos + copied);
+		folio_mark_dirty(folio);
+	}
+	folio_unlock(folio);
+	folio_put(folio);
+	return copied;
 }
 
 /* A dirty folio about to be invalidated (the host changed the file). */
@@ -514,6 +741,8 @@ const struct address_space_operations vf_aops = {
 	.read_folio = vf_read_folio,
 	.readahead = vf_readahead,
 	.writepages = vf_writepages,
+	.write_begin = vf_write_begin,
+	.write_end = vf_write_end,
 	.dirty_folio = filemap_dirty_folio,
 	.launder_folio = vf_launder_folio,
 	.direct_IO = noop_direct_IO,
@@ -618,7 +847,37 @@ static ssize_t vf_read_iter(struct kiocb *iocb, struct iov_iter *to)
 }
 
 /*
- * Writes go to the daemon at once, max_write bytes per request, from
+ * Writeback cache: the bytes go into the page cache and the size and mtime
+ * change here; writeback brings them to the daemon (dirty_expire, fsync,
+ * close). An append lands at the guest's size.
+ */
+static ssize_t cached_write(struct kiocb *iocb, struct iov_iter *from)
+{
+	struct file *file = iocb->ki_filp;
+	struct inode *inode = file_inode(file);
+	ssize_t ret;
+
+	inode_lock(inode);
+	ret = generic_write_checks(iocb, from);
+	if (ret <= 0)
+		goto unlock;
+	ret = file_remove_privs(file);
+	if (ret)
+		goto unlock;
+	ret = file_update_time(file);
+	if (ret)
+		goto unlock;
+	ret = vireo_perform_write(iocb, from);
+unlock:
+	inode_unlock(inode);
+	if (ret > 0)
+		ret = generic_write_sync(iocb, ret);
+	return ret;
+}
+
+/*
+ * Without a writeback cache (and for O_DIRECT and FOPEN_DIRECT_IO with
+ * one) writes go to the daemon at once, max_write bytes per request, from
  * bounce pages (the user's buffer may be anywhere); the range's cached
  * pages are dropped afterwards so that reads see the host's bytes.
  */
@@ -637,8 +896,12 @@ static ssize_t vf_write_iter(struct kiocb *iocb, struct iov_iter *from)
 
 	if (is_bad_inode(inode))
 		return -EIO;
+	if (vf_wb_cache(inode) && !(iocb->ki_flags & IOCB_DIRECT) &&
+	    !(ff->open_flags & FOPEN_DIRECT_IO))
+		return cached_write(iocb, from);
 	inode_lock(inode);
-	if (iocb->ki_flags & IOCB_APPEND) {
+	/* With a writeback cache the guest's size is the one. */
+	if ((iocb->ki_flags & IOCB_APPEND) && !vf_wb_cache(inode)) {
 		ret = vf_refresh_attr(inode, file);
 		if (ret)
 			goto unlock;
@@ -649,6 +912,11 @@ static ssize_t vf_write_iter(struct kiocb *iocb, struct iov_iter *from)
 	ret = file_remove_privs(file);
 	if (ret)
 		goto unlock;
+	if (vf_wb_cache(inode)) {
+		ret = file_update_time(file);
+		if (ret)
+			goto unlock;
+	}
 
 	mutex_lock(&vi->io_lock);
 	start = iocb->ki_pos;
@@ -777,6 +1045,9 @@ static int vf_flush(struct file *file, fl_owner_t id)
 	if (ff->dev->conn.flags & FUSE_POSIX_LOCKS)
 		in.lock_owner = vf_lock_owner(ff->dev, id);
 	werr = filemap_write_and_wait(inode->i_mapping);
+	/* Writeback cache: the guest's mtime and ctime go with the bytes. */
+	if (!werr && vf_wb_cache(inode))
+		werr = sync_inode_metadata(inode, 1);
 	if (werr && !in.lock_owner)
 		return werr;
 	err = vf_send(ff->dev, &a);
@@ -803,6 +1074,8 @@ static int vf_fsync(struct file *file, loff_t start, loff_t end, int datasync)
 	int err;
 
 	err = file_write_and_wait_range(file, start, end);
+	if (!err && vf_wb_cache(inode))
+		err = sync_inode_metadata(inode, 1);
 	if (err)
 		return err;
 	inode_lock(inode);
@@ -850,6 +1123,11 @@ static long vf_fallocate(struct file *file, int mode, loff_t offset,
 		    offset + length > i_size_read(inode))
 			i_size_write(inode, offset + length);
 		vf_attr_changed(inode);
+		/* The daemon moved the host's mtime: the guest's follows. */
+		if (vf_wb_cache(inode) &&
+		    (mode & (FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE)) !=
+		    FALLOC_FL_KEEP_SIZE)
+			file_update_time(file);
 	}
 	mutex_unlock(&vi->io_lock);
 	inode_unlock(inode);
@@ -941,6 +1219,8 @@ static ssize_t vf_copy_file_range(struct file *file_in, loff_t pos_in,
 			invalidate_inode_pages2_range(inode->i_mapping,
 						      pos_out >> PAGE_SHIFT,
 						      (pos_out + out.size - 1) >> PAGE_SHIFT);
+			if (vf_wb_cache(inode))
+				file_update_time(file_out);
 		}
 		vf_attr_changed(inode);
 	}

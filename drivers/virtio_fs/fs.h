@@ -90,9 +90,12 @@ struct vf_req {
 	 * Asynchronous requests (readahead): nobody waits; @end runs where
 	 * the device gave the request back (the reply path, or a reclaim
 	 * after a reset) with the checked result: the data bytes, or an error.
+	 * A fixed-size reply structure (WRITE's) is copied to @async_out.
 	 */
 	void (*end)(struct vf_req *req, ssize_t result);
 	void *priv;
+	void *async_out;
+	unsigned int async_out_size;
 	unsigned long submitted;	/* jiffies, for the abort watch */
 };
 
@@ -308,6 +311,8 @@ u64 vf_timeout(u64 sec, u32 nsec);
 void vf_invalidate_attr(struct inode *inode);
 int vf_setattr_inode(struct inode *inode, struct iattr *iattr,
 		     struct file *file);
+void vf_size_grown(struct inode *inode, loff_t end);
+int vf_write_inode(struct inode *inode, struct writeback_control *wbc);
 int vf_dir_getattr(vireo_idmap_t *idmap, const struct path *path,
 		   struct kstat *stat, u32 request_mask, unsigned int flags);
 int vf_dir_setattr(vireo_idmap_t *idmap, struct dentry *dentry,
@@ -332,6 +337,8 @@ void vf_release_common(struct inode *inode, struct file *file, bool dir);
 struct vf_file *vf_file_alloc(struct vf_dev *dev);
 void vf_file_install(struct inode *inode, struct file *file,
 		     struct vf_file *ff);
+bool vf_pick_fh(struct inode *inode, bool write, u64 *fh);
+u32 vf_open_flags(struct vf_dev *dev, u32 flags);
 
 /* lock.c */
 u64 vf_lock_owner(struct vf_dev *dev, fl_owner_t owner);
@@ -358,6 +365,17 @@ int vf_set_acl(vireo_idmap_t *idmap, VIREO_ACL_TARGET *target,
 #define VF_ACL_GET	NULL
 #define VF_ACL_SET	NULL
 #endif
+
+/*
+ * FUSE_WRITEBACK_CACHE (virtiofsd -o writeback): regular files' writes go
+ * through the page cache and reach the daemon at writeback; the guest then
+ * keeps the size and mtime/ctime of a regular file (file.c, inode.c).
+ */
+static inline bool vf_wb_cache(struct inode *inode)
+{
+	return S_ISREG(inode->i_mode) &&
+	       (VF_DEV(inode)->conn.flags & FUSE_WRITEBACK_CACHE);
+}
 
 static inline bool vf_posix_acl(struct inode *inode)
 {

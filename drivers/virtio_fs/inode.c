@@ -88,6 +88,23 @@ void vf_attr_changed(struct inode *inode)
 	spin_unlock(&inode->i_lock);
 }
 
+/*
+ * A cached write (writeback cache) ended at @end: the size grows here, and
+ * replies to requests sent before keep their hands off it. The attributes
+ * stay valid: the guest is the size's authority now.
+ */
+void vf_size_grown(struct inode *inode, loff_t end)
+{
+	struct vf_inode *vi = VF_I(inode);
+
+	spin_lock(&inode->i_lock);
+	if (end > i_size_read(inode)) {
+		i_size_write(inode, end);
+		vi->attr_version = atomic64_inc_return(&VF_DEV(inode)->attr_version);
+	}
+	spin_unlock(&inode->i_lock);
+}
+
 u64 vf_attr_version(struct inode *inode)
 {
 	return atomic64_read(&VF_DEV(inode)->attr_version);
@@ -104,7 +121,7 @@ void vf_change_attributes(struct inode *inode, struct fuse_attr *attr,
 {
 	struct vf_inode *vi = VF_I(inode);
 	struct timespec64 old_mtime, old_ctime;
-	bool changed, stale, acl_changed;
+	bool changed, stale, acl_changed, wb = vf_wb_cache(inode);
 	loff_t old_size;
 
 	if (attr_type_changed(inode, attr))
@@ -123,8 +140,20 @@ void vf_change_attributes(struct inode *inode, struct fuse_attr *attr,
 	changed = !stale && S_ISREG(inode->i_mode) &&
 		  (old_size != attr->size || old_mtime.tv_sec != attr->mtime ||
 		   old_mtime.tv_nsec != attr->mtimensec);
-	if (!stale)
+	if (wb) {
+		/*
+		 * Writeback cache: the guest's size and times are ahead of
+		 * the host's until writeback and write_inode; the daemon's
+		 * would shrink the file under dirty pages and move its mtime
+		 * back. They stay, and the cache is the guest's own.
+		 */
+		vireo_inode_set_mtime(inode, old_mtime);
+		inode_set_ctime_to_ts(inode, old_ctime);
+		changed = false;
+		acl_changed = (inode->i_mode & 07777) != (attr->mode & 07777);
+	} else if (!stale) {
 		i_size_write(inode, attr->size);
+	}
 	spin_unlock(&inode->i_lock);
 
 	if (acl_changed && vf_posix_acl(inode))
@@ -207,7 +236,10 @@ struct inode *vf_iget(struct super_block *sb, u64 nodeid,
 				     version);
 	} else {
 		inode->i_flags |= S_NOATIME;
-		if (S_ISREG(attr->mode) || S_ISDIR(attr->mode))
+		/* With a writeback cache the guest keeps a file's times. */
+		if (S_ISDIR(attr->mode) ||
+		    (S_ISREG(attr->mode) &&
+		     !(VF_SB(sb)->conn.flags & FUSE_WRITEBACK_CACHE)))
 			inode->i_flags |= S_NOCMTIME;
 		vf_init_inode(inode, attr);
 		spin_lock(&inode->i_lock);
@@ -331,6 +363,8 @@ int vf_setattr_inode(struct inode *inode, struct iattr *iattr,
 	};
 	unsigned int v = iattr->ia_valid;
 	bool trunc = (v & ATTR_SIZE) && S_ISREG(inode->i_mode);
+	bool wb = vf_wb_cache(inode);
+	struct timespec64 mtime, ctime;
 	int err;
 
 	if (v & ATTR_MODE) {
@@ -358,7 +392,8 @@ int vf_setattr_inode(struct inode *inode, struct iattr *iattr,
 	}
 	if (v & ATTR_MTIME) {
 		in.valid |= FATTR_MTIME;
-		if (!(v & ATTR_MTIME_SET))
+		/* Writeback cache: the host gets the guest's clock, as at write_inode. */
+		if (!(v & ATTR_MTIME_SET) && !wb)
 			in.valid |= FATTR_MTIME_NOW;
 		else
 			ts_to_fuse(iattr->ia_mtime, &in.mtime, &in.mtimensec);
@@ -391,17 +426,30 @@ int vf_setattr_inode(struct inode *inode, struct iattr *iattr,
 
 	if (trunc) {
 		mutex_lock(&vi->io_lock);
-		/* Dirty mmap pages go out first, or they would come back. */
+		/* Dirty pages go out first, or they would come back. */
 		err = filemap_write_and_wait(inode->i_mapping);
 		if (err)
 			goto unlock;
+	} else if (wb && (v & (ATTR_MODE | ATTR_UID | ATTR_GID |
+			       ATTR_MTIME_SET | ATTR_TIMES_SET))) {
+		/* Or a later WRITE would move the host's times past these. */
+		err = filemap_write_and_wait(inode->i_mapping);
+		if (err)
+			return err;
 	}
 	err = vf_send(dev, &a);
 	if (!err && attr_type_changed(inode, &out.attr))
 		err = -EIO;
 	if (!err) {
 		spin_lock(&inode->i_lock);
+		mtime = (v & ATTR_MTIME) ? iattr->ia_mtime : vireo_inode_mtime(inode);
+		ctime = (v & ATTR_CTIME) ? iattr->ia_ctime : inode_get_ctime(inode);
 		set_attributes(inode, &out.attr);
+		/* The guest keeps its times (writeback cache). */
+		if (wb) {
+			vireo_inode_set_mtime(inode, mtime);
+			inode_set_ctime_to_ts(inode, ctime);
+		}
 		vi->attr_expire = vf_timeout(out.attr_valid,
 					     out.attr_valid_nsec);
 		if (trunc || !S_ISREG(inode->i_mode))
@@ -419,6 +467,47 @@ int vf_setattr_inode(struct inode *inode, struct iattr *iattr,
 unlock:
 	if (trunc)
 		mutex_unlock(&vi->io_lock);
+	return err;
+}
+
+/*
+ * Writeback cache: the times the guest gave a regular file (writes,
+ * mmap stores, truncations) go to the daemon, as the in-tree FUSE client
+ * sends them (SETATTR of mtime, and ctime from 7.23 on). The size goes with
+ * the pages (writepages). By a writable handle where there is one.
+ */
+int vf_write_inode(struct inode *inode, struct writeback_control *wbc)
+{
+	struct vf_dev *dev = VF_DEV(inode);
+	struct fuse_setattr_in in = { .valid = FATTR_MTIME };
+	struct fuse_attr_out out;
+	struct vf_args a = {
+		.opcode = FUSE_SETATTR,
+		.nodeid = VF_I(inode)->nodeid,
+		.nr_in = 1,
+		.in = { &in },
+		.in_size = { sizeof(in) },
+		.out = &out,
+		.out_size = sizeof(out),
+		.out_exact = true,
+		.pagecache = true,
+	};
+	int err;
+
+	if (!vf_wb_cache(inode) || is_bad_inode(inode))
+		return 0;
+	/* After the WRITEs in flight, which move the host's mtime. */
+	filemap_fdatawait(inode->i_mapping);
+	ts_to_fuse(vireo_inode_mtime(inode), &in.mtime, &in.mtimensec);
+	if (dev->conn.minor >= 23) {
+		in.valid |= FATTR_CTIME;
+		ts_to_fuse(inode_get_ctime(inode), &in.ctime, &in.ctimensec);
+	}
+	if (vf_pick_fh(inode, true, &in.fh))
+		in.valid |= FATTR_FH;
+	err = vf_send(dev, &a);
+	if (!err && attr_type_changed(inode, &out.attr))
+		err = -EIO;
 	return err;
 }
 

@@ -43,12 +43,16 @@ static int req_result(struct vf_dev *dev, struct vf_req *req,
 
 /*
  * An asynchronous request is back: its reply is checked as vf_send checks
- * one (a READ: no reply structure, at most data_len bytes of data) and its
- * owner told. Under the queue's lock, maybe in IRQ context.
+ * one (a READ: no reply structure, at most data_len bytes of data; a
+ * WRITE: exactly its reply structure) and its owner told. Under the
+ * queue's lock, maybe in IRQ context.
  */
 static void req_end_async(struct vf_dev *dev, struct vf_req *req)
 {
 	struct vf_args a = {
+		.out = req->async_out,
+		.out_size = req->async_out_size,
+		.out_exact = !!req->async_out_size,
 		.data_len = req->data_len,
 		.data_out = req->data_out,
 	};
@@ -499,9 +503,11 @@ out:
  * runs when the device gives it back, from the reply path or the reclaim
  * after a reset (device death, the abort, unplug, suspend), exactly once
  * if this returns 0; @priv is req->priv then. On an error @end is not
- * called. Only for requests whose reply is file data (no reply structure).
- * The wait is bounded as vf_send's: the watch resets the device when one
- * of them is outstanding for abort_timeout.
+ * called. Only for requests whose reply is file data (no reply structure:
+ * READ) or a reply structure of a fixed size (@a->out_exact: WRITE, its
+ * fuse_write_out at @a->out, which must live until @end). The wait is
+ * bounded as vf_send's: the watch resets the device when one of them is
+ * outstanding for abort_timeout.
  */
 int vf_send_async(struct vf_dev *dev, struct vf_args *a,
 		  void (*end)(struct vf_req *req, ssize_t result), void *priv)
@@ -510,7 +516,7 @@ int vf_send_async(struct vf_dev *dev, struct vf_args *a,
 	struct vf_req *req;
 	int err;
 
-	if (WARN_ON_ONCE(a->noreply || a->out_size || a->data_out))
+	if (WARN_ON_ONCE(a->noreply || (a->out_size && !a->out_exact)))
 		return -EINVAL;
 	if (a->opcode < 64 && test_bit(a->opcode, dev->conn.enosys))
 		return -ENOSYS;
@@ -521,6 +527,8 @@ int vf_send_async(struct vf_dev *dev, struct vf_args *a,
 		return -ENOMEM;
 	req->end = end;
 	req->priv = priv;
+	req->async_out = a->out;
+	req->async_out_size = a->out_size;
 	req->submitted = jiffies;
 	atomic_inc(&dev->async);
 	/* Waits for a resume, as vf_send does for page cache I/O. */

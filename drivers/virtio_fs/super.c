@@ -57,6 +57,8 @@ static int vf_init_session(struct vf_dev *dev, struct super_block *sb)
 		want |= FUSE_POSIX_ACL | FUSE_DONT_MASK | FUSE_SETXATTR_EXT;
 	/* lock.c: the daemon's locks (virtiofsd -o posix_lock, -o flock) */
 	want |= FUSE_POSIX_LOCKS | FUSE_FLOCK_LOCKS;
+	/* file.c, inode.c: the page cache holds writes (virtiofsd -o writeback) */
+	want |= FUSE_WRITEBACK_CACHE;
 	in.flags = lower_32_bits(want);
 	in.flags2 = upper_32_bits(want);
 
@@ -114,9 +116,10 @@ static int vf_init_session(struct vf_dev *dev, struct super_block *sb)
 	if (!c->time_gran || c->time_gran > NSEC_PER_SEC)
 		c->time_gran = 1;
 	sb->s_time_gran = c->time_gran;
-	pr_info("vireo_fs %s: FUSE %u.%u, max_write %u, max_pages %u, max_readahead %u, time_gran %u, flags 0x%llx\n",
+	pr_info("vireo_fs %s: FUSE %u.%u, max_write %u, max_pages %u, max_readahead %u, time_gran %u, flags 0x%llx%s\n",
 		dev->tag, out.major, c->minor, c->max_write, c->max_pages,
-		c->max_readahead, c->time_gran, c->flags);
+		c->max_readahead, c->time_gran, c->flags,
+		(c->flags & FUSE_WRITEBACK_CACHE) ? ", writeback cache" : "");
 	return 0;
 }
 
@@ -233,6 +236,7 @@ static const struct super_operations vf_super_ops = {
 	.alloc_inode = vf_alloc_inode,
 	.free_inode = vf_free_inode,
 	.evict_inode = vf_evict_inode,
+	.write_inode = vf_write_inode,
 	.drop_inode = generic_delete_inode,
 	.statfs = vf_statfs,
 	.sync_fs = vf_sync_fs,

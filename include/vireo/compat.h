@@ -179,6 +179,7 @@ static inline int vireo_blk_set_write_cache(struct gendisk *disk, bool on)
 
 #include <linux/fs.h>
 #include <linux/writeback.h>
+#include <linux/pagemap.h>
 
 /*
  * Inode operations take the mount's idmapping: a struct mnt_idmap since
@@ -218,6 +219,12 @@ static inline struct timespec64 vireo_inode_mtime(struct inode *inode)
 {
 	return inode_get_mtime(inode);
 }
+
+static inline void vireo_inode_set_mtime(struct inode *inode,
+					 struct timespec64 mt)
+{
+	inode_set_mtime_to_ts(inode, mt);
+}
 #else
 static inline void vireo_inode_set_amtime(struct inode *inode,
 					  struct timespec64 at,
@@ -230,6 +237,12 @@ static inline void vireo_inode_set_amtime(struct inode *inode,
 static inline struct timespec64 vireo_inode_mtime(struct inode *inode)
 {
 	return inode->i_mtime;
+}
+
+static inline void vireo_inode_set_mtime(struct inode *inode,
+					 struct timespec64 mt)
+{
+	inode->i_mtime = mt;
 }
 #endif
 
@@ -247,6 +260,69 @@ static inline struct timespec64 vireo_inode_mtime(struct inode *inode)
 #define VIREO_WRITEPAGE_ARG	struct page *vireo_wp_page
 #define VIREO_WRITEPAGE_FOLIO	page_folio(vireo_wp_page)
 #endif
+
+/*
+ * write_begin and write_end pass a folio since 6.12, a page before:
+ * declare them with VIREO_WB_PAGE *, convert with vireo_wb_folio() and
+ * vireo_wb_page(); vireo_write_begin_folio() is the locked, stable folio
+ * for a buffered write at @index, or NULL.
+ */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 12, 0)
+#define VIREO_WB_PAGE		struct folio
+static inline struct folio *vireo_wb_folio(struct folio *folio)
+{
+	return folio;
+}
+
+static inline struct folio *vireo_wb_page(struct folio *folio)
+{
+	return folio;
+}
+
+static inline struct folio *
+vireo_write_begin_folio(struct address_space *mapping, pgoff_t index)
+{
+	struct folio *folio = __filemap_get_folio(mapping, index, FGP_WRITEBEGIN,
+						  mapping_gfp_mask(mapping));
+
+	return IS_ERR(folio) ? NULL : folio;
+}
+#else
+#define VIREO_WB_PAGE		struct page
+static inline struct folio *vireo_wb_folio(struct page *page)
+{
+	return page_folio(page);
+}
+
+static inline struct page *vireo_wb_page(struct folio *folio)
+{
+	return &folio->page;
+}
+
+static inline struct folio *
+vireo_write_begin_folio(struct address_space *mapping, pgoff_t index)
+{
+	struct page *page = grab_cache_page_write_begin(mapping, index);
+
+	return page ? page_folio(page) : NULL;
+}
+#endif
+
+/*
+ * generic_perform_write() moves ki_pos itself since 6.5, and in the 6.1
+ * stable releases that took that change (Debian's 6.1.0-57 has it); before,
+ * the caller does. Which one is seen at run time: the position moved or not.
+ */
+static inline ssize_t vireo_perform_write(struct kiocb *iocb,
+					  struct iov_iter *from)
+{
+	loff_t pos = iocb->ki_pos;
+	ssize_t ret = generic_perform_write(iocb, from);
+
+	if (ret > 0 && iocb->ki_pos == pos)
+		iocb->ki_pos += ret;
+	return ret;
+}
 
 /* ---- end vireo_fs ------------------------------------------------------- */
 /* ---- vireo_balloon ------------------------------------------------------ */

@@ -70,6 +70,20 @@
  *                                            (until PATH exists, 120 s at
  *                                            most); exits 1 if an
  *                                            ACTION failed
+ *   fs-ops wbwrite FILE HOW OFF N SIZE CHAR  on one descriptor (O_RDWR |
+ *                                            O_CREAT unless HOW says),
+ *                                            N writes of SIZE x CHAR from
+ *                                            OFF on; HOW a comma list of
+ *                                            wronly, append, hold:PATH
+ *                                            (after the writes, until PATH
+ *                                            exists, 300 s at most), sleep
+ *                                            (2 s before fstat), trunc:SIZE
+ *                                            (ftruncate), fsync,
+ *                                            wait:PATH (before close, 300 s
+ *                                            at most), or none; prints
+ *                                            size=N after the writes (and
+ *                                            trunc), mtime=SEC.NSEC after
+ *                                            fsync
  *   fs-ops as UID OP ARGS...                 OP as UID (and gid UID)
  */
 #define _GNU_SOURCE
@@ -662,6 +676,68 @@ static int do_getacl(char **a)
 	return 0;
 }
 
+static int do_wbwrite(char **a)
+{
+	const char *how = a[1];
+	long n = atol(a[3]), size = atol(a[4]), i;
+	off_t off = atoll(a[2]);
+	int flags = O_RDWR | O_CREAT, fd;
+	const char *w, *t;
+	struct stat st;
+	char *buf;
+	char path[256];
+
+	if (strstr(how, "wronly"))
+		flags = O_WRONLY | O_CREAT;
+	if (strstr(how, "append"))
+		flags |= O_APPEND;
+	buf = malloc(size ? size : 1);
+	if (!buf)
+		return die("malloc");
+	memset(buf, a[5][0], size);
+	fd = open(a[0], flags, 0644);
+	if (fd < 0)
+		return die("open");
+	if (!(flags & O_APPEND) && lseek(fd, off, SEEK_SET) != off)
+		return die("lseek");
+	for (i = 0; i < n; i++)
+		if (write(fd, buf, size) != size)
+			return die("write");
+	w = strstr(how, "hold:");
+	if (w) {
+		snprintf(path, sizeof(path), "%.*s", (int)strcspn(w + 5, ","), w + 5);
+		for (i = 0; i < 3000 && access(path, F_OK); i++)
+			usleep(100000);
+	}
+	t = strstr(how, "trunc:");
+	if (t && ftruncate(fd, atoll(t + 6)))
+		return die("ftruncate");
+	if (strstr(how, "sleep"))
+		sleep(2);
+	if (fstat(fd, &st))
+		return die("fstat");
+	printf("size=%lld\n", (long long)st.st_size);
+	if (strstr(how, "fsync")) {
+		if (fsync(fd))
+			return die("fsync");
+		if (fstat(fd, &st))
+			return die("fstat");
+		printf("mtime=%lld.%09ld\n", (long long)st.st_mtim.tv_sec,
+		       st.st_mtim.tv_nsec);
+	}
+	fflush(stdout);
+	w = strstr(how, "wait:");
+	if (w) {
+		snprintf(path, sizeof(path), "%.*s", (int)strcspn(w + 5, ","), w + 5);
+		for (i = 0; i < 3000 && access(path, F_OK); i++)
+			usleep(100000);
+	}
+	if (close(fd))
+		return die("close");
+	free(buf);
+	return 0;
+}
+
 static int do_create(char **a, int dir)
 {
 	struct stat st;
@@ -699,6 +775,7 @@ int main(int argc, char **argv)
 		{ "usertruncopen", 2 }, { "readdir", 1 }, { "read", 1 },
 		{ "setacl", 3 }, { "getacl", 2 }, { "create", 3 },
 		{ "mkdir", 3 }, { "lockop", 2 }, { "getdents", 2 },
+		{ "wbwrite", 6 },
 	};
 	char **a = argv + 2;
 	unsigned int i;
@@ -747,6 +824,7 @@ int main(int argc, char **argv)
 	case 26: return do_create(a, 0);
 	case 27: return do_create(a, 1);
 	case 28: return do_lockop(a);
-	default: return do_getdents(a);
+	case 29: return do_getdents(a);
+	default: return do_wbwrite(a);
 	}
 }

@@ -116,6 +116,48 @@ wait_for 10 sh -c "! kill -0 $lh && ! kill -0 $li"
 check_eq lk-proc-locks-gone 0 sh -c "grep -cE ' ($lh|$lg|$li) ' /proc/locks"
 check umount-lkfs umount $L
 
+# Writeback cache: wbfs's daemon has -o writeback (cache=auto, debug);
+# WRITEBACK_CACHE is INIT flag bit 16.
+W=/mnt/wb
+fs_mount wbfs $W
+wflags=$(dmesg | sed -n 's/.*vireo_fs wbfs: FUSE .* flags 0x\([0-9a-f]*\).*/\1/p' | tail -n 1)
+check_eq wb-init-flag "wbfs 1 myfs 0" sh -c "echo wbfs \$(( (0x$wflags >> 16) & 1 )) myfs \$(( (0x$flags >> 16) & 1 ))"
+check wb-init-line sh -c "dmesg | grep -q 'vireo_fs wbfs: FUSE .*, writeback cache\$'"
+# 1 MiB in 4 KiB writes, then close: the host counts its WRITEs.
+dd if=/dev/urandom of=/tmp/mib bs=4k count=256 2>/dev/null
+check wb-mib dd if=/tmp/mib of=$W/mib bs=4k
+echo "FS-WB-MD5 mib $(md5sum </tmp/mib | cut -c1-32)"
+# Small writes then fsync, the descriptor kept open (until go9); a file
+# written and closed without fsync. The host looks at both while they
+# are still open or just closed.
+fs-ops wbwrite $W/small fsync,wait:$M/go9 0 100 10 a >/tmp/wb1.out 2>&1 &
+wb1=$!
+wait_for 60 grep -q mtime= /tmp/wb1.out
+check_eq wb-small-size-mtime "size=1000 $(stat -c %Y $W/small)" sh -c "sed -n 's/^size=/size=/p; s/^mtime=\([0-9]*\)\..*/\1/p' /tmp/wb1.out | tr '\n' ' ' | sed 's/ \$//'"
+check wb-closed fs-ops wbwrite $W/closed none 0 3 1000 b
+echo "FS-WB-SYNCED mtime $(sed -n 's/^mtime=//p' /tmp/wb1.out)"
+go 9
+wait_for 30 sh -c "! kill -0 $wb1"
+# O_WRONLY over part of an uncached page: it is read first, by the
+# writer's handle (the daemon opened it O_RDWR).
+printf 0123456789 >$W/wo
+echo 3 >/proc/sys/vm/drop_caches
+check wb-wronly-partial fs-ops wbwrite $W/wo wronly 3 1 2 X
+check_eq wb-wronly-bytes 012XX56789 cat $W/wo
+# O_APPEND from two descriptors open at once: appends at the guest's size.
+printf 0123 >$W/app
+check wb-append-two sh -c "exec 3>>$W/app 4>>$W/app; printf ab >&3; printf cd >&4; printf ef >&3"
+check_eq wb-append-bytes 0123abcdef cat $W/app
+# Truncate down after dirty writes; a stat once the attributes expired
+# (cache=auto: 1 s), before any writeback, has the guest's size.
+check_eq wb-trunc-dirty size=10000 fs-ops wbwrite $W/tr trunc:10000 0 64 4096 t
+check_eq wb-stat-before-writeback size=5000 fs-ops wbwrite $W/st sleep 0 5 1000 s
+# Another open of a file whose cache is dirty sees the bytes.
+check_eq wb-open-sees-dirty hello sh -c "exec 5>$W/seen; printf hello >&5; cat $W/seen"
+echo FS-WB-DONE
+go 10
+check umount-wbfs umount $W
+
 # HANDLE_KILLPRIV_V2 (the host checks the modes after the guest is done).
 check user-truncate fs-ops usertrunc 1000 $M/kp1 5
 check user-write fs-ops userwrite 1000 $M/kp2 x

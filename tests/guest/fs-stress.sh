@@ -21,6 +21,9 @@ for m in $STRESS_MODES; do
 		check_eq none-no-shared-mmap err=ENODEV sh -c \
 			"printf x >/mnt/none/mm; fs-ops mmapwrite /mnt/none/mm 0 y 2>/dev/null"
 	fi
+	# wb's daemon has -o writeback: INIT granted the writeback cache.
+	[ "$m" = wb ] && check wb-writeback-cache sh -c \
+		"dmesg | grep -q 'vireo_fs wb: FUSE .*, writeback cache\$'"
 	for s in $STRESS_SEEDS; do
 		t0=$(date +%s)
 		check "stress/$m-seed$s" fs-stress "/mnt/$m/stress-$s" "$s" "$STRESS_OPS" $mm

@@ -6,12 +6,15 @@
 # guest nothing, so vireo_fs notices through vireo_ring's abort_timeout
 # (5 s here): one log line, the device reset, every caller gets EIO or
 # ENOTCONN, new calls fail at once, umount and unload work, no warning.
+# The daemon runs with -o writeback: the writer's bytes are dirty pages
+# until each fsync, and a file with dirty pages at the kill gets the
+# error at its fsync.
 # shellcheck source=tests/lib.sh
 . "$(dirname "$0")/../lib.sh"
 # shellcheck source=tests/host/fs-common.inc
 . "$(dirname "$0")/fs-common.inc"
 
-fs_daemon_start || exit 0
+fs_daemon_start writeback || exit 0
 mapfile -t qa < <(fs_qemu_args myfs)
 boot_bg "${qa[@]}" --modparam 'vireo_ring abort_timeout=5' --timeout 400 \
 	--cmd '. /tests/fs-kill.sh'

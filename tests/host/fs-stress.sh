@@ -4,9 +4,10 @@
 # A random-operation stress with a model (tests/guest-src/fs-stress.c:
 # writes past EOF, truncate up and down, MAP_SHARED stores, punched holes,
 # fsync, reopen, cache drops; every read checked against the model) on
-# three vireo_fs mounts in one guest, each on its own virtiofsd:
+# four vireo_fs mounts in one guest, each on its own virtiofsd:
 # cache=none (FOPEN_DIRECT_IO: no shared writable mmap, so no mmap
-# stores), cache=auto and cache=always. After the guest ends, the file
+# stores), cache=auto, cache=always, and cache=auto with -o writeback
+# (tag wb: FUSE_WRITEBACK_CACHE, writes cached, the guest's size). After the guest ends, the file
 # each run left on the host is compared byte for byte with the model's
 # final bytes, which fs-stress --model computes here from the same seed.
 # Then sendfile(2) and splice(2) through a pipe on each mount: the copies'
@@ -19,13 +20,16 @@
 
 seeds=${STRESS_SEEDS:-1 2}
 ops=${STRESS_OPS:-400}
-modes="none auto always"
+modes="none auto always wb"
 stress=$VIREO_ROOT/build/guest-bin/fs-stress
 
 mapfile -t qa < <(fs_qemu_mem)
 n=0
 for m in $modes; do
-	fs_daemon_more "$m" "cache=$m" || exit 0
+	# wb: cache=auto with the writeback cache (-o writeback).
+	o=("cache=$m")
+	[ "$m" = wb ] && o=(cache=auto writeback)
+	fs_daemon_more "$m" "${o[@]}" || exit 0
 	mapfile -t -O "${#qa[@]}" qa < <(fs_qemu_dev "char$n" "$FS_WORK/$m.sock" "$m")
 	n=$((n + 1))
 done
