@@ -547,6 +547,19 @@ static int config_read(struct vireo_device *vd, unsigned int offset,
 	return -EIO;
 }
 
+/* debugfs config_patch: the bytes of the patch that fall inside this read. */
+static void config_patch(struct vireo_device *vd, unsigned int offset,
+			 u8 *buf, unsigned int len)
+{
+	u32 where = READ_ONCE(vd->patch_where);
+	unsigned int poff = where >> 8, plen = where & 0xff, i;
+	u64 v = READ_ONCE(vd->patch_value);
+
+	for (i = 0; i < plen; i++)
+		if (poff + i >= offset && poff + i < offset + len)
+			buf[poff + i - offset] = v >> (8 * i);
+}
+
 int vireo_config_read(struct vireo_device *vd, unsigned int offset,
 		      void *buf, unsigned int len)
 {
@@ -554,6 +567,8 @@ int vireo_config_read(struct vireo_device *vd, unsigned int offset,
 
 	if (config_in_range(vd, offset, len))
 		err = config_read(vd, offset, buf, len);
+	if (!err && unlikely(READ_ONCE(vd->patch_where)))
+		config_patch(vd, offset, buf, len);
 	/* Nothing half read reaches a caller that ignores the error. */
 	if (err)
 		memset(buf, 0, len);
@@ -697,6 +712,62 @@ DEFINE_DEBUGFS_ATTRIBUTE(fail_config_fops, fail_config_get, fail_config_set,
 			 "%llu\n");
 
 /*
+ * config_patch: "OFFSET LENGTH VALUE" makes every later config read see
+ * VALUE (LENGTH bytes, 1-8, little endian) at OFFSET instead of what the
+ * device has, so a driver's checks of values no device here offers can
+ * be shown (rebind the driver to make it read them); "none" ends it.
+ */
+static ssize_t config_patch_read(struct file *f, char __user *ubuf,
+				 size_t count, loff_t *ppos)
+{
+	struct vireo_device *vd = f->private_data;
+	u32 where = READ_ONCE(vd->patch_where);
+	char buf[48];
+	int n;
+
+	if (!where)
+		n = scnprintf(buf, sizeof(buf), "none\n");
+	else
+		n = scnprintf(buf, sizeof(buf), "%u %u 0x%llx\n", where >> 8,
+			      where & 0xff, READ_ONCE(vd->patch_value));
+	return simple_read_from_buffer(ubuf, count, ppos, buf, n);
+}
+
+static ssize_t config_patch_write(struct file *f, const char __user *ubuf,
+				  size_t count, loff_t *ppos)
+{
+	struct vireo_device *vd = f->private_data;
+	unsigned int off, len;
+	char buf[48];
+	long long val;
+
+	if (count >= sizeof(buf))
+		return -EINVAL;
+	if (copy_from_user(buf, ubuf, count))
+		return -EFAULT;
+	buf[count] = '\0';
+	if (sysfs_streq(buf, "none")) {
+		WRITE_ONCE(vd->patch_where, 0);
+		return count;
+	}
+	if (sscanf(buf, "%u %u %lli", &off, &len, &val) != 3 || !len ||
+	    len > sizeof(val) || off + len > vd->config_len)
+		return -EINVAL;
+	WRITE_ONCE(vd->patch_where, 0);
+	WRITE_ONCE(vd->patch_value, val);
+	WRITE_ONCE(vd->patch_where, off << 8 | len);
+	return count;
+}
+
+static const struct file_operations config_patch_fops = {
+	.owner = THIS_MODULE,
+	.open = simple_open,
+	.read = config_patch_read,
+	.write = config_patch_write,
+	.llseek = default_llseek,
+};
+
+/*
  * set_affinity: "INDEX CPULIST" (or "INDEX none") steers queue INDEX of
  * the device the way a driver does with vireo_vq_set_affinity(), and the
  * write returns its error: what a test can show of the paths no bound
@@ -776,6 +847,7 @@ int vireo_register_device(struct vireo_device *vd)
 	vd->config_change_pending = false;
 	vd->fault = VIREO_FAULT_NONE;
 	atomic_set(&vd->config_faults, 0);
+	vd->patch_where = 0;
 	vd->logged = 0;
 
 	err = ida_alloc(&vireo_index_ida, GFP_KERNEL);
@@ -797,6 +869,8 @@ int vireo_register_device(struct vireo_device *vd)
 			    &fail_restore_fops);
 	debugfs_create_file_unsafe("fail_config", 0600, vd->debugfs, vd,
 				   &fail_config_fops);
+	debugfs_create_file("config_patch", 0600, vd->debugfs, vd,
+			    &config_patch_fops);
 	debugfs_create_file("set_affinity", 0200, vd->debugfs, vd,
 			    &set_affinity_fops);
 

@@ -395,6 +395,9 @@ struct vireo_device {
 	bool restoring;			/* inside vireo_device_restore() */
 	u8 fault;			/* VIREO_FAULT_*: debugfs fail_restore */
 	atomic_t config_faults;		/* reads left to fail: debugfs fail_config */
+	/* debugfs config_patch: bytes every config read sees instead. */
+	u32 patch_where;		/* offset << 8 | length (0: none) */
+	u64 patch_value;		/* little endian, length bytes */
 	unsigned long logged;		/* VIREO_LOGGED_*: lines said once */
 	struct list_head vqs;		/* the ring module's */
 	struct dentry *debugfs;		/* /sys/kernel/debug/vireo/vireoN */

@@ -35,11 +35,12 @@
  *                                          until the end frame (+0.3 s) or SECS:
  *                                          prints "frames=N"
  *   netio flows udp|tcp ADDR DPORT SPORT0 NFLOWS COUNT SECS
- *                                          NFLOWS flows from source ports SPORT0..,
+ *                                          NFLOWS flows (IPv4, or IPv6 if ADDR has
+ *                                          a colon) from source ports SPORT0..,
  *                                          COUNT packets each: 64-byte datagrams, or
  *                                          connection attempts (one SYN each, to a
  *                                          port nobody listens on); prints "sent=N"
- *   netio rxq IF NQ DPORT HASH SECS        the IPv4 TCP/UDP packets to DPORT that IF
+ *   netio rxq IF NQ DPORT HASH SECS        the IPv4/IPv6 TCP/UDP packets to DPORT that IF
  *                                          received, per receive queue (an
  *                                          AF_PACKET fanout group by queue of NQ
  *                                          sockets), and how many carried skb hash
@@ -749,32 +750,38 @@ static void raw_count(const char *ifname)
 static void flows(const char *proto, const char *addr, int dport, int sport0,
 		  int nflows, long count)
 {
+	struct sockaddr_in6 dst6 = { .sin6_family = AF_INET6, .sin6_port = htons(dport) };
 	struct sockaddr_in dst = { .sin_family = AF_INET, .sin_port = htons(dport) };
-	int tcp = !strcmp(proto, "tcp"), f, one = 1;
+	int tcp = !strcmp(proto, "tcp"), v6 = !!strchr(addr, ':'), f, one = 1;
+	struct sockaddr *to = v6 ? (struct sockaddr *)&dst6 : (struct sockaddr *)&dst;
+	socklen_t tolen = v6 ? sizeof(dst6) : sizeof(dst);
 	char buf[64] = "vireo rss flow";
 	long i, sent = 0;
 
-	if (inet_pton(AF_INET, addr, &dst.sin_addr) != 1)
+	if (v6 ? inet_pton(AF_INET6, addr, &dst6.sin6_addr) != 1 :
+		 inet_pton(AF_INET, addr, &dst.sin_addr) != 1)
 		die(addr);
 	for (i = 0; i < count; i++) {
 		for (f = 0; f < nflows; f++) {
+			struct sockaddr_in6 src6 = { .sin6_family = AF_INET6,
+						     .sin6_port = htons(sport0 + f) };
 			struct sockaddr_in src = { .sin_family = AF_INET,
 						   .sin_port = htons(sport0 + f) };
-			int s = socket(AF_INET, tcp ? SOCK_STREAM : SOCK_DGRAM, 0);
+			int s = socket(v6 ? AF_INET6 : AF_INET,
+				       tcp ? SOCK_STREAM : SOCK_DGRAM, 0);
 
 			check_time("flows");
 			if (s < 0)
 				die("socket");
 			setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-			if (bind(s, (struct sockaddr *)&src, sizeof(src)))
+			if (v6 ? bind(s, (struct sockaddr *)&src6, sizeof(src6)) :
+				 bind(s, (struct sockaddr *)&src, sizeof(src)))
 				die("bind");
 			if (tcp) {
 				/* Refused (RST) at once; no retransmission. */
-				if (!connect(s, (struct sockaddr *)&dst, sizeof(dst)) ||
-				    errno != ECONNREFUSED)
+				if (!connect(s, to, tolen) || errno != ECONNREFUSED)
 					die("connect: want ECONNREFUSED");
-			} else if (sendto(s, buf, sizeof(buf), 0, (struct sockaddr *)&dst,
-					  sizeof(dst)) != sizeof(buf)) {
+			} else if (sendto(s, buf, sizeof(buf), 0, to, tolen) != sizeof(buf)) {
 				die("sendto");
 			}
 			close(s);
@@ -785,30 +792,41 @@ static void flows(const char *proto, const char *addr, int dport, int sport0,
 	printf("sent=%ld\n", sent);
 }
 
-/* cBPF: IPv4 TCP or UDP to @dport (and, if @want_hash, carrying skb hash @hash). */
+/*
+ * cBPF: IPv4 or IPv6 (no extension header) TCP or UDP to @dport (and, if
+ * @want_hash, carrying skb hash @hash).
+ */
 static void attach_filter(int s, int dport, int want_hash, uint32_t hash)
 {
-	int d = want_hash ? 11 : 9;	/* the "drop" instruction */
+#define TO(pc, target) ((target) - (pc) - 1)
+	enum { V6 = 8, PORT = 12, ACCEPT = 16, DROP = 17 };
 	struct sock_filter f[] = {
-		BPF_STMT(BPF_LD | BPF_H | BPF_ABS, 12),
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, ETHERTYPE_IP, 0, d - 2),
-		BPF_STMT(BPF_LD | BPF_B | BPF_ABS, 23),
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, IPPROTO_UDP, 1, 0),
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, IPPROTO_TCP, 0, d - 5),
-		BPF_STMT(BPF_LDX | BPF_B | BPF_MSH, 14),
+		/* 0 */ BPF_STMT(BPF_LD | BPF_H | BPF_ABS, 12),
+		/* 1 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, ETHERTYPE_IPV6, TO(1, V6), 0),
+		/* 2 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, ETHERTYPE_IP, 0, TO(2, DROP)),
+		/* 3 */ BPF_STMT(BPF_LD | BPF_B | BPF_ABS, 23),
+		/* 4 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, IPPROTO_UDP, 1, 0),
+		/* 5 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, IPPROTO_TCP, 0, TO(5, DROP)),
+		/* 6 */ BPF_STMT(BPF_LDX | BPF_B | BPF_MSH, 14),
+		/* 7 */ BPF_STMT(BPF_JMP | BPF_JA, TO(7, PORT)),
+		/* 8: IPv6, its next header */
+		BPF_STMT(BPF_LD | BPF_B | BPF_ABS, 20),
+		/* 9 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, IPPROTO_UDP, 1, 0),
+		/* 10 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, IPPROTO_TCP, 0, TO(10, DROP)),
+		/* 11 */ BPF_STMT(BPF_LDX | BPF_W | BPF_IMM, 40),
+		/* 12: the destination port, 14 + X + 2 */
 		BPF_STMT(BPF_LD | BPF_H | BPF_IND, 16),
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, dport, 0, d - 8),
-		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, SKF_AD_OFF + SKF_AD_RXHASH),
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, hash, 0, 1),
-		BPF_STMT(BPF_RET | BPF_K, 0xffff),
-		BPF_STMT(BPF_RET | BPF_K, 0),
+		/* 13 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, dport, 0, TO(13, DROP)),
+		/* 14 */ BPF_STMT(BPF_LD | BPF_W | BPF_ABS, SKF_AD_OFF + SKF_AD_RXHASH),
+		/* 15 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, hash, 0, TO(15, DROP)),
+		/* 16 */ BPF_STMT(BPF_RET | BPF_K, 0xffff),
+		/* 17 */ BPF_STMT(BPF_RET | BPF_K, 0),
 	};
-	struct sock_fprog prog = { .len = d + 1, .filter = f };
+	struct sock_fprog prog = { .len = sizeof(f) / sizeof(f[0]), .filter = f };
+#undef TO
 
-	if (!want_hash) {
-		f[8] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, 0xffff);
-		f[9] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, 0);
-	}
+	if (!want_hash)
+		f[14] = (struct sock_filter)BPF_STMT(BPF_JMP | BPF_JA, ACCEPT - 14 - 1);
 	if (setsockopt(s, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog)))
 		die("SO_ATTACH_FILTER");
 }
