@@ -45,9 +45,9 @@ fi
 # (acpiphp), not pciehp: the guest logs no pciehp line either way.
 # NET_HOTPLUG=0 (the host's choice) leaves this phase out.
 if [ "${NET_HOTPLUG:-1}" = 1 ]; then
-	nsx p netio tcp-recv 5010 40 >/tmp/unplug.r 2>&1 &
+	nsx p netio tcp-recv 5010 25 >/tmp/unplug.r 2>&1 &
 	rp=$!
-	nsx g netio tcp-send 198.18.0.2 5010 $((16 << 30)) 3 40 >/tmp/unplug.s 2>&1 &
+	nsx g netio tcp-send 198.18.0.2 5010 $((16 << 30)) 3 25 >/tmp/unplug.s 2>&1 &
 	sp=$!
 	wait_for 30 sh -c "[ \$($IP netns exec g cat /sys/class/net/$G/statistics/tx_bytes) -gt 4000000 ]" ||
 		fail unplug-traffic "the transfer did not get going"
@@ -68,9 +68,9 @@ else
 fi
 
 # unload with the interface up and traffic.
-nsx p netio tcp-recv 5020 40 >/tmp/unload.r 2>&1 &
+nsx p netio tcp-recv 5020 25 >/tmp/unload.r 2>&1 &
 rp=$!
-nsx s netio tcp-send 198.18.0.2 5020 $((16 << 30)) 4 40 >/tmp/unload.s 2>&1 &
+nsx s netio tcp-send 198.18.0.2 5020 $((16 << 30)) 4 25 >/tmp/unload.s 2>&1 &
 sp=$!
 wait_for 30 sh -c "[ \$($IP netns exec s cat /sys/class/net/$S/statistics/tx_bytes) -gt 8000000 ]" ||
 	fail unload-traffic "the transfer did not get going"

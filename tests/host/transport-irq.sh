@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# matrix: pci-split pci-legacy-split
+# matrix: pci-split pci-legacy-split !debug
 #
 # The PCI transport's interrupt set-ups, one two-queue disk each, in a
 # two-CPU guest:
