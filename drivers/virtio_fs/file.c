@@ -80,6 +80,7 @@ int vf_open_common(struct inode *inode, struct file *file, bool dir)
 		.out_exact = true,
 	};
 	struct vf_file *ff;
+	bool trunc;
 	int err;
 
 	if (!dir) {
@@ -91,19 +92,34 @@ int vf_open_common(struct inode *inode, struct file *file, bool dir)
 		in.flags &= ~O_TRUNC;
 	if (!dir)
 		in.flags = vf_open_flags(dev, in.flags);
-	/*
-	 * Dirty pages of the file go out before the daemon truncates it: a
-	 * WRITE after the truncation would bring the old bytes back.
-	 */
-	if (!dir && (in.flags & O_TRUNC) && vf_wb_cache(inode)) {
-		err = filemap_write_and_wait(inode->i_mapping);
-		if (err)
-			return err;
-	}
+	trunc = !dir && (in.flags & O_TRUNC);
 	ff = vf_file_alloc(dev);
 	if (!ff)
 		return -ENOMEM;
-	err = vf_send(dev, &a);
+	/*
+	 * The daemon truncates in OPEN (ATOMIC_O_TRUNC). Dirty pages of the
+	 * file go out before (a WRITE after the truncation would bring old
+	 * bytes back), and none is dirtied until the page cache is cut too:
+	 * writes wait on the inode's lock, mmap stores on the invalidate lock
+	 * (vf_page_mkwrite).
+	 */
+	if (trunc) {
+		inode_lock(inode);
+		mutex_lock(&VF_I(inode)->io_lock);
+		filemap_invalidate_lock(inode->i_mapping);
+		err = filemap_write_and_wait(inode->i_mapping);
+		if (!err)
+			err = vf_send(dev, &a);
+		if (!err) {
+			i_size_write(inode, 0);
+			truncate_pagecache(inode, 0);
+		}
+		filemap_invalidate_unlock(inode->i_mapping);
+		mutex_unlock(&VF_I(inode)->io_lock);
+		inode_unlock(inode);
+	} else {
+		err = vf_send(dev, &a);
+	}
 	if (err) {
 		kfree(ff);
 		return err;
@@ -118,8 +134,7 @@ int vf_open_common(struct inode *inode, struct file *file, bool dir)
 			filemap_write_and_wait(inode->i_mapping);
 		invalidate_inode_pages2(inode->i_mapping);
 	}
-	if (!dir && (file->f_flags & O_TRUNC) &&
-	    (dev->conn.flags & FUSE_ATOMIC_O_TRUNC))
+	if (trunc)
 		vf_invalidate_attr(inode);
 	return 0;
 }
@@ -1013,6 +1028,43 @@ static ssize_t vf_splice_read(struct file *in, loff_t *ppos,
 	return vireo_filemap_splice_read(in, ppos, pipe, len, flags);
 }
 
+/*
+ * A store through a shared mapping dirties its page under the mapping's
+ * invalidate lock, shared. A truncation, an O_TRUNC open and a punched hole
+ * hold it exclusively from their write-back until the page cache is cut:
+ * a page dirtied in between would be written back after the daemon cut the
+ * file and extend it again.
+ */
+static vm_fault_t vf_page_mkwrite(struct vm_fault *vmf)
+{
+	struct file *file = vmf->vma->vm_file;
+	struct inode *inode = file_inode(file);
+	struct folio *folio = page_folio(vmf->page);
+	vm_fault_t ret = VM_FAULT_LOCKED;
+
+	sb_start_pagefault(inode->i_sb);
+	file_update_time(file);
+	filemap_invalidate_lock_shared(inode->i_mapping);
+	folio_lock(folio);
+	if (folio->mapping != inode->i_mapping) {
+		/* Truncated meanwhile: the fault is retried (SIGBUS past EOF). */
+		folio_unlock(folio);
+		ret = VM_FAULT_NOPAGE;
+	} else {
+		folio_mark_dirty(folio);
+		folio_wait_stable(folio);
+	}
+	filemap_invalidate_unlock_shared(inode->i_mapping);
+	sb_end_pagefault(inode->i_sb);
+	return ret;
+}
+
+static const struct vm_operations_struct vf_vm_ops = {
+	.fault = filemap_fault,
+	.map_pages = filemap_map_pages,
+	.page_mkwrite = vf_page_mkwrite,
+};
+
 static int vf_mmap(struct file *file, struct vm_area_struct *vma)
 {
 	struct vf_file *ff = file->private_data;
@@ -1021,7 +1073,9 @@ static int vf_mmap(struct file *file, struct vm_area_struct *vma)
 	if ((ff->open_flags & FOPEN_DIRECT_IO) &&
 	    (vma->vm_flags & VM_SHARED) && (vma->vm_flags & VM_MAYWRITE))
 		return -ENODEV;
-	return generic_file_mmap(file, vma);
+	file_accessed(file);
+	vma->vm_ops = &vf_vm_ops;
+	return 0;
 }
 
 static int vf_flush(struct file *file, fl_owner_t id)
@@ -1109,6 +1163,8 @@ static long vf_fallocate(struct file *file, int mode, loff_t offset,
 		return -EOPNOTSUPP;
 	inode_lock(inode);
 	mutex_lock(&vi->io_lock);
+	/* As a truncation (vf_setattr_inode): no page of the hole is redirtied. */
+	filemap_invalidate_lock(inode->i_mapping);
 	err = filemap_write_and_wait_range(inode->i_mapping, offset,
 					   offset + length - 1);
 	if (!err)
@@ -1129,6 +1185,7 @@ static long vf_fallocate(struct file *file, int mode, loff_t offset,
 		    FALLOC_FL_KEEP_SIZE)
 			file_update_time(file);
 	}
+	filemap_invalidate_unlock(inode->i_mapping);
 	mutex_unlock(&vi->io_lock);
 	inode_unlock(inode);
 	return err;

@@ -425,8 +425,14 @@ int vf_setattr_inode(struct inode *inode, struct iattr *iattr,
 		return 0;
 
 	if (trunc) {
+		/*
+		 * Dirty pages go out first, or they would come back; no mmap
+		 * store dirties one until the page cache is cut too (the
+		 * invalidate lock, vf_page_mkwrite), or its WRITE could reach
+		 * the daemon after the truncation and extend the file again.
+		 */
 		mutex_lock(&vi->io_lock);
-		/* Dirty pages go out first, or they would come back. */
+		filemap_invalidate_lock(inode->i_mapping);
 		err = filemap_write_and_wait(inode->i_mapping);
 		if (err)
 			goto unlock;
@@ -465,8 +471,10 @@ int vf_setattr_inode(struct inode *inode, struct iattr *iattr,
 		}
 	}
 unlock:
-	if (trunc)
+	if (trunc) {
+		filemap_invalidate_unlock(inode->i_mapping);
 		mutex_unlock(&vi->io_lock);
+	}
 	return err;
 }
 
@@ -521,13 +529,12 @@ static int vf_setattr(vireo_idmap_t *idmap, struct dentry *dentry,
 	err = setattr_prepare(idmap, dentry, iattr);
 	if (err)
 		return err;
-	/* open(O_TRUNC): with ATOMIC_O_TRUNC the OPEN truncated already. */
+	/*
+	 * open(O_TRUNC): with ATOMIC_O_TRUNC the OPEN truncated the file and
+	 * vf_open_common the page cache already.
+	 */
 	if ((iattr->ia_valid & ATTR_OPEN) && S_ISREG(inode->i_mode) &&
 	    (VF_DEV(inode)->conn.flags & FUSE_ATOMIC_O_TRUNC)) {
-		mutex_lock(&VF_I(inode)->io_lock);
-		i_size_write(inode, 0);
-		truncate_pagecache(inode, 0);
-		mutex_unlock(&VF_I(inode)->io_lock);
 		vf_attr_changed(inode);
 		/*
 		 * The daemon truncated with its own privileges (virtiofsd keeps

@@ -36,6 +36,13 @@
  *   fs-ops usertrunc UID FILE SIZE           truncate(2) as UID (and gid)
  *   fs-ops userwrite UID FILE STRING         write(2) at 0 as UID (and gid)
  *   fs-ops usertruncopen UID FILE            open(O_WRONLY | O_TRUNC) as UID
+ *   fs-ops truncrace FILE ROUNDS             truncations racing stores
+ *                                            through a shared mapping and
+ *                                            a writeback loop: after each
+ *                                            round the daemon's size (statx
+ *                                            FORCE_SYNC; not with a
+ *                                            writeback cache) is the cut's;
+ *                                            prints "rounds=N"
  *   fs-ops readdir DIR                       the names, one a line; a
  *                                            readdir(3) error is an error
  *                                            (busybox ls exits 0 on one)
@@ -90,6 +97,7 @@
 #include <dirent.h>
 #include <endian.h>
 #include <errno.h>
+#include <setjmp.h>
 #include <signal.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -99,6 +107,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <sys/xattr.h>
 #include <time.h>
 #include <unistd.h>
@@ -762,6 +771,137 @@ static int do_create(char **a, int dir)
 	return 0;
 }
 
+/*
+ * truncrace: a child stores one byte at a time into the upper three
+ * quarters of a 1 MiB file through a shared mapping (a SIGBUS past EOF
+ * jumps back), another starts writeback of the whole file in a loop
+ * (sync_file_range: no lock of the file system's). Each round the file
+ * grows back to 1 MiB and is cut to 256 KiB by ftruncate, or to 0 by an
+ * open(O_TRUNC) every fourth round, while both run; then they pause, the
+ * file is fsynced and the daemon's size must be the cut's. A page dirtied
+ * after the cut's write-back and written back after the daemon cut the
+ * file would extend it again.
+ */
+#define TR_SIZE (1 << 20)
+
+struct tr_shared {
+	volatile int stop, pause;
+	volatile int paused[2];
+	volatile long stores, sigbus;
+};
+
+static sigjmp_buf tr_jmp;
+
+static void tr_sigbus(int sig)
+{
+	(void)sig;
+	siglongjmp(tr_jmp, 1);
+}
+
+static void tr_storer(struct tr_shared *sh, int fd)
+{
+	volatile unsigned int x = 12345;
+	char *p = mmap(NULL, TR_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+
+	if (p == MAP_FAILED)
+		_exit(2);
+	signal(SIGBUS, tr_sigbus);
+	if (sigsetjmp(tr_jmp, 1))
+		sh->sigbus++;
+	while (!sh->stop) {
+		if (sh->pause) {
+			sh->paused[0] = 1;
+			usleep(1000);
+			continue;
+		}
+		sh->paused[0] = 0;
+		x = x * 1103515245 + 12345;
+		p[TR_SIZE / 4 + (x >> 8) % (TR_SIZE * 3 / 4)] = 1;
+		sh->stores++;
+	}
+	_exit(0);
+}
+
+static void tr_syncer(struct tr_shared *sh, int fd)
+{
+	while (!sh->stop) {
+		if (sh->pause) {
+			sh->paused[1] = 1;
+			usleep(1000);
+			continue;
+		}
+		sh->paused[1] = 0;
+		sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+	}
+	_exit(0);
+}
+
+static int do_truncrace(char **a)
+{
+	long rounds = atol(a[1]), r, i;
+	struct tr_shared *sh;
+	struct statx stx;
+	pid_t kids[2];
+	off_t cut;
+	int fd, bad = 0, k;
+
+	sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE,
+		  MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	fd = open(a[0], O_RDWR | O_CREAT, 0644);
+	if (sh == MAP_FAILED || fd < 0 || ftruncate(fd, TR_SIZE))
+		return die("set-up");
+	for (k = 0; k < 2; k++) {
+		kids[k] = fork();
+		if (kids[k] < 0)
+			return die("fork");
+		if (!kids[k]) {
+			if (k)
+				tr_syncer(sh, fd);
+			tr_storer(sh, fd);
+		}
+	}
+	for (r = 0; r < rounds && !bad; r++) {
+		if (ftruncate(fd, TR_SIZE))
+			return die("ftruncate up");
+		sh->pause = 0;
+		usleep(2000);
+		if (r % 4 == 3) {
+			int t = open(a[0], O_RDWR | O_TRUNC);
+
+			if (t < 0)
+				return die("open O_TRUNC");
+			close(t);
+			cut = 0;
+		} else {
+			if (ftruncate(fd, TR_SIZE / 4))
+				return die("ftruncate down");
+			cut = TR_SIZE / 4;
+		}
+		sh->pause = 1;
+		for (i = 0; i < 5000 && !(sh->paused[0] && sh->paused[1]); i++)
+			usleep(1000);
+		if (fsync(fd))
+			return die("fsync");
+		if (statx(fd, "", AT_EMPTY_PATH | AT_STATX_FORCE_SYNC,
+			  STATX_SIZE, &stx))
+			return die("statx");
+		if ((off_t)stx.stx_size != cut) {
+			fprintf(stderr, "fs-ops: truncrace: round %ld: the daemon's size is %llu after a cut to %lld\n",
+				r, (unsigned long long)stx.stx_size, (long long)cut);
+			bad = 1;
+		}
+	}
+	sh->stop = 1;
+	for (k = 0; k < 2; k++)
+		waitpid(kids[k], NULL, 0);
+	fprintf(stderr, "fs-ops: truncrace: %ld rounds, %ld stores, %ld SIGBUS\n",
+		r, sh->stores, sh->sigbus);
+	if (bad)
+		return 1;
+	printf("rounds=%ld\n", r);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct { const char *name; int args; } ops[] = {
@@ -775,7 +915,7 @@ int main(int argc, char **argv)
 		{ "usertruncopen", 2 }, { "readdir", 1 }, { "read", 1 },
 		{ "setacl", 3 }, { "getacl", 2 }, { "create", 3 },
 		{ "mkdir", 3 }, { "lockop", 2 }, { "getdents", 2 },
-		{ "wbwrite", 6 },
+		{ "wbwrite", 6 }, { "truncrace", 2 },
 	};
 	char **a = argv + 2;
 	unsigned int i;
@@ -825,6 +965,7 @@ int main(int argc, char **argv)
 	case 27: return do_create(a, 1);
 	case 28: return do_lockop(a);
 	case 29: return do_getdents(a);
-	default: return do_wbwrite(a);
+	case 30: return do_wbwrite(a);
+	default: return do_truncrace(a);
 	}
 }

@@ -1,7 +1,9 @@
 # The random-operation stress on vireo_fs mounts (tests/host/fs-stress.sh):
 # one mount per tag in STRESS_MODES (the tag is the daemon's cache mode),
 # fs-stress for each seed in STRESS_SEEDS with STRESS_OPS operations. The
-# host compares the files left behind with the model. Then sendfile(2) and
+# host compares the files left behind with the model. Then truncations
+# racing mmap stores (fs-ops truncrace, TRUNC_ROUNDS rounds; not on
+# cache=none, which has no shared writable mmap). Then sendfile(2) and
 # splice(2) on each mount (FS-SPLICE lines: the host compares its copies).
 # shellcheck shell=sh
 . /tests/fs-lib.sh
@@ -30,6 +32,14 @@ for m in $STRESS_MODES; do
 		echo "fs-stress $m seed $s: $(($(date +%s) - t0)) s: $(echo "$_out" | tail -n 1)"
 		[ $_rc = 0 ] || echo "$_out" | tail -n 20
 	done
+	# Truncations and O_TRUNC opens racing shared-mmap stores and
+	# writeback (fs-ops truncrace): the daemon's size is the cut's after
+	# every round (with the writeback cache the guest's size is what
+	# statx says: the host checks the file's last size, 0).
+	if [ -z "$mm" ]; then
+		check "trunc-race/$m" fs-ops truncrace "/mnt/$m/trunc-race" "$TRUNC_ROUNDS"
+		echo "$_out" | tail -n 3
+	fi
 	# splice_read / splice_write: sendfile and splice through a pipe, mount
 	# to mount and in and out of the guest's tmpfs; the host checks its
 	# copies' bytes.

@@ -10,8 +10,10 @@
 # (tag wb: FUSE_WRITEBACK_CACHE, writes cached, the guest's size). After the guest ends, the file
 # each run left on the host is compared byte for byte with the model's
 # final bytes, which fs-stress --model computes here from the same seed.
-# Then sendfile(2) and splice(2) through a pipe on each mount: the copies'
-# bytes on the host are the guest's. STRESS_SEEDS (default "1 2") and STRESS_OPS (default 400) choose the
+# Then truncations and O_TRUNC opens racing MAP_SHARED stores and
+# writeback (fs-ops truncrace): after every round the daemon's size is the
+# cut's, and the host's file ends empty. Then sendfile(2) and splice(2)
+# through a pipe on each mount: the copies' bytes on the host are the guest's. STRESS_SEEDS (default "1 2") and STRESS_OPS (default 400) choose the
 # runs; a failing run prints its seed and the failing operation.
 # shellcheck source=tests/lib.sh
 . "$(dirname "$0")/../lib.sh"
@@ -20,6 +22,8 @@
 
 seeds=${STRESS_SEEDS:-1 2}
 ops=${STRESS_OPS:-400}
+# A multiple of 4: the last round is an open(O_TRUNC), the file ends empty.
+trounds=${TRUNC_ROUNDS:-60}
 modes="none auto always wb"
 stress=$VIREO_ROOT/build/guest-bin/fs-stress
 
@@ -34,7 +38,7 @@ for m in $modes; do
 	n=$((n + 1))
 done
 boot "${qa[@]}" --timeout 900 \
-	--cmd "STRESS_MODES='$modes' STRESS_SEEDS='$seeds' STRESS_OPS=$ops . /tests/fs-stress.sh"
+	--cmd "STRESS_MODES='$modes' STRESS_SEEDS='$seeds' STRESS_OPS=$ops TRUNC_ROUNDS=$trounds . /tests/fs-stress.sh"
 fs_daemon_more_stop
 
 if [ ! -x "$stress" ]; then
@@ -56,6 +60,17 @@ for m in $modes; do
 			tap_fail "host/$m-seed$s" "the host file differs from the model (seed $s, $ops ops): $out"
 		fi
 	done
+done
+
+# trunc-race: the last cut (an O_TRUNC open) left the host's file empty,
+# also where the guest's size is its own (wb).
+for m in auto always wb; do
+	f=$FS_WORK/$m/trunc-race
+	if [ -e "$f" ] && [ "$(stat -c %s "$f")" = 0 ]; then
+		tap_ok "host/trunc-race-$m"
+	else
+		tap_fail "host/trunc-race-$m" "$f: $(stat -c '%s bytes' "$f" 2>&1) after the last round's open(O_TRUNC)"
+	fi
 done
 
 # splice: the copies sendfile and splice made on each mount.
