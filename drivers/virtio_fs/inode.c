@@ -113,8 +113,10 @@ u64 vf_attr_version(struct inode *inode)
 /*
  * Fresh attributes from the daemon, for a request sent at @version. A size
  * or mtime changed by someone else drops the cached pages (the host changed
- * the file). If the inode changed here since the request went out, its size
- * stays and the attributes are fetched again next time.
+ * the file), unless the daemon took EXPLICIT_INVAL_DATA: then it says when
+ * the data changed, and a smaller size only cuts the cache. If the inode
+ * changed here since the request went out, its size stays and the
+ * attributes are fetched again next time.
  */
 void vf_change_attributes(struct inode *inode, struct fuse_attr *attr,
 			  u64 attr_valid, u32 attr_valid_nsec, u64 version)
@@ -162,7 +164,8 @@ void vf_change_attributes(struct inode *inode, struct fuse_attr *attr,
 	if (changed) {
 		if (attr->size < old_size)
 			truncate_pagecache(inode, attr->size);
-		invalidate_inode_pages2(inode->i_mapping);
+		if (!(VF_DEV(inode)->conn.flags & FUSE_EXPLICIT_INVAL_DATA))
+			invalidate_inode_pages2(inode->i_mapping);
 	}
 }
 

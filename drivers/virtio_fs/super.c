@@ -59,6 +59,8 @@ static int vf_init_session(struct vf_dev *dev, struct super_block *sb)
 	want |= FUSE_POSIX_LOCKS | FUSE_FLOCK_LOCKS;
 	/* file.c, inode.c: the page cache holds writes (virtiofsd -o writeback) */
 	want |= FUSE_WRITEBACK_CACHE;
+	/* inode.c: vf_change_attributes() keeps the cache on a new mtime */
+	want |= FUSE_EXPLICIT_INVAL_DATA;
 	in.flags = lower_32_bits(want);
 	in.flags2 = upper_32_bits(want);
 
@@ -88,6 +90,9 @@ static int vf_init_session(struct vf_dev *dev, struct super_block *sb)
 	/* SETXATTR_EXT is FUSE 7.33: an older daemon's bit means nothing. */
 	if (c->minor < 33)
 		c->flags &= ~FUSE_SETXATTR_EXT;
+	/* Nor EXPLICIT_INVAL_DATA's before 7.30. */
+	if (c->minor < 30)
+		c->flags &= ~FUSE_EXPLICIT_INVAL_DATA;
 	/*
 	 * The host's ACLs: the guest checks them (generic_permission), and
 	 * system.posix_acl_* are the kernel's (acl.c).
@@ -116,9 +121,10 @@ static int vf_init_session(struct vf_dev *dev, struct super_block *sb)
 	if (!c->time_gran || c->time_gran > NSEC_PER_SEC)
 		c->time_gran = 1;
 	sb->s_time_gran = c->time_gran;
-	pr_info("vireo_fs %s: FUSE %u.%u, max_write %u, max_pages %u, max_readahead %u, time_gran %u, flags 0x%llx%s\n",
+	pr_info("vireo_fs %s: FUSE %u.%u, max_write %u, max_pages %u, max_readahead %u, time_gran %u, flags 0x%llx%s%s\n",
 		dev->tag, out.major, c->minor, c->max_write, c->max_pages,
 		c->max_readahead, c->time_gran, c->flags,
+		(c->flags & FUSE_EXPLICIT_INVAL_DATA) ? ", explicit inval data" : "",
 		(c->flags & FUSE_WRITEBACK_CACHE) ? ", writeback cache" : "");
 	return 0;
 }

@@ -61,6 +61,7 @@ hostile_fs lk-type 0x1d hf-lk-type -- "lk-type=7 op=getlk"
 hostile_fs lk-range 0x1e hf-lk-range -- "lk-start=200 op=getlk"
 hostile_fs ra-hdr-long 0x1d.1 hf-ra-hdr -- "hdr-long op=read"
 hostile_fs ra-error 0x1e.1 hf-ra-err -- "error=-5 op=read"
+hostile_fs cache-kept 0x1c.1 hf-kept -- "cache-kept op=init" "host-change op=statfs"
 
 eio='Input/output error'
 calls="
@@ -89,6 +90,7 @@ hf_err lk-type hf-lk-type 'getlk=EIO' 'GETLK reply with lock type 7: EIO' fs-ops
 hf_err lk-range hf-lk-range 'getlk=EIO' 'GETLK reply with range 200-99: EIO' fs-ops lockop F getlk
 hf_eio ra-hdr-long hf-ra-hdr 'bad reply to opcode 15: header length is not what was written' fs-ops read F
 hf_err ra-error hf-ra-err 'Input/output error' none fs-ops read F
+hf_kept cache-kept hf-kept
 check unload rmmod vireo_fs
 "
 mapfile -t qargs < <(hostile_args)

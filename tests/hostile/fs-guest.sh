@@ -203,3 +203,27 @@ hf_init() {
 	hf_umount "$1" "$2"
 	hf_one_line "$1" "${4:-none}"
 }
+
+# hf_kept CASE TAG: a daemon that keeps the guest's cache (cache-kept on
+# INIT: EXPLICIT_INVAL_DATA granted, opens with FOPEN_KEEP_CACHE) changes
+# "file" behind the guest's back when asked for STATFS (host-change: same
+# size, new bytes and mtime) and sends no invalidation: the guest sees the
+# new mtime but keeps reading the bytes it cached, as the daemon asked;
+# once the cache is dropped it reads the new bytes. No line.
+hf_kept() {
+	hf_mark "$1"
+	hf_mount "$1" "$2" || return
+	_m=/mnt/$2
+	dmesg | sed -n "/hostile-mark $1\$/,\$p" | grep -qE "vireo_fs $2: FUSE .*, explicit inval data" &&
+		ok "$1/init-line" || fail "$1/init-line" "INIT did not take EXPLICIT_INVAL_DATA: $(dmesg | grep "vireo_fs $2: FUSE" | tail -n 1)"
+	check_eq "$1/file" 'hello from hostile-fs' cat "$_m/file"
+	_t0=$(stat -c %Y "$_m/file")
+	stat -f "$_m" >/dev/null
+	_t1=$(stat -c %Y "$_m/file")
+	[ "$_t1" = $((_t0 + 100)) ] && ok "$1/new-mtime" || fail "$1/new-mtime" "mtime $_t0 -> $_t1, want +100"
+	check_eq "$1/cache-kept" 'hello from hostile-fs' cat "$_m/file"
+	echo 3 >/proc/sys/vm/drop_caches
+	check_eq "$1/new-bytes-once-dropped" 'HELLO FROM HOSTILE-FS' cat "$_m/file"
+	hf_umount "$1" "$2"
+	hf_one_line "$1" none
+}

@@ -67,7 +67,7 @@ enum fault_kind {
 	F_NONE, F_SHORT, F_HDR_LONG, F_LEN_SHORT, F_LEN_LONG, F_UNIQUE_STRAY,
 	F_UNIQUE_OTHER, F_ERROR, F_DIRENT_LONG, F_DIRENT_ZERO, F_MODE,
 	F_NODEID, F_MAJOR, F_MAX_WRITE, F_MAX_PAGES, F_STALL, F_LK_TYPE,
-	F_LK_START, F_LK_PID,
+	F_LK_START, F_LK_PID, F_CACHE_KEPT, F_HOST_CHANGE,
 };
 
 static const char *const fault_names[] = {
@@ -80,6 +80,7 @@ static const char *const fault_names[] = {
 	[F_MAX_WRITE] = "max-write", [F_MAX_PAGES] = "max-pages",
 	[F_STALL] = "stall", [F_LK_TYPE] = "lk-type",
 	[F_LK_START] = "lk-start", [F_LK_PID] = "lk-pid",
+	[F_CACHE_KEPT] = "cache-kept", [F_HOST_CHANGE] = "host-change",
 };
 
 static bool valued(enum fault_kind k)
@@ -151,6 +152,14 @@ static uint8_t req_buf[8192];		/* in header + arguments */
 static uint8_t rep[sizeof(struct fuse_out_header) + MAX_REPLY];
 static struct rule *cur;		/* the fault of the request served */
 static uint64_t requests;
+/*
+ * Not faults but a daemon that keeps the guest's cache: cache-kept (on
+ * INIT) grants EXPLICIT_INVAL_DATA and opens with FOPEN_KEEP_CACHE from
+ * then on; host-change (on any request) changes "file" as the host would,
+ * same size, new bytes and mtime, and never says so.
+ */
+static bool keep_cache, host_changed;
+static const char changed_data[] = "HELLO FROM HOSTILE-FS\n";
 
 static bool fault_is(enum fault_kind k)
 {
@@ -164,6 +173,8 @@ static void fill_attr(const struct node *n, struct fuse_attr *a)
 	a->size = n->data ? strlen(n->data) : 4096;
 	a->blocks = (a->size + 511) / 512;
 	a->atime = a->mtime = a->ctime = 1700000000;
+	if (n->id == 2 && host_changed)
+		a->mtime = a->ctime = 1700000100;
 	a->mode = fault_is(F_MODE) ? (uint32_t)cur->value : n->mode;
 	a->nlink = S_ISDIR(n->mode) ? 2 : 1;
 	a->blksize = 4096;
@@ -254,6 +265,11 @@ static size_t answer(const struct fuse_in_header *ih, const uint8_t *arg,
 			      FUSE_PARALLEL_DIROPS | FUSE_MAX_PAGES | FUSE_DO_READDIRPLUS |
 			      FUSE_POSIX_LOCKS;
 
+		if (fault_is(F_CACHE_KEPT)) {
+			ok |= FUSE_EXPLICIT_INVAL_DATA;
+			keep_cache = true;
+		}
+
 		memcpy(&in, arg, arglen < sizeof(in) ? arglen : sizeof(in));
 		o.major = fault_is(F_MAJOR) ? (uint32_t)cur->value : FUSE_KERNEL_VERSION;
 		o.minor = in.minor < 36 ? in.minor : 36;
@@ -317,11 +333,14 @@ static size_t answer(const struct fuse_in_header *ih, const uint8_t *arg,
 			*err = ih->opcode == FUSE_OPEN ? -EISDIR : -ENOTDIR;
 			return 0;
 		}
+		if (keep_cache && ih->opcode == FUSE_OPEN)
+			o.open_flags = FOPEN_KEEP_CACHE;
 		memcpy(out, &o, sizeof(o));
 		return sizeof(o);
 	}
 	case FUSE_READ: {
 		struct fuse_read_in in = { 0 };
+		const char *data;
 		size_t len;
 
 		memcpy(&in, arg, arglen < sizeof(in) ? arglen : sizeof(in));
@@ -329,7 +348,8 @@ static size_t answer(const struct fuse_in_header *ih, const uint8_t *arg,
 			*err = n ? -EISDIR : -ENOENT;
 			return 0;
 		}
-		len = strlen(n->data);
+		data = n->id == 2 && host_changed ? changed_data : n->data;
+		len = strlen(data);
 		if (in.offset >= len)
 			return 0;
 		len -= in.offset;
@@ -337,7 +357,7 @@ static size_t answer(const struct fuse_in_header *ih, const uint8_t *arg,
 			len = in.size;
 		if (len > MAX_REPLY)
 			len = MAX_REPLY;
-		memcpy(out, n->data + in.offset, len);
+		memcpy(out, data + in.offset, len);
 		return len;
 	}
 	case FUSE_READDIR:
@@ -475,6 +495,8 @@ static int serve(struct queue *q, unsigned int qi, const struct seg *s,
 		say("fault '%s' on queue %u: %s of node %" PRIu64 " (unique %" PRIu64 ", head %u)",
 		    cur->text, qi, op_name(ih.opcode), (uint64_t)ih.nodeid,
 		    (uint64_t)ih.unique, head);
+	if (fault_is(F_HOST_CHANGE))
+		host_changed = true;
 	plen = answer(&ih, req_buf, arglen, &err);
 	if (fault_is(F_STALL)) {
 		say("queue %u: no longer answering (holding head %u)", qi, head);
@@ -635,7 +657,8 @@ static void usage(void)
 		"rules (docs/hostile.md): FAULT [op=OPCODE|readdirs] [node=N] [after=N] [count=K];\n"
 		"  FAULT is short, hdr-long, len-short, len-long, unique-stray,\n"
 		"  unique-other, error=E, dirent-long, dirent-zero, mode=M, nodeid=N,\n"
-		"  major=V, max-write=V, max-pages=V, stall\n");
+		"  major=V, max-write=V, max-pages=V, stall, lk-type=T, lk-start=S,\n"
+		"  lk-pid=P, cache-kept, host-change\n");
 	exit(2);
 }
 
