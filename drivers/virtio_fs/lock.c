@@ -86,13 +86,19 @@ static int send_lk(struct file *file, struct file_lock *fl, u32 opcode,
 static int lk_pause(struct vf_dev *dev, unsigned int ms)
 {
 	unsigned long end = jiffies + msecs_to_jiffies(ms);
-	long t;
+	long left, t;
 
-	/* state_wq also wakes for drains and resumes: sleep the whole pause. */
-	while (!READ_ONCE(dev->dead) && time_before(jiffies, end)) {
+	/*
+	 * state_wq also wakes for drains and resumes: sleep the whole pause.
+	 * What is left is read once: jiffies may pass @end between a check
+	 * and the sleep (a negative timeout is an error to schedule_timeout).
+	 */
+	while (!READ_ONCE(dev->dead)) {
+		left = (long)(end - jiffies);
+		if (left <= 0)
+			break;
 		t = wait_event_interruptible_timeout(dev->state_wq,
-						     READ_ONCE(dev->dead),
-						     end - jiffies);
+						     READ_ONCE(dev->dead), left);
 		if (t < 0)
 			return -ERESTARTSYS;
 	}

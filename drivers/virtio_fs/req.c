@@ -557,6 +557,7 @@ void vf_async_watch(struct work_struct *work)
 	unsigned long oldest = jiffies, timeout;
 	struct vf_req *req;
 	bool found = false;
+	long left;
 
 	if (!limit || READ_ONCE(dev->dead) || !atomic_read(&dev->async))
 		return;
@@ -576,7 +577,9 @@ void vf_async_watch(struct work_struct *work)
 	}
 	if (!found)
 		return;
-	if (time_after_eq(jiffies, oldest + timeout)) {
+	/* Read once: jiffies passing the bound after a check would wrap. */
+	left = (long)(oldest + timeout - jiffies);
+	if (left <= 0) {
 		/* The abort ends every request, these too. */
 		if (!READ_ONCE(dev->frozen))
 			schedule_abort(dev, limit);
@@ -584,7 +587,7 @@ void vf_async_watch(struct work_struct *work)
 			schedule_delayed_work(&dev->async_watch, HZ);
 		return;
 	}
-	schedule_delayed_work(&dev->async_watch, oldest + timeout - jiffies);
+	schedule_delayed_work(&dev->async_watch, left);
 }
 
 /* One FORGET on the hiprio queue: no reply (virtio 1.2, 5.11.6.2.2). */
