@@ -798,6 +798,21 @@ static void tr_sigbus(int sig)
 	siglongjmp(tr_jmp, 1);
 }
 
+/*
+ * Child @k's turn to work: not while the parent pauses the children (then
+ * the child says so in paused[k] and sleeps a millisecond).
+ */
+static int tr_turn(struct tr_shared *sh, int k)
+{
+	if (sh->pause) {
+		sh->paused[k] = 1;
+		usleep(1000);
+		return 0;
+	}
+	sh->paused[k] = 0;
+	return 1;
+}
+
 static void tr_storer(struct tr_shared *sh, int fd)
 {
 	volatile unsigned int x = 12345;
@@ -809,12 +824,8 @@ static void tr_storer(struct tr_shared *sh, int fd)
 	if (sigsetjmp(tr_jmp, 1))
 		sh->sigbus++;
 	while (!sh->stop) {
-		if (sh->pause) {
-			sh->paused[0] = 1;
-			usleep(1000);
+		if (!tr_turn(sh, 0))
 			continue;
-		}
-		sh->paused[0] = 0;
 		x = x * 1103515245 + 12345;
 		p[TR_SIZE / 4 + (x >> 8) % (TR_SIZE * 3 / 4)] = 1;
 		sh->stores++;
@@ -825,12 +836,8 @@ static void tr_storer(struct tr_shared *sh, int fd)
 static void tr_syncer(struct tr_shared *sh, int fd)
 {
 	while (!sh->stop) {
-		if (sh->pause) {
-			sh->paused[1] = 1;
-			usleep(1000);
+		if (!tr_turn(sh, 1))
 			continue;
-		}
-		sh->paused[1] = 0;
 		sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE);
 	}
 	_exit(0);
@@ -863,6 +870,8 @@ static int do_truncrace(char **a)
 	for (r = 0; r < rounds && !bad; r++) {
 		if (ftruncate(fd, TR_SIZE))
 			return die("ftruncate up");
+		/* A pause is acknowledged anew each round. */
+		sh->paused[0] = sh->paused[1] = 0;
 		sh->pause = 0;
 		usleep(2000);
 		if (r % 4 == 3) {
